@@ -1,0 +1,21 @@
+"""The test suite: same as the default, with fast hashing and no file system leftovers."""
+
+import tempfile
+
+from .base import *  # noqa: F403
+from .base import CACHES, env
+
+DEBUG = False
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+MEDIA_ROOT = tempfile.mkdtemp(prefix="relief-media-")
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+# Keep test processes from sharing one Redis cache namespace with a developer's server.
+if CACHES["default"]["BACKEND"].endswith("RedisCache"):
+    CACHES["default"]["KEY_PREFIX"] = env("CACHE_KEY_PREFIX", default="relief-test")
+
+# Tasks run eagerly in tests even when REDIS_URL is set; the real-worker tests switch this off
+# for themselves (tests/conftest.py: celery_worker_process).
+CELERY_TASK_ALWAYS_EAGER = True

@@ -1,0 +1,71 @@
+"""Roles are Django groups. Their permissions are (re)applied after every migrate.
+
+A staff user also belongs to one facility (logistics.StaffAssignment): the role says what a
+person may do, the facility says where.
+"""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+
+COUNTY_OFFICE = "county_office"
+COLLECTION_POINT_STAFF = "collection_point_staff"
+SORTING_STATION_STAFF = "sorting_station_staff"
+SUPERMARKET_STAFF = "supermarket_staff"
+EMPLOYEE = "employee"
+
+ROLE_LABELS = {
+    COUNTY_OFFICE: _("County office (扶贫办)"),
+    COLLECTION_POINT_STAFF: _("Collection-point staff"),
+    SORTING_STATION_STAFF: _("Sorting-station staff"),
+    SUPERMARKET_STAFF: _("Supermarket staff"),
+    EMPLOYEE: _("Employee"),
+}
+
+# app_label -> model names whose add/change/view permissions a role holds; "view" only where a
+# role must read but not write. Apps fill these in as their models appear.
+ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
+    COUNTY_OFFICE: {
+        "households": ("add", "change", "view"),
+        "logistics": ("add", "change", "view"),
+        "marketplace": ("add", "change", "view"),
+        "cms": ("add", "change", "view"),
+    },
+    COLLECTION_POINT_STAFF: {},
+    SORTING_STATION_STAFF: {},
+    SUPERMARKET_STAFF: {},
+    EMPLOYEE: {},
+}
+
+
+def has_role(user, role: str) -> bool:
+    if not user or not user.is_authenticated:
+        return False
+    cache = getattr(user, "_relief_roles", None)
+    if cache is None:
+        cache = set(user.groups.values_list("name", flat=True))
+        user._relief_roles = cache
+    return role in cache
+
+
+def is_county_office(user) -> bool:
+    return bool(user and user.is_authenticated and (user.is_superuser or has_role(user, COUNTY_OFFICE)))
+
+
+def ensure_role_groups(**kwargs) -> None:
+    """Create the role groups and give the county office its permissions (idempotent)."""
+    from django.contrib.auth.models import Group, Permission
+
+    for role, apps in ROLE_PERMISSIONS.items():
+        group, _created = Group.objects.get_or_create(name=role)
+        wanted = []
+        for app_label, actions in apps.items():
+            for perm in Permission.objects.filter(content_type__app_label=app_label):
+                if perm.codename.split("_", 1)[0] in actions:
+                    wanted.append(perm)
+        if role == COUNTY_OFFICE:
+            wanted += list(Permission.objects.filter(content_type__app_label="wagtailadmin", codename="access_admin"))
+            wanted += list(Permission.objects.filter(content_type__app_label="wagtailcore"))
+            wanted += list(Permission.objects.filter(content_type__app_label="wagtailimages"))
+        if wanted:
+            group.permissions.add(*wanted)

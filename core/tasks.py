@@ -1,0 +1,15 @@
+"""Operational tasks of the whole project."""
+
+from celery import shared_task
+from django.db import connection
+
+
+@shared_task
+def health_check() -> dict:
+    """What monitoring asks a worker: can it reach the database, and what does it see there."""
+    from households.models import Household
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        cursor.fetchone()
+    return {"database": connection.vendor, "households": Household.objects.count()}

@@ -1,0 +1,383 @@
+"""The supply chain: facilities of three tiers, produce and prices, intake, lots, shipments,
+packing runs, packed batches and their composition, and stock as movement ledgers.
+
+Stock of a lot (kg) at a facility is the sum of its LotMovement rows there; stock of a batch
+(units) at a facility is kept in BatchStock (locked rows for checkout) and every change to it is
+also a BatchMovement row, so ``reconcile`` can prove one against the other.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+
+from core.ledger import AppendOnlyModel
+from households.models import Household, Township, Village
+
+
+class Facility(models.Model):
+    class Kind(models.TextChoices):
+        COLLECTION_POINT = "point", _("Collection point (收购点)")
+        SORTING_STATION = "station", _("Sorting station (分拣站)")
+        SUPERMARKET = "supermarket", _("Poverty-relief supermarket (扶贫超市)")
+
+    kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices)
+    code = models.CharField(_("code"), max_length=20, unique=True)
+    name = models.CharField(_("name"), max_length=80)
+    township = models.ForeignKey(Township, null=True, blank=True, on_delete=models.PROTECT, related_name="facilities")
+    village = models.ForeignKey(Village, null=True, blank=True, on_delete=models.PROTECT, related_name="facilities")
+    served_villages = models.ManyToManyField(Village, blank=True, related_name="collection_points", verbose_name=_("villages served"))
+    ships_to = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="suppliers", verbose_name=_("ships to"))
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["kind", "code"]
+        verbose_name = _("facility")
+        verbose_name_plural = _("facilities")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class StaffAssignment(models.Model):
+    """A staff user works at one facility and acts only there."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff_assignment")
+    facility = models.ForeignKey(Facility, on_delete=models.PROTECT, related_name="staff")
+
+    class Meta:
+        verbose_name = _("staff assignment")
+        verbose_name_plural = _("staff assignments")
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.facility}"
+
+
+class Produce(models.Model):
+    class Category(models.TextChoices):
+        CHESTNUT = "chestnut", _("Chestnut (板栗)")
+        WALNUT = "walnut", _("Walnut (核桃)")
+        TEA = "tea", _("Tea (茶叶)")
+        FUNGI = "fungi", _("Edible fungi (食用菌)")
+        HONEY = "honey", _("Honey (蜂蜜)")
+        OTHER = "other", _("Other (其他)")
+
+    code = models.CharField(_("code"), max_length=20, unique=True)
+    name = models.CharField(_("name"), max_length=30)
+    category = models.CharField(_("category"), max_length=12, choices=Category.choices)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("produce")
+        verbose_name_plural = _("produce")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Grade(models.Model):
+    produce = models.ForeignKey(Produce, on_delete=models.PROTECT, related_name="grades")
+    code = models.CharField(_("code"), max_length=12)  # premium / grade1 / grade2
+    name = models.CharField(_("name"), max_length=20)
+    rank = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["produce", "rank"]
+        verbose_name = _("grade")
+        verbose_name_plural = _("grades")
+        constraints = [models.UniqueConstraint(fields=["produce", "code"], name="grade_code_unique_per_produce")]
+
+    def __str__(self) -> str:
+        return f"{self.produce.name}{self.name}"
+
+
+class PurchasePrice(models.Model):
+    """The county's purchase price per kg for a grade, in force from ``effective_from``."""
+
+    grade = models.ForeignKey(Grade, on_delete=models.PROTECT, related_name="prices")
+    price_per_kg = models.DecimalField(_("price per kg (yuan)"), max_digits=10, decimal_places=2)
+    effective_from = models.DateField(_("effective from"))
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["grade", "-effective_from"]
+        verbose_name = _("purchase price")
+        verbose_name_plural = _("purchase prices")
+        constraints = [
+            models.UniqueConstraint(fields=["grade", "effective_from"], name="one_price_per_grade_and_day"),
+            models.CheckConstraint(name="purchase_price_positive", condition=Q(price_per_kg__gt=0)),
+        ]
+
+
+class Lot(models.Model):
+    """Produce of one household, one grade, from one intake: the unit of traceability."""
+
+    code = models.CharField(_("lot code"), max_length=32, unique=True)
+    grade = models.ForeignKey(Grade, on_delete=models.PROTECT, related_name="lots")
+    household = models.ForeignKey(Household, on_delete=models.PROTECT, related_name="lots")
+    origin = models.ForeignKey(Facility, on_delete=models.PROTECT, related_name="originated_lots")
+    weight_kg = models.DecimalField(_("weight (kg)"), max_digits=10, decimal_places=3)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("lot")
+        verbose_name_plural = _("lots")
+        indexes = [models.Index(fields=["household", "created_at"])]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class Intake(models.Model):
+    """A purchase at a collection point (a Critical Tracking Event)."""
+
+    client_id = models.UUIDField(_("client id"), unique=True, default=uuid.uuid4)
+    lot = models.OneToOneField(Lot, on_delete=models.PROTECT, related_name="intake")
+    household = models.ForeignKey(Household, on_delete=models.PROTECT, related_name="intakes")
+    collection_point = models.ForeignKey(Facility, on_delete=models.PROTECT, related_name="intakes")
+    grade = models.ForeignKey(Grade, on_delete=models.PROTECT, related_name="intakes")
+    weight_kg = models.DecimalField(_("net weight (kg)"), max_digits=10, decimal_places=3)
+    unit_price = models.DecimalField(_("price per kg (yuan)"), max_digits=10, decimal_places=2)
+    amount = models.DecimalField(_("amount paid (yuan)"), max_digits=12, decimal_places=2)
+    staff = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="intakes")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("intake")
+        verbose_name_plural = _("intakes")
+        indexes = [models.Index(fields=["collection_point", "created_at"])]
+        constraints = [
+            models.CheckConstraint(name="intake_weight_positive", condition=Q(weight_kg__gt=0)),
+            models.CheckConstraint(name="intake_amount_not_negative", condition=Q(amount__gte=0)),
+        ]
+
+
+class IntakeVoid(models.Model):
+    intake = models.OneToOneField(Intake, on_delete=models.PROTECT, related_name="void")
+    reason = models.CharField(_("reason"), max_length=200)
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+
+class MovementKind(models.TextChoices):
+    INTAKE = "intake", _("Intake")
+    VOID = "void", _("Intake void")
+    SHIP_OUT = "ship_out", _("Shipped out")
+    RECEIVE = "receive", _("Received")
+    LOSS = "loss", _("Loss")
+    PACK_CONSUME = "pack", _("Consumed by packing")
+    WASTE = "waste", _("Packing waste")
+    PACKED = "packed", _("Packed (units produced)")
+    RESERVE = "reserve", _("Reserved for an order")
+    RELEASE = "release", _("Reservation released")
+    SELL = "sell", _("Sold")
+    RETURN = "return", _("Returned to stock")
+    ADJUST = "adjust", _("Correction")
+
+
+class LotMovement(AppendOnlyModel):
+    """Kilograms of a lot entering (+) or leaving (−) a facility. On hand = the sum."""
+
+    lot = models.ForeignKey(Lot, on_delete=models.PROTECT, related_name="movements")
+    facility = models.ForeignKey(Facility, on_delete=models.PROTECT, related_name="lot_movements")
+    kind = models.CharField(max_length=10, choices=MovementKind.choices)
+    quantity_kg = models.DecimalField(max_digits=10, decimal_places=3)
+    reference_type = models.CharField(max_length=20, blank=True)
+    reference_code = models.CharField(max_length=40, blank=True)
+    reason = models.CharField(max_length=200, blank=True)
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["facility", "lot"]), models.Index(fields=["lot", "facility"])]
+
+
+class Sku(models.Model):
+    """A retail pack the stations produce (e.g. 镇安板栗 2.5 kg gift box); marketplace prices it."""
+
+    code = models.CharField(_("SKU code"), max_length=30, unique=True)
+    name = models.CharField(_("name"), max_length=80)
+    produce = models.ForeignKey(Produce, on_delete=models.PROTECT, related_name="skus")
+    grade = models.ForeignKey(Grade, null=True, blank=True, on_delete=models.PROTECT, related_name="skus")
+    unit_weight_kg = models.DecimalField(_("net weight per unit (kg)"), max_digits=8, decimal_places=3)
+    shelf_life_days = models.PositiveIntegerField(_("shelf life (days)"), default=365)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("SKU")
+        verbose_name_plural = _("SKUs")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Shipment(models.Model):
+    class Status(models.TextChoices):
+        DISPATCHED = "dispatched", _("Dispatched")
+        RECEIVED = "received", _("Received")
+
+    code = models.CharField(max_length=32, unique=True)
+    origin = models.ForeignKey(Facility, on_delete=models.PROTECT, related_name="shipments_out")
+    destination = models.ForeignKey(Facility, on_delete=models.PROTECT, related_name="shipments_in")
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.DISPATCHED)
+    dispatched_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    dispatched_at = models.DateTimeField(auto_now_add=True)
+    received_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    received_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-dispatched_at", "-id"]
+
+
+class ShipmentLine(models.Model):
+    """A lot (kg) or a batch (units) on a shipment; received ≤ dispatched, the rest is loss."""
+
+    shipment = models.ForeignKey(Shipment, on_delete=models.PROTECT, related_name="lines")
+    lot = models.ForeignKey(Lot, null=True, blank=True, on_delete=models.PROTECT, related_name="shipment_lines")
+    batch = models.ForeignKey("PackedBatch", null=True, blank=True, on_delete=models.PROTECT, related_name="shipment_lines")
+    dispatched = models.DecimalField(max_digits=12, decimal_places=3)
+    received = models.DecimalField(max_digits=12, decimal_places=3, null=True, blank=True)
+    loss_reason = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                name="shipment_line_lot_xor_batch",
+                condition=(Q(lot__isnull=False, batch__isnull=True) | Q(lot__isnull=True, batch__isnull=False)),
+            ),
+            models.CheckConstraint(name="shipment_line_dispatched_positive", condition=Q(dispatched__gt=0)),
+            models.CheckConstraint(
+                name="shipment_line_received_le_dispatched",
+                condition=Q(received__isnull=True) | Q(received__gte=0, received__lte=F("dispatched")),
+            ),
+        ]
+
+
+class PackingRun(models.Model):
+    code = models.CharField(max_length=32, unique=True)
+    station = models.ForeignKey(Facility, on_delete=models.PROTECT, related_name="packing_runs")
+    sku = models.ForeignKey(Sku, on_delete=models.PROTECT, related_name="packing_runs")
+    waste_kg = models.DecimalField(max_digits=10, decimal_places=3, default=0)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.CheckConstraint(name="packing_waste_not_negative", condition=Q(waste_kg__gte=0))]
+
+
+class PackingInput(models.Model):
+    run = models.ForeignKey(PackingRun, on_delete=models.PROTECT, related_name="inputs")
+    lot = models.ForeignKey(Lot, on_delete=models.PROTECT, related_name="packing_inputs")
+    quantity_kg = models.DecimalField(max_digits=10, decimal_places=3)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(name="packing_input_positive", condition=Q(quantity_kg__gt=0)),
+            models.UniqueConstraint(fields=["run", "lot"], name="packing_input_once_per_lot"),
+        ]
+
+
+class PackedBatch(models.Model):
+    class Inspection(models.TextChoices):
+        PENDING = "pending", _("Awaiting inspection")
+        PASSED = "passed", _("Passed")
+        FAILED = "failed", _("Failed")
+
+    code = models.CharField(_("batch code"), max_length=32, unique=True)
+    sku = models.ForeignKey(Sku, on_delete=models.PROTECT, related_name="batches")
+    station = models.ForeignKey(Facility, on_delete=models.PROTECT, related_name="packed_batches")
+    packing_run = models.OneToOneField(PackingRun, on_delete=models.PROTECT, related_name="batch")
+    units = models.PositiveIntegerField(_("units packed"))
+    unit_weight_kg = models.DecimalField(_("net weight per unit (kg)"), max_digits=8, decimal_places=3)
+    best_before = models.DateField(_("best before"))
+    packed_at = models.DateTimeField(_("packed at"), db_index=True)
+    inspection_status = models.CharField(max_length=10, choices=Inspection.choices, default=Inspection.PENDING)
+    on_hold = models.BooleanField(_("on hold (recall)"), default=False)
+    hold_reason = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["packed_at", "id"]
+        verbose_name = _("packed batch")
+        verbose_name_plural = _("packed batches")
+        constraints = [models.CheckConstraint(name="batch_units_positive", condition=Q(units__gt=0))]
+
+    def __str__(self) -> str:
+        return self.code
+
+    @property
+    def sellable(self) -> bool:
+        return self.inspection_status == self.Inspection.PASSED and not self.on_hold
+
+
+class QualityInspection(models.Model):
+    batch = models.ForeignKey(PackedBatch, on_delete=models.PROTECT, related_name="inspections")
+    passed = models.BooleanField()
+    inspector = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    notes = models.TextField(blank=True)
+    inspected_at = models.DateTimeField(auto_now_add=True)
+
+
+class BatchShare(models.Model):
+    """A household's share of a batch, by input weight, fixed at packing time."""
+
+    batch = models.ForeignKey(PackedBatch, on_delete=models.PROTECT, related_name="shares")
+    household = models.ForeignKey(Household, on_delete=models.PROTECT, related_name="batch_shares")
+    weight_kg = models.DecimalField(max_digits=12, decimal_places=3)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["batch", "household"], name="batch_share_once_per_household"),
+            models.CheckConstraint(name="batch_share_positive", condition=Q(weight_kg__gt=0)),
+        ]
+        indexes = [models.Index(fields=["household", "batch"])]
+
+
+class BatchStock(models.Model):
+    """Units of a batch at a facility: ``quantity`` on hand (reserved included), ``reserved`` for
+    orders not yet completed. Checkout locks these rows; the database refuses negatives."""
+
+    batch = models.ForeignKey(PackedBatch, on_delete=models.PROTECT, related_name="stock")
+    facility = models.ForeignKey(Facility, on_delete=models.PROTECT, related_name="batch_stock")
+    quantity = models.IntegerField(default=0)
+    reserved = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["batch", "facility"], name="batch_stock_once_per_facility"),
+            models.CheckConstraint(name="batch_stock_quantity_not_negative", condition=Q(quantity__gte=0)),
+            models.CheckConstraint(
+                name="batch_stock_reserved_within_quantity", condition=Q(reserved__gte=0, reserved__lte=F("quantity"))
+            ),
+        ]
+        indexes = [models.Index(fields=["facility", "batch"])]
+
+    @property
+    def available(self) -> int:
+        return self.quantity - self.reserved
+
+
+class BatchMovement(AppendOnlyModel):
+    """Every change to a BatchStock row, signed (quantity and reserved deltas)."""
+
+    batch = models.ForeignKey(PackedBatch, on_delete=models.PROTECT, related_name="movements")
+    facility = models.ForeignKey(Facility, on_delete=models.PROTECT, related_name="batch_movements")
+    kind = models.CharField(max_length=10, choices=MovementKind.choices)
+    quantity_delta = models.IntegerField(default=0)
+    reserved_delta = models.IntegerField(default=0)
+    reference_type = models.CharField(max_length=20, blank=True)
+    reference_code = models.CharField(max_length=40, blank=True)
+    reason = models.CharField(max_length=200, blank=True)
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["batch", "facility"])]

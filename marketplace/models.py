@@ -1,0 +1,219 @@
+"""Products, employers and employees, yearly allocations and their ledger, orders.
+
+Cart, payments, Stripe events and refunds are added beside these by the marketplace work;
+settlement lives in the ``marketplace.settlement`` app.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from core.ledger import AppendOnlyModel
+from logistics.models import PackedBatch, Sku
+
+
+class Product(models.Model):
+    """A SKU on sale at the supermarket, with its retail price."""
+
+    sku = models.OneToOneField(Sku, on_delete=models.PROTECT, related_name="product")
+    name = models.CharField(_("name"), max_length=80)
+    price = models.DecimalField(_("price (yuan)"), max_digits=10, decimal_places=2)
+    active = models.BooleanField(_("on sale"), default=True)
+    max_per_order = models.PositiveSmallIntegerField(_("most units per order"), null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("product")
+        verbose_name_plural = _("products")
+        constraints = [models.CheckConstraint(name="product_price_positive", condition=Q(price__gt=0))]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Employer(models.Model):
+    """单位: a county department, school or hospital that grants its staff the allocation."""
+
+    code = models.CharField(_("code"), max_length=20, unique=True)
+    name = models.CharField(_("name"), max_length=80, unique=True)
+    office_address = models.CharField(_("office address"), max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("employer")
+        verbose_name_plural = _("employers")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Employee(models.Model):
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="employee")
+    employer = models.ForeignKey(Employer, on_delete=models.PROTECT, related_name="employees")
+    staff_number = models.CharField(_("staff number"), max_length=20)
+    name = models.CharField(_("name"), max_length=50)
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["employer", "staff_number"]
+        verbose_name = _("employee")
+        verbose_name_plural = _("employees")
+        constraints = [models.UniqueConstraint(fields=["employer", "staff_number"], name="staff_number_unique_per_employer")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.employer})"
+
+
+class AllocationYear(models.Model):
+    """The county's setting for one year's allocation."""
+
+    class Unspent(models.TextChoices):
+        EXPIRE = "expire", _("Expires at the end of the window")
+        CARRY_OVER = "carry_over", _("Carries over to next year")
+
+    year = models.PositiveSmallIntegerField(_("year"), unique=True)
+    amount = models.DecimalField(_("amount per employee (yuan)"), max_digits=10, decimal_places=2, default=Decimal("700.00"))
+    opens_on = models.DateField(_("spending opens"))
+    closes_on = models.DateField(_("spending closes"))
+    unspent = models.CharField(_("unspent balance"), max_length=12, choices=Unspent.choices, default=Unspent.EXPIRE)
+    dividend_rate = models.DecimalField(
+        _("dividend rate (二次返利)"), max_digits=5, decimal_places=4, default=Decimal("0.0500"),
+        help_text=_("share of attributed sales revenue paid to households as a dividend"),
+    )
+
+    class Meta:
+        ordering = ["-year"]
+        verbose_name = _("allocation year")
+        verbose_name_plural = _("allocation years")
+        constraints = [
+            models.CheckConstraint(name="allocation_amount_not_negative", condition=Q(amount__gte=0)),
+            models.CheckConstraint(name="allocation_window_ordered", condition=Q(closes_on__gte=models.F("opens_on"))),
+        ]
+
+    def __str__(self) -> str:
+        return str(self.year)
+
+
+class AllocationEntry(AppendOnlyModel):
+    """The append-only allocation ledger: grant (+), spend (−), refund (+), expiry (−).
+
+    ``balance_after`` is the running balance for (employee, year), written under the row lock
+    of the employee's latest entry; the database refuses a negative one.
+    """
+
+    class Kind(models.TextChoices):
+        GRANT = "grant", _("Grant")
+        SPEND = "spend", _("Spend")
+        REFUND = "refund", _("Refund")
+        EXPIRY = "expiry", _("Expiry")
+        CARRY_OVER = "carry_over", _("Carried over")
+        REVERSAL = "reversal", _("Correction")
+
+    employee = models.ForeignKey(Employee, on_delete=models.PROTECT, related_name="allocation_entries")
+    year = models.PositiveSmallIntegerField(_("year"))
+    kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices)
+    amount = models.DecimalField(_("amount (yuan)"), max_digits=10, decimal_places=2)
+    balance_after = models.DecimalField(_("balance after"), max_digits=10, decimal_places=2)
+    order_number = models.CharField(max_length=32, blank=True)
+    idempotency_key = models.CharField(max_length=80, unique=True, null=True, blank=True)
+    reason = models.CharField(max_length=200, blank=True)
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["employee", "year", "id"]
+        verbose_name = _("allocation entry")
+        verbose_name_plural = _("allocation entries")
+        indexes = [models.Index(fields=["employee", "year", "id"])]
+        constraints = [
+            models.CheckConstraint(name="allocation_balance_never_negative", condition=Q(balance_after__gte=0)),
+        ]
+
+
+class Order(models.Model):
+    class Status(models.TextChoices):
+        PENDING_PAYMENT = "pending_payment", _("Pending payment")
+        PAID = "paid", _("Paid")
+        PICKING = "picking", _("Picking")
+        READY_FOR_PICKUP = "ready", _("Ready for pickup")
+        OUT_FOR_DELIVERY = "delivering", _("Out for delivery")
+        COMPLETED = "completed", _("Completed")
+        CANCELLED = "cancelled", _("Cancelled")
+        REFUNDED = "refunded", _("Refunded")
+
+    class Fulfilment(models.TextChoices):
+        PICKUP = "pickup", _("Pick up at the supermarket")
+        OFFICE = "office", _("Deliver to my employer's office")
+
+    number = models.CharField(_("order number"), max_length=32, unique=True)
+    employee = models.ForeignKey(Employee, on_delete=models.PROTECT, related_name="orders")
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.PENDING_PAYMENT)
+    fulfilment = models.CharField(_("fulfilment"), max_length=10, choices=Fulfilment.choices, default=Fulfilment.PICKUP)
+    year = models.PositiveSmallIntegerField(_("allocation year"))
+    total = models.DecimalField(_("total"), max_digits=12, decimal_places=2)
+    allocation_amount = models.DecimalField(_("paid from allocation"), max_digits=12, decimal_places=2)
+    card_amount = models.DecimalField(_("paid by card"), max_digits=12, decimal_places=2)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    paid_at = models.DateTimeField(null=True, blank=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("order")
+        verbose_name_plural = _("orders")
+        indexes = [models.Index(fields=["status", "created_at"]), models.Index(fields=["employee", "created_at"])]
+        constraints = [
+            models.CheckConstraint(
+                name="order_amounts_add_up", condition=Q(total=models.F("allocation_amount") + models.F("card_amount"))
+            ),
+            models.CheckConstraint(name="order_amounts_not_negative", condition=Q(allocation_amount__gte=0, card_amount__gte=0)),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class OrderLine(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="lines")
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="order_lines")
+    quantity = models.PositiveIntegerField()
+    unit_price = models.DecimalField(max_digits=10, decimal_places=2)
+    line_total = models.DecimalField(max_digits=12, decimal_places=2)
+
+    class Meta:
+        ordering = ["order", "id"]
+        constraints = [models.CheckConstraint(name="order_line_quantity_positive", condition=Q(quantity__gt=0))]
+
+
+class OrderLineBatch(models.Model):
+    """Which batch's units an order line took (FIFO at checkout): the link settlement follows."""
+
+    line = models.ForeignKey(OrderLine, on_delete=models.PROTECT, related_name="allocations")
+    batch = models.ForeignKey(PackedBatch, on_delete=models.PROTECT, related_name="order_allocations")
+    units = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["line", "batch"], name="order_line_batch_once"),
+            models.CheckConstraint(name="order_line_batch_units_positive", condition=Q(units__gt=0)),
+        ]
+        indexes = [models.Index(fields=["batch", "line"])]
+
+
+class OrderEvent(AppendOnlyModel):
+    """Every status change of an order, with who and when."""
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="events")
+    from_status = models.CharField(max_length=20, blank=True)
+    to_status = models.CharField(max_length=20)
+    note = models.CharField(max_length=200, blank=True)
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["order", "id"]

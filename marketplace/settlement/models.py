@@ -1,0 +1,1 @@
+"""Settlement runs and their lines (added by the settlement work)."""

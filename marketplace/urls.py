@@ -1,0 +1,3 @@
+"""Site routes of this app (pages that are not Wagtail pages)."""
+
+urlpatterns: list = []
