@@ -10,6 +10,7 @@ api_v1 = [
     path("", include("households.api_urls")),
     path("", include("logistics.api_urls")),
     path("", include("marketplace.api_urls")),
+    path("", include("marketplace.settlement.api_urls")),
 ]
 
 urlpatterns = [
@@ -24,6 +25,7 @@ urlpatterns = [
     path("", include("households.urls")),
     path("", include("logistics.urls")),
     path("", include("marketplace.urls")),
+    path("", include("marketplace.settlement.urls")),
     path("", include("cms.urls")),
 ]
 

@@ -22,8 +22,8 @@ ROLE_LABELS = {
     EMPLOYEE: _("Employee"),
 }
 
-# app_label -> model names whose add/change/view permissions a role holds; "view" only where a
-# role must read but not write. Apps fill these in as their models appear.
+# role -> app_label -> actions ("add", "change", "view", or a full codename) the role holds on
+# that app's models. Each app adds its own in ``<app>/roles.py``; they are merged here.
 ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
     COUNTY_OFFICE: {
         "households": ("add", "change", "view"),
@@ -52,19 +52,40 @@ def is_county_office(user) -> bool:
     return bool(user and user.is_authenticated and (user.is_superuser or has_role(user, COUNTY_OFFICE)))
 
 
+def _role_permissions() -> dict[str, dict[str, tuple[str, ...]]]:
+    """ROLE_PERMISSIONS above, plus what each app adds in its own ``<app>/roles.py``
+    (a dict ``ROLE_PERMISSIONS = {role: {app_label: ("view", ...)}}``)."""
+    import importlib
+
+    from django.apps import apps as django_apps
+
+    merged = {role: dict(perms) for role, perms in ROLE_PERMISSIONS.items()}
+    for config in django_apps.get_app_configs():
+        try:
+            module = importlib.import_module(f"{config.name}.roles")
+        except ModuleNotFoundError:
+            continue
+        for role, perms in getattr(module, "ROLE_PERMISSIONS", {}).items():
+            for app_label, actions in perms.items():
+                merged.setdefault(role, {})
+                merged[role][app_label] = tuple(sorted(set(merged[role].get(app_label, ())) | set(actions)))
+    return merged
+
+
 def ensure_role_groups(**kwargs) -> None:
-    """Create the role groups and give the county office its permissions (idempotent)."""
+    """Create the role groups and give each its permissions (idempotent)."""
     from django.contrib.auth.models import Group, Permission
 
-    for role, apps in ROLE_PERMISSIONS.items():
+    for role, apps in _role_permissions().items():
         group, _created = Group.objects.get_or_create(name=role)
         wanted = []
         for app_label, actions in apps.items():
             for perm in Permission.objects.filter(content_type__app_label=app_label):
-                if perm.codename.split("_", 1)[0] in actions:
+                if perm.codename.split("_", 1)[0] in actions or perm.codename in actions:
                     wanted.append(perm)
-        if role == COUNTY_OFFICE:
+        if role != EMPLOYEE:
             wanted += list(Permission.objects.filter(content_type__app_label="wagtailadmin", codename="access_admin"))
+        if role == COUNTY_OFFICE:
             wanted += list(Permission.objects.filter(content_type__app_label="wagtailcore"))
             wanted += list(Permission.objects.filter(content_type__app_label="wagtailimages"))
         if wanted:

@@ -17,7 +17,7 @@ from django.db import transaction
 
 from core import roles
 
-from .models import Household, LabourClass, PovertyStatus, SUBCLASSES_OF, Township, Village
+from .models import SUBCLASSES_OF, Household, LabourClass, PovertyStatus, Township, Village
 from .validators import id_check_digit
 
 DEMO_PASSWORD = "relief-demo"

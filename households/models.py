@@ -216,3 +216,29 @@ class IncomeEntry(AppendOnlyModel):
 
 
 ZERO = Decimal("0.00")
+
+
+class WatchListEntry(models.Model):
+    """A household found on the income-decline watch list (收入下降户) by the monthly check,
+    with the evidence: income in the period against the same period a year before."""
+
+    class Reason(models.TextChoices):
+        DECLINE = "decline", _("Income fell")
+        STOPPED = "stopped", _("Stopped delivering")
+
+    household = models.ForeignKey(Household, on_delete=models.PROTECT, related_name="watch_entries")
+    reason = models.CharField(_("reason"), max_length=10, choices=Reason.choices)
+    period_start = models.DateField(_("period start"))
+    period_end = models.DateField(_("period end"))
+    income = models.DecimalField(_("income in period"), max_digits=12, decimal_places=2)
+    income_year_before = models.DecimalField(_("income a year before"), max_digits=12, decimal_places=2)
+    drop_share = models.DecimalField(_("drop (share)"), max_digits=6, decimal_places=4, null=True, blank=True)
+    computed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-period_end", "household"]
+        verbose_name = _("watch-list entry")
+        verbose_name_plural = _("watch-list entries")
+        constraints = [
+            models.UniqueConstraint(fields=["household", "period_start", "period_end"], name="watch_entry_once_per_period"),
+        ]

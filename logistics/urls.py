@@ -1,3 +1,7 @@
-"""Site routes of this app (pages that are not Wagtail pages)."""
+"""Site routes of logistics: the intake screens (logistics/intake_views.py) and the station,
+shipment, label and public trace pages (logistics/views.py)."""
 
-urlpatterns: list = []
+from .intake_views import urlpatterns as intake_urlpatterns
+from .views import urlpatterns as chain_urlpatterns
+
+urlpatterns = intake_urlpatterns + chain_urlpatterns

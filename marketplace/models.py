@@ -217,3 +217,101 @@ class OrderEvent(AppendOnlyModel):
 
     class Meta:
         ordering = ["order", "id"]
+
+
+class Cart(models.Model):
+    """One open cart per employee; emptied by checkout."""
+
+    employee = models.OneToOneField(Employee, on_delete=models.CASCADE, related_name="cart")
+    updated_at = models.DateTimeField(auto_now=True)
+
+
+class CartItem(models.Model):
+    cart = models.ForeignKey(Cart, on_delete=models.CASCADE, related_name="items")
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+")
+    quantity = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["cart", "product"], name="cart_item_once_per_product"),
+            models.CheckConstraint(name="cart_item_quantity_positive", condition=Q(quantity__gt=0)),
+        ]
+
+
+class Payment(models.Model):
+    """The card part of an order, paid through a provider (Stripe Checkout today)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Awaiting payment")
+        SUCCEEDED = "succeeded", _("Paid")
+        FAILED = "failed", _("Failed")
+        EXPIRED = "expired", _("Expired")
+        REFUNDED = "refunded", _("Refunded")
+        PARTIALLY_REFUNDED = "partially_refunded", _("Partially refunded")
+
+    order = models.OneToOneField(Order, on_delete=models.PROTECT, related_name="payment")
+    provider = models.CharField(max_length=20)  # "stripe"
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    currency = models.CharField(max_length=3, default="CNY")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    session_id = models.CharField(max_length=255, blank=True, db_index=True)  # Stripe Checkout Session id
+    payment_intent_id = models.CharField(max_length=255, blank=True, db_index=True)
+    payment_url = models.URLField(max_length=1000, blank=True)
+    refunded_amount = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0.00"))
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(name="payment_amount_positive", condition=Q(amount__gt=0)),
+            models.CheckConstraint(
+                name="payment_refund_within_amount", condition=Q(refunded_amount__gte=0, refunded_amount__lte=models.F("amount"))
+            ),
+        ]
+
+
+class PaymentEvent(models.Model):
+    """A provider's webhook event, stored once by its id (exactly-once application)."""
+
+    provider = models.CharField(max_length=20)
+    event_id = models.CharField(max_length=255)
+    event_type = models.CharField(max_length=100)
+    payload = models.JSONField()
+    received_at = models.DateTimeField(auto_now_add=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["provider", "event_id"], name="payment_event_once")]
+
+
+class Refund(models.Model):
+    """Money going back to an employee for an order (whole or some lines)."""
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="refunds")
+    allocation_amount = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0.00"))
+    card_amount = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0.00"))
+    provider_refund_id = models.CharField(max_length=255, blank=True)
+    reason = models.CharField(max_length=200)
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(name="refund_amounts_not_negative", condition=Q(allocation_amount__gte=0, card_amount__gte=0)),
+        ]
+
+
+class RefundLine(models.Model):
+    """Units of an order line refunded, and from which batch they had come (settlement reverses these)."""
+
+    refund = models.ForeignKey(Refund, on_delete=models.PROTECT, related_name="lines")
+    line = models.ForeignKey(OrderLine, on_delete=models.PROTECT, related_name="refund_lines")
+    batch = models.ForeignKey(PackedBatch, on_delete=models.PROTECT, related_name="+")
+    units = models.PositiveIntegerField()
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+
+    class Meta:
+        constraints = [models.CheckConstraint(name="refund_line_units_positive", condition=Q(units__gt=0))]

@@ -7,7 +7,6 @@ zh-hans, Asia/Shanghai. ``DATABASE_URL`` and ``REDIS_URL`` switch to PostgreSQL 
 from pathlib import Path
 
 import environ
-from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 

@@ -1,0 +1,1 @@
+"""Stripe Checkout behind the PaymentProvider interface (written by the payments work)."""
