@@ -1,3 +1,5 @@
-"""JSON API routes of this app, mounted under /api/v1/."""
+"""JSON API routes of households, mounted under /api/v1/ (household income: households/reports/)."""
 
-urlpatterns: list = []
+from .reports.api_urls import urlpatterns
+
+__all__ = ["urlpatterns"]

@@ -1,3 +1,5 @@
-"""Site routes of this app (pages that are not Wagtail pages)."""
+"""Site routes of households: income reports and household income pages (households/reports/)."""
 
-urlpatterns: list = []
+from .reports.urls import urlpatterns
+
+__all__ = ["urlpatterns"]

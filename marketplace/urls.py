@@ -1,3 +1,6 @@
-"""Site routes of this app (pages that are not Wagtail pages)."""
+"""Site routes of the shop that are not storefront pages: the Stripe webhook and staff pages
+(marketplace/staff_views.py)."""
 
-urlpatterns: list = []
+from .staff_views import urlpatterns
+
+__all__ = ["urlpatterns"]

@@ -132,7 +132,8 @@ LOGOUT_REDIRECT_URL = "/"
 # --- Language, time -------------------------------------------------------------------------
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
-LOCALE_PATHS = [BASE_DIR / "locale"]
+# Catalogues: each app's own <app>/locale, plus these for code that spans modules.
+LOCALE_PATHS = [BASE_DIR / "locale" / "core", BASE_DIR / "locale" / "intake", BASE_DIR / "locale" / "payments"]
 TIME_ZONE = "Asia/Shanghai"
 USE_I18N = True
 USE_TZ = True

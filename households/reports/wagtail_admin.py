@@ -1,0 +1,1 @@
+"""Wagtail admin for income reports and the watch list."""

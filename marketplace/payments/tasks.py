@@ -1,0 +1,1 @@
+"""Celery tasks applying payment-provider events."""

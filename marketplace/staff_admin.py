@@ -1,0 +1,1 @@
+"""Wagtail admin for supermarket staff: fulfilment queue, employer statements, employee import."""
