@@ -13,6 +13,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.ledger import AppendOnlyModel
@@ -122,7 +123,7 @@ class Lot(models.Model):
     household = models.ForeignKey(Household, on_delete=models.PROTECT, related_name="lots")
     origin = models.ForeignKey(Facility, on_delete=models.PROTECT, related_name="originated_lots")
     weight_kg = models.DecimalField(_("weight (kg)"), max_digits=10, decimal_places=3)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -146,7 +147,7 @@ class Intake(models.Model):
     unit_price = models.DecimalField(_("price per kg (yuan)"), max_digits=10, decimal_places=2)
     amount = models.DecimalField(_("amount paid (yuan)"), max_digits=12, decimal_places=2)
     staff = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="intakes")
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -163,7 +164,7 @@ class IntakeVoid(models.Model):
     intake = models.OneToOneField(Intake, on_delete=models.PROTECT, related_name="void")
     reason = models.CharField(_("reason"), max_length=200)
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(default=timezone.now)
 
 
 class MovementKind(models.TextChoices):
@@ -193,7 +194,7 @@ class LotMovement(AppendOnlyModel):
     reference_code = models.CharField(max_length=40, blank=True)
     reason = models.CharField(max_length=200, blank=True)
     author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["id"]
@@ -229,7 +230,7 @@ class Shipment(models.Model):
     destination = models.ForeignKey(Facility, on_delete=models.PROTECT, related_name="shipments_in")
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.DISPATCHED)
     dispatched_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    dispatched_at = models.DateTimeField(auto_now_add=True)
+    dispatched_at = models.DateTimeField(default=timezone.now)
     received_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     received_at = models.DateTimeField(null=True, blank=True)
 
@@ -267,7 +268,7 @@ class PackingRun(models.Model):
     sku = models.ForeignKey(Sku, on_delete=models.PROTECT, related_name="packing_runs")
     waste_kg = models.DecimalField(max_digits=10, decimal_places=3, default=0)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         constraints = [models.CheckConstraint(name="packing_waste_not_negative", condition=Q(waste_kg__gte=0))]
@@ -322,7 +323,26 @@ class QualityInspection(models.Model):
     passed = models.BooleanField()
     inspector = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     notes = models.TextField(blank=True)
-    inspected_at = models.DateTimeField(auto_now_add=True)
+    inspected_at = models.DateTimeField(default=timezone.now)
+
+
+class BatchHoldEvent(AppendOnlyModel):
+    """A recall put on (hold) or lifted (release), with the reason and who decided it."""
+
+    class Action(models.TextChoices):
+        HOLD = "hold", _("Put on hold")
+        RELEASE = "release", _("Hold released")
+
+    batch = models.ForeignKey(PackedBatch, on_delete=models.PROTECT, related_name="hold_events")
+    action = models.CharField(max_length=10, choices=Action.choices)
+    reason = models.CharField(_("reason"), max_length=200)
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("hold event")
+        verbose_name_plural = _("hold events")
 
 
 class BatchShare(models.Model):
@@ -376,7 +396,7 @@ class BatchMovement(AppendOnlyModel):
     reference_code = models.CharField(max_length=40, blank=True)
     reason = models.CharField(max_length=200, blank=True)
     author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["id"]
