@@ -11,6 +11,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.ledger import AppendOnlyModel
@@ -86,6 +87,9 @@ class AllocationYear(models.Model):
         _("dividend rate (二次返利)"), max_digits=5, decimal_places=4, default=Decimal("0.0500"),
         help_text=_("share of attributed sales revenue paid to households as a dividend"),
     )
+    max_units_per_order = models.PositiveSmallIntegerField(
+        _("most units per order"), default=20, help_text=_("the county's limit on the units of one order, all products together")
+    )
 
     class Meta:
         ordering = ["-year"]
@@ -159,7 +163,8 @@ class Order(models.Model):
     total = models.DecimalField(_("total"), max_digits=12, decimal_places=2)
     allocation_amount = models.DecimalField(_("paid from allocation"), max_digits=12, decimal_places=2)
     card_amount = models.DecimalField(_("paid by card"), max_digits=12, decimal_places=2)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # settable (not auto_now_add) so that demo and benchmark data can be dated in the past
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
     paid_at = models.DateTimeField(null=True, blank=True, db_index=True)
 
     class Meta:
