@@ -1,0 +1,432 @@
+"""Intake at a collection point: buying produce from a household, and voiding such a purchase.
+
+An intake creates a Lot (the unit of traceability, with a printable lot code), the Intake record
+(price in force copied onto it), the lot's first stock movement (+weight at the point) and the
+payment (收购款) in the household income ledger. A client-generated id makes a retried or synced
+post return the first record instead of writing a second one.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+import uuid
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ObjectDoesNotExist
+from django.db import IntegrityError, transaction
+from django.db.models import Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from core import roles
+from core.errors import ConflictError, DomainError, NotAllowed
+from core.money import jin_to_kg, kg, line_amount, to_decimal
+from households.models import Household, IncomeEntry, IncomeKind
+from households.services import income_entry_record, income_entry_reverse
+
+from ..models import Facility, Grade, Intake, IntakeVoid, Lot, LotMovement, MovementKind, Produce, PurchasePrice
+from .prices import NoPriceInForce
+
+LOT_SOURCE_TYPE = "lot"
+VOID_REFERENCE_TYPE = "intake_void"
+INTAKE_REFERENCE_TYPE = "intake"
+
+
+class IntakeError(DomainError):
+    """An intake refused; ``field`` names the input a form or API shows the message next to."""
+
+    code = "intake_invalid"
+    field: str | None = None
+
+
+class IntakeNotAllowed(NotAllowed):
+    code = "intake_not_allowed"
+    field: str | None = None
+
+
+class InvalidWeight(IntakeError):
+    code = "invalid_weight"
+    field = "weight"
+
+
+class InvalidClientId(IntakeError):
+    code = "invalid_client_id"
+    field = "client_id"
+
+
+class UnknownHousehold(IntakeError):
+    code = "unknown_household"
+    field = "household"
+
+
+class HouseholdNotServed(IntakeError):
+    code = "household_not_served"
+    field = "household"
+
+
+class UnknownProduce(IntakeError):
+    code = "unknown_produce"
+    field = "produce"
+
+
+class GradeNotOffered(IntakeError):
+    code = "grade_not_offered"
+    field = "grade"
+
+
+class IntakeConflict(ConflictError):
+    code = "client_id_conflict"
+    field: str | None = "client_id"
+
+
+class VoidRefused(ConflictError):
+    code = "void_refused"
+    field: str | None = None
+
+
+class InvalidVoidReason(IntakeError):
+    code = "void_reason_required"
+    field = "reason"
+
+
+# --- who may record --------------------------------------------------------------------------
+
+
+def collection_point_of(user) -> Facility | None:
+    """The collection point ``user`` works at, or None (not point staff / not assigned to one).
+
+    The assignment and facility are cached on the user object by Django, so a caller recording
+    many intakes with one user pays for this once.
+    """
+    if not user or not user.is_authenticated or not roles.has_role(user, roles.COLLECTION_POINT_STAFF):
+        return None
+    try:
+        facility = user.staff_assignment.facility
+    except ObjectDoesNotExist:
+        return None
+    if facility.kind != Facility.Kind.COLLECTION_POINT or not facility.active:
+        return None
+    return facility
+
+
+def require_collection_point(user) -> Facility:
+    """The point of ``user``, or IntakeNotAllowed with the reason."""
+    if not user or not user.is_authenticated or not roles.has_role(user, roles.COLLECTION_POINT_STAFF):
+        raise IntakeNotAllowed(_("Only collection-point staff may record intake."))
+    point = collection_point_of(user)
+    if point is None:
+        raise IntakeNotAllowed(_("You are not assigned to a collection point."))
+    return point
+
+
+def served_village_ids(point: Facility) -> frozenset[int]:
+    """Villages the point buys from (cached on the facility object for the life of the request)."""
+    ids = getattr(point, "_served_village_ids", None)
+    if ids is None:
+        ids = frozenset(point.served_villages.values_list("pk", flat=True))
+        point._served_village_ids = ids
+    return ids
+
+
+# --- input ------------------------------------------------------------------------------------
+
+
+def parse_weight(*, weight_kg=None, weight_jin=None) -> Decimal:
+    """The net weight in kg (3 places, half up) from exactly one of kg or jin; InvalidWeight else."""
+    given_kg = weight_kg is not None and weight_kg != ""
+    given_jin = weight_jin is not None and weight_jin != ""
+    if given_kg and given_jin:
+        raise InvalidWeight(_("Enter the weight in jin or in kg, not both."))
+    if not given_kg and not given_jin:
+        raise InvalidWeight(_("Enter the weight."))
+    raw = weight_kg if given_kg else weight_jin
+    if isinstance(raw, bool):
+        raise InvalidWeight(_("The weight must be a number."))
+    try:
+        value = to_decimal(raw)
+        weight = kg(value) if given_kg else jin_to_kg(value)
+    except ValueError:
+        raise InvalidWeight(_("The weight must be a number.")) from None
+    if weight <= 0:
+        raise InvalidWeight(_("The weight must be more than zero."))
+    maximum = kg(settings.RELIEF_MAX_INTAKE_KG)
+    if weight > maximum:
+        raise InvalidWeight(
+            _("The weight may not exceed %(max)s kg (%(max_jin)s jin) per intake.")
+            % {"max": _plain(maximum), "max_jin": _plain(maximum * 2)}
+        )
+    return weight
+
+
+def _plain(d: Decimal) -> str:
+    s = f"{d:f}"
+    return s.rstrip("0").rstrip(".") if "." in s else s
+
+
+def _parse_client_id(client_id) -> uuid.UUID:
+    if isinstance(client_id, uuid.UUID):
+        return client_id
+    try:
+        return uuid.UUID(str(client_id))
+    except (TypeError, ValueError, AttributeError):
+        raise InvalidClientId(_("The client id must be a UUID.")) from None
+
+
+def _moment(at: datetime.datetime | None) -> datetime.datetime:
+    if at is None:
+        return timezone.now()
+    if timezone.is_naive(at):
+        return timezone.make_aware(at)
+    return at
+
+
+# --- recording --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Content:
+    point_id: int
+    household_number: str
+    produce_code: str
+    grade_code: str
+    weight_kg: Decimal
+
+
+def _existing_intake(client_id: uuid.UUID) -> Intake | None:
+    return (
+        Intake.objects.select_related("lot", "household__village", "grade__produce", "collection_point", "staff")
+        .filter(client_id=client_id)
+        .first()
+    )
+
+
+def _replay(existing: Intake, content: _Content) -> Intake:
+    """The first record for a client id, if the content is the same; IntakeConflict if not."""
+    same = (
+        existing.collection_point_id == content.point_id
+        and existing.household.number == content.household_number
+        and existing.grade.produce.code == content.produce_code
+        and existing.grade.code == content.grade_code
+        and existing.weight_kg == content.weight_kg
+    )
+    if not same:
+        raise IntakeConflict(_("This client id was already used for a different intake; nothing was recorded."))
+    return existing
+
+
+def _grade_with_price(*, produce_code: str, grade_code: str, on: datetime.date) -> tuple[Grade, Decimal]:
+    """One query on the happy path: the price row in force with its grade and produce. The
+    follow-up queries only run to say which rule failed."""
+    row = (
+        PurchasePrice.objects.select_related("grade__produce")
+        .filter(grade__produce__code=produce_code, grade__code=grade_code, effective_from__lte=on)
+        .order_by("-effective_from")
+        .first()
+    )
+    if row is not None:
+        return row.grade, row.price_per_kg
+    produce = Produce.objects.filter(code=produce_code).first()
+    if produce is None:
+        raise UnknownProduce(_("Unknown produce “%(code)s”.") % {"code": produce_code})
+    grade = Grade.objects.filter(produce=produce, code=grade_code).first()
+    if grade is None:
+        raise GradeNotOffered(_("%(produce)s has no grade “%(grade)s”.") % {"produce": produce.name, "grade": grade_code})
+    raise NoPriceInForce(
+        _("No purchase price is in force for %(grade)s on %(date)s.") % {"grade": f"{produce.name}{grade.name}", "date": on.isoformat()}
+    )
+
+
+def lot_code_prefix(point: Facility, day: datetime.date) -> str:
+    """``L`` + the point's code (letters and digits) + ``-`` + yymmdd + ``-``: e.g. ``LCP00001-261129-``."""
+    compact = re.sub(r"[^0-9A-Za-z]", "", point.code).upper()[:12]
+    return f"L{compact}-{day:%y%m%d}-"
+
+
+def _day_bounds(day: datetime.date) -> tuple[datetime.datetime, datetime.datetime]:
+    tz = timezone.get_current_timezone()
+    start = datetime.datetime.combine(day, datetime.time.min, tzinfo=tz)
+    return start, start + datetime.timedelta(days=1)
+
+
+def _lot_create(*, point: Facility, day: datetime.date, household: Household, grade: Grade, weight: Decimal, when) -> Lot:
+    """A lot with the next free code of the point and day. The sequence starts after the day's
+    intakes at the point (an indexed count); a code taken meanwhile by a concurrent intake is
+    caught in a savepoint and the next one tried."""
+    prefix = lot_code_prefix(point, day)
+    start, end = _day_bounds(day)
+    seq = Intake.objects.filter(collection_point=point, created_at__gte=start, created_at__lt=end).count() + 1
+    for _attempt in range(200):
+        try:
+            with transaction.atomic():
+                return Lot.objects.create(
+                    code=f"{prefix}{seq:04d}", grade=grade, household=household, origin=point, weight_kg=weight, created_at=when
+                )
+        except IntegrityError:
+            if Lot.objects.filter(code=f"{prefix}{seq:04d}").exists():
+                seq += 1
+                continue
+            raise
+    raise ConflictError(_("Could not allocate a lot code; please try again."))
+
+
+def intake_record(
+    *,
+    staff,
+    client_id: uuid.UUID,
+    household_number: str,
+    produce_code: str,
+    grade_code: str,
+    weight_kg=None,
+    weight_jin=None,
+    at: datetime.datetime | None = None,
+) -> tuple[Intake, bool]:
+    """Record a purchase at the staff's collection point; return (intake, created).
+
+    The same ``client_id`` with the same content returns the first intake and writes nothing;
+    with different content it raises IntakeConflict. Every refusal is a domain error raised
+    before anything is written. ``at`` back-dates the intake (offline sync, demo, benchmark):
+    its time is stored and the price in force on its date is used.
+    """
+    point = require_collection_point(staff)
+    client_id = _parse_client_id(client_id)
+    weight = parse_weight(weight_kg=weight_kg, weight_jin=weight_jin)
+    content = _Content(
+        point_id=point.pk,
+        household_number=str(household_number or "").strip(),
+        produce_code=str(produce_code or "").strip(),
+        grade_code=str(grade_code or "").strip(),
+        weight_kg=weight,
+    )
+    existing = _existing_intake(client_id)
+    if existing is not None:
+        return _replay(existing, content), False
+
+    when = _moment(at)
+    day = timezone.localtime(when).date()
+
+    if not content.household_number:
+        raise UnknownHousehold(_("Choose the household."))
+    household = Household.objects.select_related("village").filter(number=content.household_number).first()
+    if household is None:
+        raise UnknownHousehold(_("No household has the registry number “%(number)s”.") % {"number": content.household_number})
+    if household.village_id not in served_village_ids(point):
+        raise HouseholdNotServed(
+            _("Household %(number)s (%(village)s) is not in a village this collection point serves.")
+            % {"number": household.number, "village": household.village.name}
+        )
+    grade, unit_price = _grade_with_price(produce_code=content.produce_code, grade_code=content.grade_code, on=day)
+    amount = line_amount(weight, unit_price)
+
+    try:
+        with transaction.atomic():
+            lot = _lot_create(point=point, day=day, household=household, grade=grade, weight=weight, when=when)
+            intake = Intake.objects.create(
+                client_id=client_id,
+                lot=lot,
+                household=household,
+                collection_point=point,
+                grade=grade,
+                weight_kg=weight,
+                unit_price=unit_price,
+                amount=amount,
+                staff=staff,
+                created_at=when,
+            )
+            LotMovement.objects.create(
+                lot=lot,
+                facility=point,
+                kind=MovementKind.INTAKE,
+                quantity_kg=weight,
+                reference_type=INTAKE_REFERENCE_TYPE,
+                reference_code=lot.code,
+                author=staff,
+                created_at=when,
+            )
+            income_entry_record(
+                household=household,
+                kind=IncomeKind.INTAKE,
+                amount=amount,
+                date=day,
+                source_type=LOT_SOURCE_TYPE,
+                source_code=lot.code,
+                produce=grade.produce.code,
+                source_detail={
+                    "point": point.code,
+                    "grade": grade.code,
+                    "weight_kg": str(weight),
+                    "unit_price": str(unit_price),
+                    "client_id": str(client_id),
+                },
+                author=staff,
+            )
+    except IntegrityError:
+        # A concurrent post of the same client id won the race: answer as a replay.
+        existing = _existing_intake(client_id)
+        if existing is None:
+            raise
+        return _replay(existing, content), False
+    return intake, True
+
+
+# --- voiding ----------------------------------------------------------------------------------
+
+
+def intake_can_be_voided_by(user, intake: Intake) -> bool:
+    if roles.is_county_office(user):
+        return True
+    point = collection_point_of(user)
+    return point is not None and point.pk == intake.collection_point_id
+
+
+def intake_lot_still_at_point(intake: Intake) -> bool:
+    """True while nothing of the lot has moved: its only movement is the intake at the point."""
+    moved = LotMovement.objects.filter(lot_id=intake.lot_id).exclude(kind=MovementKind.INTAKE).exists()
+    return not moved
+
+
+def intake_void(*, intake: Intake, reason: str, author) -> IntakeVoid:
+    """Void an intake while its whole lot is still at the point: an IntakeVoid, a −weight
+    movement and the reversal of the household's payment entry, with the reason and author."""
+    if not intake_can_be_voided_by(author, intake):
+        raise IntakeNotAllowed(_("Only staff of the intake's collection point or the county office may void it."))
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidVoidReason(_("Give the reason for the void."))
+    if len(reason) > 200:
+        raise InvalidVoidReason(_("Keep the reason under 200 characters."))
+    with transaction.atomic():
+        # Lock the lot: a shipment or packing run of the same lot waits for us (or we for it).
+        lot = Lot.objects.select_for_update().get(pk=intake.lot_id)
+        if IntakeVoid.objects.filter(intake_id=intake.pk).exists():
+            raise VoidRefused(_("Intake %(lot)s has already been voided.") % {"lot": lot.code})
+        movements = list(LotMovement.objects.filter(lot=lot).values_list("facility_id", "kind"))
+        on_hand = (
+            LotMovement.objects.filter(lot=lot, facility_id=intake.collection_point_id).aggregate(s=Sum("quantity_kg"))["s"]
+            or Decimal("0")
+        )
+        moved = any(kind != MovementKind.INTAKE or facility_id != intake.collection_point_id for facility_id, kind in movements)
+        if moved or on_hand != lot.weight_kg:
+            raise VoidRefused(
+                _("Lot %(lot)s has already left the collection point (shipped or packed); the intake can no longer be voided.")
+                % {"lot": lot.code}
+            )
+        void = IntakeVoid.objects.create(intake=intake, reason=reason, author=author)
+        LotMovement.objects.create(
+            lot=lot,
+            facility_id=intake.collection_point_id,
+            kind=MovementKind.VOID,
+            quantity_kg=-lot.weight_kg,
+            reference_type=VOID_REFERENCE_TYPE,
+            reference_code=lot.code,
+            reason=reason,
+            author=author,
+        )
+        entries = IncomeEntry.objects.filter(
+            source_type=LOT_SOURCE_TYPE, source_code=lot.code, kind=IncomeKind.INTAKE, reverses__isnull=True
+        ).exclude(reversed_by__isnull=False)
+        for entry in entries:
+            income_entry_reverse(entry=entry, reason=reason, author=author, date=timezone.localdate())
+    return void
