@@ -11,6 +11,8 @@ from collections.abc import Iterable
 
 from django.db import transaction
 from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from core.errors import ConflictError
 
@@ -43,7 +45,9 @@ def batch_stock_lock(*, facility_id: int, sku_ids: Iterable[int]) -> list[BatchS
     return [s for s in rows if s.batch.sellable and s.quantity > s.reserved]
 
 
-def _move(stock: BatchStock, *, kind: str, dq: int, dr: int, reference_type: str, reference_code: str, author=None, reason: str = "") -> None:
+def _move(
+    stock: BatchStock, *, kind: str, dq: int, dr: int, reference_type: str, reference_code: str, author=None, reason: str = "", at=None
+) -> None:
     BatchStock.objects.filter(pk=stock.pk).update(quantity=F("quantity") + dq, reserved=F("reserved") + dr)
     stock.quantity += dq
     stock.reserved += dr
@@ -57,6 +61,7 @@ def _move(stock: BatchStock, *, kind: str, dq: int, dr: int, reference_type: str
         reference_code=reference_code,
         author=author,
         reason=reason,
+        created_at=at or timezone.now(),
     )
 
 
@@ -65,7 +70,9 @@ def batch_stock_reserve(*, stock: BatchStock, units: int, reference_type: str, r
     if units <= 0:
         raise ValueError("units must be positive")
     if stock.quantity - stock.reserved < units:
-        raise InsufficientStock(f"batch {stock.batch_id}: only {stock.quantity - stock.reserved} units available")
+        raise InsufficientStock(
+            _("Batch %(batch)s: only %(n)s units available.") % {"batch": stock.batch.code, "n": stock.quantity - stock.reserved}
+        )
     _move(stock, kind=MovementKind.RESERVE, dq=0, dr=units, reference_type=reference_type, reference_code=reference_code, author=author)
 
 
@@ -88,9 +95,37 @@ def batch_stock_return(*, stock: BatchStock, units: int, reference_type: str, re
 
 
 def batch_stock_receive(
-    *, batch: PackedBatch, facility_id: int, units: int, reference_type: str, reference_code: str, author=None, kind: str = MovementKind.RECEIVE
+    *, batch: PackedBatch, facility_id: int, units: int, reference_type: str, reference_code: str, author=None, kind: str = MovementKind.RECEIVE,
+    at=None,
 ) -> BatchStock:
     """Units arrive at a facility (``packed`` at the station, ``receive`` from a shipment)."""
     stock, _created = BatchStock.objects.select_for_update().get_or_create(batch=batch, facility_id=facility_id)
-    _move(stock, kind=kind, dq=units, dr=0, reference_type=reference_type, reference_code=reference_code, author=author)
+    _move(stock, kind=kind, dq=units, dr=0, reference_type=reference_type, reference_code=reference_code, author=author, at=at)
     return stock
+
+
+@transaction.atomic
+def batch_stock_ship_out(*, stock: BatchStock, units: int, reference_type: str, reference_code: str, author=None, at=None) -> None:
+    """Unreserved units leave a facility on a shipment (the caller holds the row lock)."""
+    if units <= 0:
+        raise ValueError("units must be positive")
+    if stock.quantity - stock.reserved < units:
+        raise InsufficientStock(
+            _("Batch %(batch)s: only %(n)s units available.") % {"batch": stock.batch.code, "n": stock.quantity - stock.reserved}
+        )
+    _move(stock, kind=MovementKind.SHIP_OUT, dq=-units, dr=0, reference_type=reference_type, reference_code=reference_code, author=author, at=at)
+
+
+@transaction.atomic
+def batch_stock_loss(
+    *, stock: BatchStock, units: int, reason: str, reference_type: str, reference_code: str = "", author=None, at=None
+) -> None:
+    """Units lost (damaged, spoiled, short on a shipment): never reserved ones."""
+    if units <= 0:
+        raise ValueError("units must be positive")
+    if stock.quantity - stock.reserved < units:
+        raise InsufficientStock(
+            _("Batch %(batch)s: only %(n)s units available.") % {"batch": stock.batch.code, "n": stock.quantity - stock.reserved}
+        )
+    _move(stock, kind=MovementKind.LOSS, dq=-units, dr=0, reference_type=reference_type, reference_code=reference_code,
+          author=author, reason=reason, at=at)
