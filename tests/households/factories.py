@@ -18,9 +18,10 @@ class UserFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = get_user_model()
         django_get_or_create = ("username",)
+        skip_postgeneration_save = True
 
     username = factory.Sequence(lambda n: f"user{n}")
-    password = factory.PostGenerationMethodCall("set_password", "pw-relief-1")
+    password = factory.django.Password("pw-relief-1")
 
     @factory.post_generation
     def role(self, create, extracted, **kwargs):
