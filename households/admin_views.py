@@ -1,0 +1,89 @@
+"""Wagtail admin views of the registry beyond the snippet views: Excel import and export."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views import View
+from django.views.generic import FormView
+from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
+
+from .excel import COLUMNS, households_export_xlsx, households_import_xlsx
+from .forms import HouseholdImportForm
+from .selectors import household_list
+
+IMPORT_PERMISSIONS = ("households.add_household", "households.change_household")
+EXPORT_PERMISSION = "households.view_household"
+PROBLEMS_SHOWN = 2000
+
+
+def user_may_import(user) -> bool:
+    return user.is_authenticated and user.has_perms(IMPORT_PERMISSIONS)
+
+
+def user_may_export(user) -> bool:
+    return user.is_authenticated and (user.has_perm(EXPORT_PERMISSION) or user.has_perm("households.change_household"))
+
+
+class HouseholdImportView(WagtailAdminTemplateMixin, FormView):
+    template_name = "households/admin/household_import.html"
+    form_class = HouseholdImportForm
+    page_title = gettext_lazy("Import households from Excel")
+    header_icon = "upload"
+
+    def dispatch(self, request, *args, **kwargs):
+        if not user_may_import(request.user):
+            raise PermissionDenied
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_breadcrumbs_items(self):
+        return [
+            *self.breadcrumbs_items,
+            {"url": reverse("wagtailsnippets_households_household:list"), "label": _("households")},
+            {"url": "", "label": self.get_page_title()},
+        ]
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["headers"] = [header for _key, header in COLUMNS]
+        context["export_url"] = reverse("households_export")
+        return context
+
+    def form_valid(self, form):
+        result = households_import_xlsx(file=form.cleaned_data["file"], author=self.request.user)
+        if result.ok:
+            messages.success(
+                self.request,
+                _("Imported %(rows)d rows: %(created)d households added, %(updated)d updated, %(unchanged)d unchanged.")
+                % {"rows": result.rows, "created": result.created, "updated": result.updated, "unchanged": result.unchanged},
+            )
+            return redirect("wagtailsnippets_households_household:list")
+        return self.render_to_response(
+            self.get_context_data(
+                form=form,
+                result=result,
+                problems_shown=result.problems[:PROBLEMS_SHOWN],
+                problems_hidden=max(0, len(result.problems) - PROBLEMS_SHOWN),
+            )
+        )
+
+
+class HouseholdExportView(View):
+    """The listing's households (same filters and search as its query string) as .xlsx."""
+
+    def get(self, request):
+        if not user_may_export(request.user):
+            raise PermissionDenied
+        queryset = household_list(filters=request.GET, search=request.GET.get("q", ""))
+        content = households_export_xlsx(queryset=queryset, user=request.user)
+        response = HttpResponse(content, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        filename = f"households-{timezone.localdate():%Y%m%d}.xlsx"
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        response["Cache-Control"] = "no-store"  # personal data: no copies in caches
+        return response

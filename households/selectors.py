@@ -1,0 +1,18 @@
+"""Reads of the registry: listing, search and export share ``household_list``."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from .filters import HouseholdFilterSet, household_search
+from .models import Household
+
+
+def household_list(*, filters: dict | None = None, search: str = "") -> QuerySet[Household]:
+    """Households matching the listing filters (``HouseholdFilterSet`` fields) and the search."""
+    queryset = Household.objects.select_related("village__township").order_by("number")
+    filterset = HouseholdFilterSet(data=filters or {}, queryset=queryset)
+    if not filterset.is_valid():
+        # A filter that cannot be read must not widen the result (an export would leak everything).
+        return queryset.none()
+    return household_search(filterset.qs, search)
