@@ -1,1 +1,53 @@
-"""Celery tasks applying payment-provider events."""
+"""Celery tasks applying payment-provider events (``marketplace.tasks`` re-exports them).
+
+Each receives an id, calls one service and is safe to run twice: applying an event is a no-op
+once it is processed, and the late-payment refund carries an idempotency key tied to the payment.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from celery import shared_task
+from django.db import OperationalError
+from django.utils import timezone
+
+from .base import PaymentProviderError
+
+__all__ = ["BEAT_SCHEDULE", "apply_payment_event", "refund_late_payment", "retry_unapplied_payment_events"]
+
+RETRY_AFTER = timedelta(minutes=5)
+
+
+@shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
+def apply_payment_event(event_pk: int) -> str:
+    from .services import payment_event_apply
+
+    return payment_event_apply(event_pk=event_pk)
+
+
+@shared_task(autoretry_for=(OperationalError, PaymentProviderError), retry_backoff=30, max_retries=8)
+def refund_late_payment(payment_id: int) -> str | None:
+    from .services import late_payment_refund
+
+    return late_payment_refund(payment_id=payment_id)
+
+
+@shared_task
+def retry_unapplied_payment_events() -> int:
+    """Enqueue events stored a while ago and still not applied (a lost task, a worker killed)."""
+    from ..models import PaymentEvent
+
+    pks = list(
+        PaymentEvent.objects.filter(processed_at__isnull=True, received_at__lt=timezone.now() - RETRY_AFTER)
+        .order_by("pk")
+        .values_list("pk", flat=True)[:500]
+    )
+    for pk in pks:
+        apply_payment_event.delay(pk)
+    return len(pks)
+
+
+BEAT_SCHEDULE = {
+    "payments-retry-unapplied-events": {"task": "marketplace.payments.tasks.retry_unapplied_payment_events", "schedule": 300.0},
+}

@@ -1,0 +1,287 @@
+"""Payment-provider events: stored once by id, applied exactly once, in any order.
+
+The webhook view verifies an event and calls ``payment_event_record``; that stores it (a repeated
+delivery finds the stored row and adds nothing) and, after commit, enqueues
+``apply_payment_event``, which calls ``payment_event_apply``. Applying locks the PaymentEvent row
+and returns at once if ``processed_at`` is set, so five concurrent deliveries of one event have
+one effect. Every handler is written so that the events of one payment may arrive in any order:
+
+- ``checkout.session.completed`` (``payment_status`` paid) and
+  ``checkout.session.async_payment_succeeded``: the Payment succeeds and the order is marked paid
+  (``order_mark_paid``). If the order is no longer awaiting payment because it was released (the
+  session expired, the 30-minute sweep ran, or the employee cancelled), it cannot be paid any
+  more: its stock and allocation went back. **Rule: money that arrives for a released order is
+  refunded in full, automatically**, through the provider after commit (``refund_late_payment``,
+  idempotency key ``late-payment:<payment id>``); the order stays cancelled and the event's
+  outcome says so.
+- ``checkout.session.expired`` and ``checkout.session.async_payment_failed``: the order is
+  released (``order_release_unpaid``) unless the payment already succeeded — an expiry arriving
+  after the payment changes nothing.
+- ``charge.refunded``: the Payment's refunded amount is raised to what the provider reports
+  (never lowered, so an older event arriving late changes nothing).
+- ``refund.*`` / ``charge.refund.updated``: recorded (a failed refund is flagged in the outcome).
+- anything else: stored and marked processed with the outcome "ignored".
+
+Lock order: the order row, then its Payment (the same order as checkout and the sweep).
+No network call is made while a lock is held.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from core.errors import DomainError
+from core.money import yuan
+
+from ..models import Order, Payment, PaymentEvent
+from .stripe_provider import CURRENCY, amount_from_minor_units
+
+logger = logging.getLogger(__name__)
+
+STRIPE = "stripe"
+PAID_STATUSES = {Payment.Status.SUCCEEDED, Payment.Status.REFUNDED, Payment.Status.PARTIALLY_REFUNDED}
+
+
+@dataclass(frozen=True)
+class Recorded:
+    event: PaymentEvent
+    created: bool
+
+
+def payment_event_record(*, provider: str, event_id: str, event_type: str, payload: dict) -> Recorded:
+    """Store a verified provider event once; enqueue its application after commit.
+
+    A repeated delivery of an event that is stored but not yet applied enqueues it again (the
+    task is a no-op once the event is processed), so a lost task is recovered by the provider's
+    own redelivery.
+    """
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                event = PaymentEvent.objects.create(provider=provider, event_id=event_id, event_type=event_type, payload=payload)
+            created = True
+        except IntegrityError:
+            event = PaymentEvent.objects.get(provider=provider, event_id=event_id)
+            created = False
+        if event.processed_at is None:
+            from .tasks import apply_payment_event
+
+            pk = event.pk
+            transaction.on_commit(lambda: apply_payment_event.delay(pk))
+    return Recorded(event=event, created=created)
+
+
+def payment_event_apply(*, event_pk: int) -> str:
+    """Apply a stored event exactly once; returns its outcome."""
+    late_payment_id = None
+    with transaction.atomic():
+        event = PaymentEvent.objects.select_for_update().get(pk=event_pk)
+        if event.processed_at is not None:
+            return event.outcome
+        handler = _HANDLERS.get((event.provider, event.event_type), _ignored)
+        obj = (event.payload.get("data") or {}).get("object") or {}
+        outcome = handler(obj)
+        if isinstance(outcome, tuple):  # (outcome, payment id to refund after commit)
+            outcome, late_payment_id = outcome
+        event.processed_at = timezone.now()
+        event.outcome = outcome[:200]
+        event.save(update_fields=["processed_at", "outcome"])
+        if late_payment_id is not None:
+            from .tasks import refund_late_payment
+
+            transaction.on_commit(lambda: refund_late_payment.delay(late_payment_id))
+    return event.outcome
+
+
+# --- finding the payment an event is about -----------------------------------------------------
+
+
+def _order_number_of(obj: dict) -> str:
+    metadata = obj.get("metadata") or {}
+    return metadata.get("order_number") or obj.get("client_reference_id") or ""
+
+
+def _payment_for_session(obj: dict) -> Payment | None:
+    payment = Payment.objects.filter(session_id=obj.get("id") or "-").first() if obj.get("id") else None
+    if payment is None and _order_number_of(obj):
+        payment = Payment.objects.filter(order__number=_order_number_of(obj)).first()
+    return payment
+
+
+def _payment_for_charge(obj: dict) -> Payment | None:
+    intent = obj.get("payment_intent")
+    if isinstance(intent, dict):
+        intent = intent.get("id")
+    payment = Payment.objects.filter(payment_intent_id=intent).first() if intent else None
+    if payment is None and _order_number_of(obj):
+        payment = Payment.objects.filter(order__number=_order_number_of(obj)).first()
+    return payment
+
+
+def _lock(payment: Payment) -> tuple[Order, Payment]:
+    """Lock the order, then its payment (the shop's lock order) and return fresh copies."""
+    order = Order.objects.select_for_update().get(pk=payment.order_id)
+    payment = Payment.objects.select_for_update().get(pk=payment.pk)
+    return order, payment
+
+
+# --- handlers -------------------------------------------------------------------------------------
+
+
+def _ignored(obj: dict) -> str:
+    return "ignored"
+
+
+def _session_paid(obj: dict):
+    from ..services.orders import order_mark_paid
+
+    found = _payment_for_session(obj)
+    if found is None:
+        logger.warning("payment event for unknown session %s", obj.get("id"))
+        return "no payment for this session"
+    order, payment = _lock(found)
+    intent = obj.get("payment_intent") or ""
+    if isinstance(intent, dict):
+        intent = intent.get("id") or ""
+    changed = []
+    if intent and payment.payment_intent_id != intent:
+        payment.payment_intent_id = intent
+        changed.append("payment_intent_id")
+    if obj.get("id") and not payment.session_id:
+        payment.session_id = obj["id"]
+        changed.append("session_id")
+    if payment.status in PAID_STATUSES:
+        if changed:
+            payment.save(update_fields=[*changed, "updated_at"])
+        return "already paid"
+    paid = amount_from_minor_units(obj.get("amount_total"))
+    currency = (obj.get("currency") or "").lower()
+    if paid is not None and (paid != payment.amount or currency != CURRENCY):
+        # Never mark an order paid for a different amount; staff must look at it.
+        if changed:
+            payment.save(update_fields=[*changed, "updated_at"])
+        logger.error("payment for order %s: amount %s %s does not match %s", order.number, paid, currency, payment.amount)
+        return f"AMOUNT MISMATCH: paid {paid} {currency}, expected {payment.amount}; order not marked paid"
+    payment.status = Payment.Status.SUCCEEDED
+    payment.save(update_fields=["status", *changed, "updated_at"])
+    if order.status == Order.Status.PENDING_PAYMENT:
+        try:
+            with transaction.atomic():
+                order_mark_paid(order=order)
+        except DomainError as exc:
+            logger.warning("order %s could not be marked paid: %s", order.number, exc.message)
+            return ("late payment: order could not be marked paid; full refund started", payment.pk)
+        return "order paid"
+    if order.status in (Order.Status.CANCELLED, Order.Status.REFUNDED):
+        return ("late payment for a released order; full refund started", payment.pk)
+    return f"payment recorded; order already {order.status}"
+
+
+def _session_completed(obj: dict):
+    if obj.get("payment_status") in ("paid", "no_payment_required"):
+        return _session_paid(obj)
+    # Paid later (async payment methods): remember the intent, wait for async_payment_succeeded.
+    found = _payment_for_session(obj)
+    if found is not None:
+        intent = obj.get("payment_intent") or ""
+        if intent and not found.payment_intent_id:
+            Payment.objects.filter(pk=found.pk, payment_intent_id="").update(payment_intent_id=intent, updated_at=timezone.now())
+    return "completed, payment not yet received"
+
+
+def _session_not_paid(status: str, reason: str):
+    def handler(obj: dict) -> str:
+        from ..services.orders import order_release_unpaid
+
+        found = _payment_for_session(obj)
+        if found is None:
+            return "no payment for this session"
+        order, payment = _lock(found)
+        if payment.status in PAID_STATUSES:
+            return "ignored: already paid"
+        if payment.status == Payment.Status.PENDING:
+            payment.status = status
+            payment.save(update_fields=["status", "updated_at"])
+        if order.status != Order.Status.PENDING_PAYMENT:
+            return f"payment {status}; order already {order.status}"
+        order_release_unpaid(order=order, reason=reason)
+        return f"payment {status}; order released"
+
+    return handler
+
+
+def _charge_refunded(obj: dict) -> str:
+    found = _payment_for_charge(obj)
+    if found is None:
+        return "no payment for this charge"
+    _order, payment = _lock(found)
+    reported = min(amount_from_minor_units(obj.get("amount_refunded") or 0), payment.amount)
+    if reported <= payment.refunded_amount:
+        return f"refunded {payment.refunded_amount} already recorded"
+    payment.refunded_amount = yuan(reported)
+    payment.status = Payment.Status.REFUNDED if payment.refunded_amount >= payment.amount else Payment.Status.PARTIALLY_REFUNDED
+    payment.save(update_fields=["refunded_amount", "status", "updated_at"])
+    return f"refunded {payment.refunded_amount} recorded"
+
+
+def _refund_updated(obj: dict) -> str:
+    status = obj.get("status") or ""
+    if status in ("failed", "canceled"):
+        logger.error("refund %s for order %s %s", obj.get("id"), _order_number_of(obj), status)
+        return f"REFUND {status.upper()}: {obj.get('id')} ({_order_number_of(obj)}); staff must follow up"
+    return f"refund {obj.get('id')} {status}"
+
+
+_HANDLERS = {
+    (STRIPE, "checkout.session.completed"): _session_completed,
+    (STRIPE, "checkout.session.async_payment_succeeded"): _session_paid,
+    (STRIPE, "checkout.session.expired"): _session_not_paid(Payment.Status.EXPIRED, "card payment session expired"),
+    (STRIPE, "checkout.session.async_payment_failed"): _session_not_paid(Payment.Status.FAILED, "card payment failed"),
+    (STRIPE, "charge.refunded"): _charge_refunded,
+    (STRIPE, "refund.created"): _refund_updated,
+    (STRIPE, "refund.updated"): _refund_updated,
+    (STRIPE, "refund.failed"): _refund_updated,
+    (STRIPE, "charge.refund.updated"): _refund_updated,
+}
+HANDLED_EVENT_TYPES = sorted({t for _p, t in _HANDLERS})
+
+
+# --- the late-payment refund ---------------------------------------------------------------------
+
+
+def late_payment_refund(*, payment_id: int) -> str | None:
+    """Refund in full a payment that arrived for an order that had been released.
+
+    The provider is called with no lock held and with a key tied to the payment, so running this
+    twice refunds once. Returns the provider's refund id, or None if nothing was due.
+    """
+    from .base import get_provider
+
+    payment = Payment.objects.select_related("order").get(pk=payment_id)
+    if payment.order.status not in (Order.Status.CANCELLED, Order.Status.REFUNDED) or payment.status != Payment.Status.SUCCEEDED:
+        return None
+    due = payment.amount - payment.refunded_amount
+    if due <= 0:
+        return None
+    provider = get_provider()
+    if provider is None:
+        logger.error("late payment %s for order %s cannot be refunded: no provider configured", payment.pk, payment.order.number)
+        return None
+    refund_id = provider.refund(payment=payment, amount=due, idempotency_key=f"late-payment:{payment.pk}")
+    with transaction.atomic():
+        locked = Payment.objects.select_for_update().get(pk=payment.pk)
+        if locked.refunded_amount < locked.amount:
+            locked.refunded_amount = locked.amount
+            locked.status = Payment.Status.REFUNDED
+            locked.save(update_fields=["refunded_amount", "status", "updated_at"])
+    logger.info("late payment for order %s refunded (%s)", payment.order.number, refund_id)
+    return refund_id
+
+
+__all__ = [
+    "HANDLED_EVENT_TYPES", "PAID_STATUSES", "Recorded", "STRIPE", "late_payment_refund", "payment_event_apply", "payment_event_record",
+]
