@@ -1,0 +1,137 @@
+"""The employee's cart — the only writer of Cart and CartItem.
+
+The server prices every line from ``Product.price`` when the cart is read; a price sent by a
+client is never looked at. Limits: ``Product.max_per_order`` per product and the county's
+``AllocationYear.max_units_per_order`` for all units of one order together.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from core.errors import DomainError
+from core.money import ZERO, yuan
+
+from ..models import Cart, CartItem, Employee, Product
+from .allocation import allocation_year_current
+
+
+class CartError(DomainError):
+    code = "cart_invalid"
+
+
+class QuantityLimitExceeded(CartError):
+    code = "quantity_limit"
+
+
+@dataclass(frozen=True)
+class CartLine:
+    product: Product
+    quantity: int
+    unit_price: Decimal
+    line_total: Decimal
+
+
+@dataclass
+class CartView:
+    employee: Employee
+    lines: list[CartLine] = field(default_factory=list)
+
+    @property
+    def total(self) -> Decimal:
+        return yuan(sum((line.line_total for line in self.lines), ZERO))
+
+    @property
+    def units(self) -> int:
+        return sum(line.quantity for line in self.lines)
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.lines
+
+
+def _product(product: Product | int) -> Product:
+    if isinstance(product, Product):
+        return product
+    try:
+        return Product.objects.select_related("sku").get(pk=product)
+    except (Product.DoesNotExist, ValueError, TypeError):
+        raise CartError(_("This product does not exist.")) from None
+
+
+def _locked_cart(employee: Employee) -> Cart:
+    cart = Cart.objects.select_for_update().filter(employee=employee).first()
+    if cart is None:
+        cart, _created = Cart.objects.get_or_create(employee=employee)
+        cart = Cart.objects.select_for_update().get(pk=cart.pk)
+    return cart
+
+
+def cart_limits_problems(*, items: list[tuple[Product, int]], max_units_per_order: int) -> list[str]:
+    """Every limit the (product, quantity) pairs break, as messages a person can act on."""
+    problems = []
+    for product, quantity in items:
+        if not product.active:
+            problems.append(_("%(product)s is no longer on sale.") % {"product": product.name})
+        if product.max_per_order and quantity > product.max_per_order:
+            problems.append(
+                _("%(product)s: at most %(limit)d per order (you have %(quantity)d).")
+                % {"product": product.name, "limit": product.max_per_order, "quantity": quantity}
+            )
+    units = sum(q for _p, q in items)
+    if max_units_per_order and units > max_units_per_order:
+        problems.append(
+            _("An order may hold at most %(limit)d units in all (you have %(units)d).") % {"limit": max_units_per_order, "units": units}
+        )
+    return problems
+
+
+def cart_get(*, employee: Employee) -> CartView:
+    """The cart with every line priced now, from the product's current price."""
+    items = CartItem.objects.filter(cart__employee=employee).select_related("product", "product__sku").order_by("id")
+    lines = [
+        CartLine(product=i.product, quantity=i.quantity, unit_price=i.product.price, line_total=yuan(i.product.price * i.quantity))
+        for i in items
+    ]
+    return CartView(employee=employee, lines=lines)
+
+
+@transaction.atomic
+def cart_item_set(*, employee: Employee, product: Product | int, quantity: int) -> CartView:
+    """Set how many of ``product`` the cart holds (0 removes it); limits are checked here."""
+    try:
+        quantity = int(quantity)
+    except (TypeError, ValueError):
+        raise CartError(_("The quantity must be a whole number.")) from None
+    if quantity < 0:
+        raise CartError(_("The quantity cannot be negative."))
+    product = _product(product)
+    cart = _locked_cart(employee)
+    if quantity == 0:
+        CartItem.objects.filter(cart=cart, product=product).delete()
+        return cart_get(employee=employee)
+    if not product.active:
+        raise CartError(_("%(product)s is no longer on sale.") % {"product": product.name})
+    others = [(i.product, i.quantity) for i in CartItem.objects.filter(cart=cart).exclude(product=product).select_related("product")]
+    problems = cart_limits_problems(
+        items=[*others, (product, quantity)], max_units_per_order=allocation_year_current().max_units_per_order
+    )
+    if problems:
+        raise QuantityLimitExceeded(" ".join(problems), problems=problems)
+    CartItem.objects.update_or_create(cart=cart, product=product, defaults={"quantity": quantity})
+    cart.save(update_fields=["updated_at"])
+    return cart_get(employee=employee)
+
+
+def cart_item_remove(*, employee: Employee, product: Product | int) -> CartView:
+    return cart_item_set(employee=employee, product=product, quantity=0)
+
+
+@transaction.atomic
+def cart_clear(*, employee: Employee) -> None:
+    cart = _locked_cart(employee)
+    CartItem.objects.filter(cart=cart).delete()

@@ -1,0 +1,264 @@
+"""Checkout: the cart becomes an order — stock reserved FIFO, allocation debited — in one
+transaction; the card part (if any) is started with the payment provider only after commit.
+
+Lock order, the same everywhere in the shop so that two transactions never wait on each other
+in a circle: the cart (or the order) → the stock rows, in primary-key order → the employee.
+
+Units: a checkout reserves units. An order paid entirely from the allocation is paid at once and
+its units move reserved → sold in the same transaction; a card order keeps them reserved until
+``order_mark_paid`` (the provider's webhook) sells them, or the 30-minute sweep releases them.
+
+Checkout must not be called inside an outer transaction: the provider is called after commit,
+and a network call must never be made while a row lock is held.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db import OperationalError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from core.errors import ConflictError
+from core.money import ZERO, yuan
+from logistics.models import Facility
+from logistics.services import stock as stock_services
+from logistics.services.stock import sellable_stock_queryset
+
+from ..models import Cart, CartItem, Employee, Order, OrderEvent, OrderLine, OrderLineBatch, Payment
+from ..payments import base as payments_base
+from ..payments.base import PaymentProviderError
+from .allocation import (
+    allocation_balance,
+    allocation_balance_locked,
+    allocation_spend_locked,
+    allocation_window_open,
+    allocation_year_current,
+)
+from .cart import cart_get, cart_limits_problems
+from .orders import RESERVATION_REFERENCE, new_order_number, order_release_unpaid, supermarket
+
+logger = logging.getLogger(__name__)
+
+
+class EmptyCart(ConflictError):
+    code = "cart_empty"
+
+
+class InsufficientStock(stock_services.InsufficientStock):
+    """Some lines cannot be filled; ``problems`` names each product and what is left."""
+
+
+class CardPaymentUnavailable(ConflictError):
+    code = "card_payment_unavailable"
+
+
+class CheckoutRefused(ConflictError):
+    code = "checkout_refused"
+
+
+@dataclass
+class CheckoutResult:
+    order: Order
+    payment_url: str | None = None
+
+
+@dataclass
+class Preview:
+    total: Decimal
+    allocation_amount: Decimal
+    card_amount: Decimal
+    card_available: bool
+    balance: Decimal
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def can_checkout(self) -> bool:
+        return not self.problems
+
+
+def _shortfall_message(product, available: int, wanted: int) -> str:
+    if available <= 0:
+        return _("%(product)s is sold out.") % {"product": product.name}
+    return _("%(product)s: only %(available)d left (you asked for %(wanted)d).") % {
+        "product": product.name, "available": available, "wanted": wanted
+    }
+
+
+def _card_unavailable_message(balance: Decimal, total: Decimal) -> str:
+    return _(
+        "Your allocation balance (%(balance)s yuan) does not cover this order (%(total)s yuan), "
+        "and card payment is not available. Please remove some items."
+    ) % {"balance": balance, "total": total}
+
+
+def checkout_preview(*, employee: Employee) -> Preview:
+    """What checkout would do now, without locking or writing: totals, the split between the
+    allocation and the card, and every problem that would refuse it (shown before checkout)."""
+    cart = cart_get(employee=employee)
+    setting = allocation_year_current()
+    total = cart.total
+    balance = allocation_balance(employee=employee, year=setting.year) if allocation_window_open(setting) else ZERO
+    allocation_amount = min(balance, total)
+    card_amount = total - allocation_amount
+    card_available = payments_base.get_provider() is not None
+    problems: list[str] = []
+    if cart.is_empty:
+        problems.append(_("Your cart is empty."))
+    else:
+        problems += cart_limits_problems(
+            items=[(line.product, line.quantity) for line in cart.lines], max_units_per_order=setting.max_units_per_order
+        )
+        facility = Facility.objects.filter(kind=Facility.Kind.SUPERMARKET, active=True).order_by("pk").first()
+        available: dict[int, int] = defaultdict(int)
+        if facility is not None:
+            for sku_id, quantity, reserved in sellable_stock_queryset(
+                facility_id=facility.pk, sku_ids=[line.product.sku_id for line in cart.lines]
+            ).values_list("batch__sku_id", "quantity", "reserved"):
+                available[sku_id] += quantity - reserved
+        for line in cart.lines:
+            if available[line.product.sku_id] < line.quantity:
+                problems.append(_shortfall_message(line.product, available[line.product.sku_id], line.quantity))
+        if card_amount > 0 and not card_available:
+            problems.append(_card_unavailable_message(balance, total))
+    return Preview(
+        total=total, allocation_amount=allocation_amount, card_amount=card_amount, card_available=card_available,
+        balance=balance, problems=problems,
+    )
+
+
+def _is_lock_conflict(exc: OperationalError) -> bool:
+    cause = exc.__cause__
+    sqlstate = getattr(cause, "sqlstate", None)
+    return sqlstate in {"40P01", "40001"}  # deadlock detected, serialization failure
+
+
+def checkout_submit(
+    *, employee: Employee, fulfilment: str = Order.Fulfilment.PICKUP, success_url: str | None = None, cancel_url: str | None = None,
+    author=None,
+) -> CheckoutResult:
+    """Turn the employee's cart into an order (see the module docstring for the steps)."""
+    if fulfilment not in Order.Fulfilment.values:
+        raise CheckoutRefused(_("Choose pickup at the supermarket or delivery to your office."))
+    provider = payments_base.get_provider()
+    for attempt in range(3):
+        try:
+            order = _checkout_transaction(
+                employee=employee, fulfilment=fulfilment, provider_name=getattr(provider, "name", "card") if provider else None, author=author
+            )
+            break
+        except OperationalError as exc:
+            # Locks are always taken in one order, so this should not happen; if PostgreSQL still
+            # picks this transaction as a deadlock victim, it is rolled back whole: try again.
+            if not _is_lock_conflict(exc) or attempt == 2:
+                raise
+            logger.warning("checkout retried after a lock conflict (attempt %s)", attempt + 1)
+    if order.card_amount <= 0:
+        return CheckoutResult(order=order, payment_url=None)
+    return CheckoutResult(order=order, payment_url=_start_card_payment(order=order, provider=provider, success_url=success_url, cancel_url=cancel_url))
+
+
+def _start_card_payment(*, order: Order, provider, success_url: str | None, cancel_url: str | None) -> str:
+    """After commit: open the provider's checkout for the card part; on failure release the order."""
+    try:
+        session = provider.create_checkout(
+            order=order, amount=order.card_amount, success_url=success_url or "", cancel_url=cancel_url or "",
+            idempotency_key=f"checkout:{order.number}",
+        )
+    except Exception as exc:  # any failure of the provider: nothing may stay reserved
+        logger.warning("payment provider failed for order %s: %s", order.number, type(exc).__name__)
+        order_release_unpaid(order=order, reason="payment provider failed")
+        if isinstance(exc, PaymentProviderError):
+            raise
+        raise PaymentProviderError(
+            _("Card payment could not be started; nothing was charged and your order was cancelled. Please try again later.")
+        ) from exc
+    Payment.objects.filter(order=order).update(session_id=session.reference, payment_url=session.url, updated_at=timezone.now())
+    return session.url
+
+
+@transaction.atomic
+def _checkout_transaction(*, employee: Employee, fulfilment: str, provider_name: str | None, author=None) -> Order:
+    cart = Cart.objects.select_for_update().filter(employee=employee).first()
+    items = list(CartItem.objects.filter(cart=cart).select_related("product").order_by("product_id")) if cart else []
+    if not items:
+        raise EmptyCart(_("Your cart is empty: there is nothing to check out."))
+    setting = allocation_year_current()
+    problems = cart_limits_problems(items=[(i.product, i.quantity) for i in items], max_units_per_order=setting.max_units_per_order)
+    if problems:
+        raise CheckoutRefused(" ".join(problems), problems=problems)
+
+    facility = supermarket()
+    rows = stock_services.batch_stock_lock(facility_id=facility.pk, sku_ids={i.product.sku_id for i in items})
+    by_sku: dict[int, list] = defaultdict(list)
+    for row in rows:  # oldest batch first
+        by_sku[row.batch.sku_id].append(row)
+    plan: list[tuple[CartItem, list[tuple[object, int]]]] = []
+    shortfalls: list[str] = []
+    for item in items:
+        wanted, takes = item.quantity, []
+        for row in by_sku[item.product.sku_id]:
+            if wanted == 0:
+                break
+            free = row.quantity - row.reserved
+            if free <= 0:
+                continue
+            take = min(free, wanted)
+            takes.append((row, take))
+            row.reserved += take  # planned; written below through the stock service
+            wanted -= take
+        if wanted:
+            shortfalls.append(_shortfall_message(item.product, item.quantity - wanted, item.quantity))
+        plan.append((item, takes))
+    if shortfalls:
+        raise InsufficientStock(" ".join(shortfalls), problems=shortfalls)
+    for _item, takes in plan:
+        for row, take in takes:
+            row.reserved -= take  # undo the planning; the service writes the real change
+
+    total = yuan(sum((yuan(i.product.price * i.quantity) for i in items), ZERO))
+    balance = allocation_balance_locked(employee=employee, year=setting.year) if allocation_window_open(setting) else ZERO
+    allocation_amount = min(balance, total)
+    card_amount = total - allocation_amount
+    if card_amount > 0 and provider_name is None:
+        raise CardPaymentUnavailable(_card_unavailable_message(balance, total))
+
+    number = new_order_number()
+    if allocation_amount > 0:
+        allocation_spend_locked(
+            employee_id=employee.pk, setting=setting, amount=allocation_amount, balance=balance, order_number=number, author=author
+        )
+    paid_now = card_amount == 0
+    now = timezone.now()
+    order = Order.objects.create(
+        number=number, employee=employee, fulfilment=fulfilment, year=setting.year, total=total,
+        allocation_amount=allocation_amount, card_amount=card_amount,
+        status=Order.Status.PAID if paid_now else Order.Status.PENDING_PAYMENT, created_at=now, paid_at=now if paid_now else None,
+    )
+    lines = OrderLine.objects.bulk_create(
+        [
+            OrderLine(order=order, product=item.product, quantity=item.quantity, unit_price=item.product.price,
+                      line_total=yuan(item.product.price * item.quantity))
+            for item, _takes in plan
+        ]
+    )
+    links = []
+    for line, (_item, takes) in zip(lines, plan, strict=True):
+        for row, take in takes:
+            links.append(OrderLineBatch(line=line, batch_id=row.batch_id, units=take))
+            stock_services.batch_stock_reserve(stock=row, units=take, reference_type=RESERVATION_REFERENCE, reference_code=number, author=author)
+            if paid_now:
+                stock_services.batch_stock_sell(stock=row, units=take, reference_type=RESERVATION_REFERENCE, reference_code=number, author=author)
+    OrderLineBatch.objects.bulk_create(links)
+    OrderEvent.objects.create(
+        order=order, from_status="", to_status=order.status, author_id=author.pk if author else employee.user_id,
+        note="paid from allocation" if paid_now else "awaiting card payment",
+    )
+    if card_amount > 0:
+        Payment.objects.create(order=order, provider=provider_name, amount=card_amount)
+    CartItem.objects.filter(cart=cart).delete()
+    return order
