@@ -9,3 +9,15 @@ class SettlementConfig(AppConfig):
     name = "marketplace.settlement"
     label = "settlement"
     verbose_name = _("Settlement")
+
+    def ready(self) -> None:
+        try:
+            from logistics import reconcile
+        except ImportError:  # the reconcile module is being written; nothing to register with yet
+            return
+        register = getattr(reconcile, "register_check", None)
+        if register is None:
+            return
+        from .checks import settled_days_attributed_equals_net_sales
+
+        register("settlement_attributed_equals_net_sales")(settled_days_attributed_equals_net_sales)

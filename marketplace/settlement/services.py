@@ -1,0 +1,528 @@
+"""Settlement: split every sold unit's net revenue over its batch's household shares, in SQL.
+
+A run works in chunks of order lines (then of refund lines). Each chunk is one transaction that
+locks the run row, inserts the chunk's SettlementLines with INSERT … SELECT (the split computed
+with window functions: floor of the exact share, then the fen left over to the largest
+remainders, ties to the lower household id), appends the matching income entries from those
+lines, and moves the run's cursor. A worker killed mid-chunk loses only that uncommitted chunk;
+starting settlement again resumes the unfinished run where its cursor stands, and the unique
+constraints on SettlementLine make a second pass add nothing.
+
+The split is the same rule as ``core.money.split_largest_remainder`` (tests prove they agree),
+done in integer fen and grams so that SQLite and PostgreSQL compute the same parts. The dividend
+(二次返利) is rate × attributed fen, rounded half up (away from zero for a clawback), the receipt
+rule of core.money.yuan.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import secrets
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Sum
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from core.errors import DomainError, NotAllowed
+from core.money import from_fen, to_fen
+from core.roles import is_county_office
+from households.models import IncomeEntry
+from households.reports.services import income_entries_append_select
+from logistics.models import BatchShare, PackedBatch, Produce, Sku
+from marketplace.models import AllocationYear, Order, OrderLine, OrderLineBatch, Refund, RefundLine
+
+from .models import DividendLine, Payout, SettlementLine, SettlementRun
+
+log = logging.getLogger(__name__)
+
+# Orders whose units count as sold: paid and not cancelled or wholly refunded before settlement.
+SOLD_STATUSES = (
+    Order.Status.PAID, Order.Status.PICKING, Order.Status.READY_FOR_PICKUP, Order.Status.OUT_FOR_DELIVERY,
+    Order.Status.COMPLETED,
+)
+SOLD_SQL = ", ".join(f"'{s}'" for s in SOLD_STATUSES)
+DEFAULT_CHUNK_LINES = 5000
+
+
+class SettlementError(DomainError):
+    pass
+
+
+class PayoutAlreadyPaid(SettlementError):
+    status = 409
+    code = "conflict"
+
+
+def chunk_lines() -> int:
+    return int(getattr(settings, "RELIEF_SETTLEMENT_CHUNK_LINES", DEFAULT_CHUNK_LINES))
+
+
+# --- SQL pieces that differ between SQLite and PostgreSQL --------------------------------------
+
+
+def _t(model) -> str:
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+def _local_date(column: str) -> tuple[str, list]:
+    """SQL for the county-time date of a timestamp column, and its parameters."""
+    if connection.vendor == "postgresql":
+        return f"CAST(({column} AT TIME ZONE %s) AS date)", [settings.TIME_ZONE]
+    # SQLite keeps naive UTC text; the county's zone has no DST (Asia/Shanghai), so an offset will do.
+    offset = timezone.localtime(timezone.now()).utcoffset() or datetime.timedelta()
+    minutes = int(offset.total_seconds() // 60)
+    return f"date({column}, %s)", [f"{minutes:+d} minutes"]
+
+
+def _yuan_from_fen(expr: str) -> str:
+    if connection.vendor == "postgresql":
+        return f"(CAST({expr} AS numeric(14, 2)) / 100)"
+    return f"(({expr}) / 100.0)"
+
+
+def _fen(expr: str) -> str:
+    return f"CAST(ROUND(({expr}) * 100) AS BIGINT)"
+
+
+def _json_object(*pairs: tuple[str, str]) -> str:
+    fn = "jsonb_build_object" if connection.vendor == "postgresql" else "json_object"
+    args = ", ".join(f"'{k}', {v}" for k, v in pairs)
+    return f"{fn}({args})"
+
+
+def _ts(value: datetime.datetime):
+    return connection.ops.adapt_datetimefield_value(value)
+
+
+def _int_div(a: str, b: str) -> str:
+    # Both engines divide integers by truncation; the operands here are never negative.
+    return f"(({a}) / ({b}))"
+
+
+# --- The split -------------------------------------------------------------------------------
+
+
+def _split_select(items_sql: str) -> str:
+    """Wrap a SELECT of items to split — columns (line_id, batch_id, refund_line_id, total_fen,
+    sign, day, year, produce) — into a SELECT of one row per household of the item's batch with
+    its part in fen: floor of total × grams / batch grams, plus one fen for the ``leftover``
+    largest remainders (ties to the lower household id)."""
+    shares = _t(BatchShare)
+    item = "{p}line_id, {p}batch_id, {p}refund_line_id"
+    return f"""
+    SELECT rk.line_id, rk.batch_id, rk.refund_line_id, rk.household_id, rk.day, rk.year, rk.produce,
+           rk.sign * (rk.floor_fen + CASE WHEN rk.rn <= rk.total_fen - rk.floor_sum THEN 1 ELSE 0 END) AS fen
+    FROM (
+        SELECT fl.*, CAST(SUM(fl.floor_fen) OVER (PARTITION BY {item.format(p="fl.")}) AS BIGINT) AS floor_sum,
+               ROW_NUMBER() OVER (PARTITION BY {item.format(p="fl.")} ORDER BY fl.rem DESC, fl.household_id) AS rn
+        FROM (
+            SELECT ws.*, {_int_div("ws.total_fen * ws.grams", "ws.grams_sum")} AS floor_fen,
+                   ((ws.total_fen * ws.grams) % ws.grams_sum) AS rem
+            FROM (
+                SELECT it.*, bs.household_id, CAST(ROUND(bs.weight_kg * 1000) AS BIGINT) AS grams,
+                       CAST(SUM(CAST(ROUND(bs.weight_kg * 1000) AS BIGINT)) OVER (PARTITION BY {item.format(p="it.")}) AS BIGINT)
+                           AS grams_sum
+                FROM ({items_sql}) it JOIN {shares} bs ON bs.batch_id = it.batch_id
+            ) ws
+        ) fl
+    ) rk
+    """
+
+
+def _insert_lines_sql(run_id: int, chunk: int, kind: str, items_sql: str) -> str:
+    cols = "run_id, chunk, kind, order_line_id, batch_id, household_id, refund_line_id, amount_fen, amount, date, year, produce"
+    return f"""
+    INSERT INTO {_t(SettlementLine)} ({cols})
+    SELECT {int(run_id)}, {int(chunk)}, '{kind}', sp.line_id, sp.batch_id, sp.household_id, sp.refund_line_id,
+           sp.fen, {_yuan_from_fen("sp.fen")}, sp.day, sp.year, sp.produce
+    FROM ({_split_select(items_sql)}) sp
+    """
+
+
+def _sale_items_sql(run: SettlementRun, lo: int, hi: int) -> tuple[str, list]:
+    day, day_params = _local_date("o.paid_at")
+    sql = f"""
+    SELECT olb.line_id AS line_id, olb.batch_id AS batch_id, CAST(NULL AS BIGINT) AS refund_line_id,
+           olb.units * {_fen("ol.unit_price")} AS total_fen, 1 AS sign, {day} AS day, o.year AS year, pr.code AS produce
+    FROM {_t(OrderLineBatch)} olb
+    JOIN {_t(OrderLine)} ol ON ol.id = olb.line_id
+    JOIN {_t(Order)} o ON o.id = ol.order_id
+    JOIN {_t(PackedBatch)} pb ON pb.id = olb.batch_id
+    JOIN {_t(Sku)} sk ON sk.id = pb.sku_id
+    JOIN {_t(Produce)} pr ON pr.id = sk.produce_id
+    WHERE olb.line_id > %s AND olb.line_id <= %s
+      AND o.status IN ({SOLD_SQL}) AND o.paid_at IS NOT NULL AND o.paid_at < %s
+      AND NOT EXISTS (SELECT 1 FROM {_t(SettlementLine)} sl
+                      WHERE sl.order_line_id = olb.line_id AND sl.batch_id = olb.batch_id AND sl.kind = 'sale')
+    """
+    return sql, [*day_params, lo, hi, _ts(run.cutoff)]
+
+
+def _refund_items_sql(run: SettlementRun, lo: int, hi: int) -> tuple[str, list]:
+    """Refund lines whose sale was settled (by this run or before) and that are not reversed yet.
+    A refund before its sale was ever settled needs nothing: that sale is either reversed here in
+    the same run, or (a wholly refunded order) was never attributed."""
+    day, day_params = _local_date("rf.created_at")
+    sql = f"""
+    SELECT rl.line_id AS line_id, rl.batch_id AS batch_id, rl.id AS refund_line_id,
+           {_fen("rl.amount")} AS total_fen, -1 AS sign, {day} AS day, o.year AS year, pr.code AS produce
+    FROM {_t(RefundLine)} rl
+    JOIN {_t(Refund)} rf ON rf.id = rl.refund_id
+    JOIN {_t(OrderLine)} ol ON ol.id = rl.line_id
+    JOIN {_t(Order)} o ON o.id = ol.order_id
+    JOIN {_t(PackedBatch)} pb ON pb.id = rl.batch_id
+    JOIN {_t(Sku)} sk ON sk.id = pb.sku_id
+    JOIN {_t(Produce)} pr ON pr.id = sk.produce_id
+    WHERE rl.id > %s AND rl.id <= %s AND rf.created_at < %s
+      AND EXISTS (SELECT 1 FROM {_t(SettlementLine)} sl
+                  WHERE sl.order_line_id = rl.line_id AND sl.batch_id = rl.batch_id AND sl.kind = 'sale')
+      AND NOT EXISTS (SELECT 1 FROM {_t(SettlementLine)} sl2 WHERE sl2.refund_line_id = rl.id AND sl2.kind = 'refund')
+    """
+    return sql, [*day_params, lo, hi, _ts(run.cutoff)]
+
+
+def _next_sales_bound(run: SettlementRun, size: int) -> int | None:
+    """The last order line id of the next chunk of unsettled sold lines after the cursor."""
+    sql = f"""
+    SELECT MAX(line_id) FROM (
+        SELECT olb.line_id FROM {_t(OrderLineBatch)} olb
+        JOIN {_t(OrderLine)} ol ON ol.id = olb.line_id
+        JOIN {_t(Order)} o ON o.id = ol.order_id
+        WHERE olb.line_id > %s AND o.status IN ({SOLD_SQL})
+          AND o.paid_at IS NOT NULL AND o.paid_at < %s
+          AND NOT EXISTS (SELECT 1 FROM {_t(SettlementLine)} sl
+                          WHERE sl.order_line_id = olb.line_id AND sl.batch_id = olb.batch_id AND sl.kind = 'sale')
+        ORDER BY olb.line_id LIMIT {int(size)}
+    ) nxt
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [run.cursor, _ts(run.cutoff)])
+        row = cursor.fetchone()
+    return row[0] if row and row[0] is not None else None
+
+
+def _next_refunds_bound(run: SettlementRun, size: int) -> int | None:
+    sql = f"""
+    SELECT MAX(id) FROM (
+        SELECT rl.id FROM {_t(RefundLine)} rl JOIN {_t(Refund)} rf ON rf.id = rl.refund_id
+        WHERE rl.id > %s AND rf.created_at < %s
+          AND NOT EXISTS (SELECT 1 FROM {_t(SettlementLine)} sl2 WHERE sl2.refund_line_id = rl.id AND sl2.kind = 'refund')
+        ORDER BY rl.id LIMIT {int(size)}
+    ) nxt
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [run.cursor, _ts(run.cutoff)])
+        row = cursor.fetchone()
+    return row[0] if row and row[0] is not None else None
+
+
+def _append_ledger_for_chunk(run: SettlementRun, chunk: int) -> int:
+    """The chunk's settlement lines, one income entry each (kind sales; refunds negative)."""
+    now = _ts(timezone.now())
+    detail = _json_object(
+        ("order", "o.number"), ("line", "sl.order_line_id"), ("batch", "pb.code"), ("run", "r.code"),
+        ("refund_line", "sl.refund_line_id"),
+    )
+    select = f"""
+    SELECT sl.household_id AS household_id, 'sales' AS kind, sl.amount AS amount, sl.date AS date, sl.produce AS produce,
+           CASE WHEN sl.kind = 'sale' THEN 'sale' ELSE 'refund' END AS source_type, o.number AS source_code,
+           {detail} AS source_detail,
+           CASE WHEN sl.kind = 'sale' THEN '' ELSE %s END AS reason,
+           CAST(NULL AS INTEGER) AS author_id, %s AS created_at
+    FROM {_t(SettlementLine)} sl
+    JOIN {_t(SettlementRun)} r ON r.id = sl.run_id
+    JOIN {_t(OrderLine)} ol ON ol.id = sl.order_line_id
+    JOIN {_t(Order)} o ON o.id = ol.order_id
+    JOIN {_t(PackedBatch)} pb ON pb.id = sl.batch_id
+    WHERE sl.run_id = %s AND sl.chunk = %s
+    """
+    return income_entries_append_select(select_sql=select, params=["refund", now, run.pk, chunk])
+
+
+def _chunk_totals(run: SettlementRun, chunk: int) -> tuple[int, int, int]:
+    """(items, lines, fen) of one committed chunk: one aggregate query."""
+    sql = f"""
+    SELECT COUNT(*), COALESCE(SUM(n), 0), COALESCE(SUM(f), 0) FROM (
+        SELECT order_line_id, batch_id, refund_line_id, COUNT(*) AS n, SUM(amount_fen) AS f
+        FROM {_t(SettlementLine)} WHERE run_id = %s AND chunk = %s
+        GROUP BY order_line_id, batch_id, refund_line_id
+    ) per_item
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [run.pk, chunk])
+        items, lines, fen = cursor.fetchone()
+    return int(items), int(lines), int(fen)
+
+
+def _dividends_and_payouts(run: SettlementRun) -> None:
+    """Dividend lines (rate × what this run attributed, per household, year and produce), their
+    income entries, and a payout per household of what its dividends leave owed."""
+    dl, sl, ay, payout = _t(DividendLine), _t(SettlementLine), _t(AllocationYear), _t(Payout)
+    prod = "(agg.fen * agg.bp)"
+    rounded = f"CASE WHEN {prod} >= 0 THEN ({prod} + 5000) / 10000 ELSE -((-{prod} + 5000) / 10000) END"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            INSERT INTO {dl} (run_id, household_id, year, produce, attributed_fen, rate, amount_fen, amount)
+            SELECT {int(run.pk)}, d.household_id, d.year, d.produce, d.fen, d.rate, d.dfen, {_yuan_from_fen("d.dfen")}
+            FROM (
+                SELECT agg.household_id, agg.year, agg.produce, agg.fen, agg.rate, {rounded} AS dfen
+                FROM (
+                    SELECT sl.household_id, sl.year, sl.produce, CAST(SUM(sl.amount_fen) AS BIGINT) AS fen,
+                           COALESCE(MAX(ay.dividend_rate), 0) AS rate,
+                           CAST(ROUND(COALESCE(MAX(ay.dividend_rate), 0) * 10000) AS BIGINT) AS bp
+                    FROM {sl} sl LEFT JOIN {ay} ay ON ay.year = sl.year
+                    WHERE sl.run_id = %s
+                    GROUP BY sl.household_id, sl.year, sl.produce
+                ) agg
+            ) d
+            WHERE d.dfen <> 0
+            """,
+            [run.pk],
+        )
+    now = _ts(timezone.now())
+    select = f"""
+    SELECT d.household_id AS household_id, 'dividend' AS kind, d.amount AS amount, %s AS date, d.produce AS produce,
+           'dividend' AS source_type, r.code AS source_code,
+           {_json_object(("run", "r.code"), ("year", "d.year"), ("rate", "CAST(d.rate AS TEXT)"))} AS source_detail,
+           '' AS reason, CAST(NULL AS INTEGER) AS author_id, %s AS created_at
+    FROM {dl} d JOIN {_t(SettlementRun)} r ON r.id = d.run_id
+    WHERE d.run_id = %s
+    """
+    income_entries_append_select(select_sql=select, params=[timezone.localdate(run.cutoff), now, run.pk])
+    with connection.cursor() as cursor:
+        # Owed = every dividend of the household so far − every payout already made out to it;
+        # a clawback (negative dividend) is carried into the next payout rather than paid back.
+        cursor.execute(
+            f"""
+            INSERT INTO {payout} (run_id, household_id, amount, status, method, reference, paid_by_id, paid_at, created_at)
+            SELECT {int(run.pk)}, o.household_id, {_yuan_from_fen("o.owed")}, 'unpaid', '', '', NULL, NULL, %s
+            FROM (
+                SELECT d.household_id, d.fen - COALESCE(p.fen, 0) AS owed
+                FROM (
+                    SELECT household_id, CAST(SUM(amount_fen) AS BIGINT) AS fen FROM {dl}
+                    WHERE household_id IN (SELECT household_id FROM {dl} WHERE run_id = %s)
+                    GROUP BY household_id
+                ) d
+                LEFT JOIN (
+                    SELECT household_id, CAST(SUM({_fen("amount")}) AS BIGINT) AS fen FROM {payout} GROUP BY household_id
+                ) p ON p.household_id = d.household_id
+            ) o
+            WHERE o.owed > 0
+            """,
+            [now, run.pk],
+        )
+
+
+# --- Runs ------------------------------------------------------------------------------------
+
+
+def _new_code(now: datetime.datetime) -> str:
+    return f"ST{timezone.localtime(now):%Y%m%d%H%M%S}-{secrets.token_hex(2).upper()}"
+
+
+def _pending_items(cutoff: datetime.datetime) -> int:
+    sold = OrderLineBatch.objects.filter(
+        line__order__status__in=SOLD_STATUSES, line__order__paid_at__lt=cutoff
+    ).exclude(line__settlement_lines__kind=SettlementLine.Kind.SALE)
+    refunds = RefundLine.objects.filter(refund__created_at__lt=cutoff).exclude(
+        settlement_lines__kind=SettlementLine.Kind.REFUND
+    )
+    return sold.count() + refunds.count()
+
+
+@transaction.atomic
+def settlement_run_start(*, until: datetime.datetime | None = None, author=None) -> SettlementRun:
+    """The unfinished run if there is one (it is resumed), else a new run up to ``until`` (now)."""
+    unfinished = (
+        SettlementRun.objects.select_for_update()
+        .filter(status__in=[SettlementRun.Status.RUNNING, SettlementRun.Status.FAILED])
+        .order_by("id")
+        .first()
+    )
+    if unfinished is not None:
+        if unfinished.status != SettlementRun.Status.RUNNING:
+            unfinished.status = SettlementRun.Status.RUNNING
+            unfinished.save(update_fields=["status"])
+        return unfinished
+    now = timezone.now()
+    cutoff = min(until, now) if until else now
+    return SettlementRun.objects.create(
+        code=_new_code(now), cutoff=cutoff, author=author, items_total=_pending_items(cutoff)
+    )
+
+
+def settlement_run_step(*, run_id: int, chunk_size: int | None = None) -> bool:
+    """Settle one chunk of ``run_id`` in one transaction; False once the run is complete."""
+    size = chunk_size or chunk_lines()
+    with transaction.atomic():
+        run = SettlementRun.objects.select_for_update().get(pk=run_id)
+        if run.status == SettlementRun.Status.COMPLETED:
+            return False
+        if run.phase in (SettlementRun.Phase.SALES, SettlementRun.Phase.REFUNDS):
+            sales = run.phase == SettlementRun.Phase.SALES
+            hi = _next_sales_bound(run, size) if sales else _next_refunds_bound(run, size)
+            if hi is None:
+                run.phase = SettlementRun.Phase.REFUNDS if sales else SettlementRun.Phase.DIVIDENDS
+                run.cursor = 0
+                run.save(update_fields=["phase", "cursor"])
+                return True
+            chunk = run.chunks_done + 1
+            items_sql, params = (_sale_items_sql if sales else _refund_items_sql)(run, run.cursor, hi)
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    _insert_lines_sql(run.pk, chunk, SettlementLine.Kind.SALE if sales else SettlementLine.Kind.REFUND, items_sql),
+                    params,
+                )
+            _append_ledger_for_chunk(run, chunk)
+            items, lines, fen = _chunk_totals(run, chunk)
+            run.cursor = hi
+            run.chunks_done = chunk
+            run.items_done += items
+            run.lines_written += lines
+            if sales:
+                run.sales_amount += from_fen(fen)
+            else:
+                run.refunds_amount += from_fen(-fen)
+            run.save(
+                update_fields=["cursor", "chunks_done", "items_done", "lines_written", "sales_amount", "refunds_amount"]
+            )
+            return True
+        # Dividends and payouts, then done — one transaction, so it happens once.
+        _dividends_and_payouts(run)
+        run.dividend_amount = DividendLine.objects.filter(run=run).aggregate(s=Sum("amount"))["s"] or 0
+        run.phase = SettlementRun.Phase.DONE
+        run.status = SettlementRun.Status.COMPLETED
+        run.items_done = max(run.items_done, run.items_total)
+        run.items_total = run.items_done
+        run.finished_at = timezone.now()
+        run.save(update_fields=["dividend_amount", "phase", "status", "items_done", "items_total", "finished_at"])
+        return False
+
+
+def _mark_failed(run_id: int, exc: BaseException) -> None:
+    try:
+        with transaction.atomic():
+            SettlementRun.objects.filter(pk=run_id, status=SettlementRun.Status.RUNNING).update(
+                status=SettlementRun.Status.FAILED, error=f"{type(exc).__name__}: {exc}"[:2000]
+            )
+    except Exception:  # the database itself may be what failed
+        log.exception("could not mark settlement run %s as interrupted", run_id)
+
+
+def settlement_run(*, until: datetime.datetime | None = None, author=None, chunk_size: int | None = None) -> SettlementRun:
+    """Settle everything paid (and every refund made) before ``until`` (default: now) and not yet
+    settled; resume an unfinished run first. Returns the completed run."""
+    run = settlement_run_start(until=until, author=author)
+    try:
+        while settlement_run_step(run_id=run.pk, chunk_size=chunk_size):
+            pass
+    except Exception as exc:
+        _mark_failed(run.pk, exc)
+        raise
+    run.refresh_from_db()
+    return run
+
+
+def settlement_run_is_busy() -> SettlementRun | None:
+    return SettlementRun.objects.filter(status=SettlementRun.Status.RUNNING).first()
+
+
+def settlement_request(*, user, until: datetime.datetime | None = None) -> SettlementRun:
+    """The county office starts a settlement from the admin: the run row now, the work in a task."""
+    if not is_county_office(user):
+        raise NotAllowed(_("Only the county office can start a settlement."))
+    run = settlement_run_start(until=until, author=user)
+    from .tasks import settlement_run_task
+
+    transaction.on_commit(lambda: settlement_run_task.delay(run_id=run.pk))
+    return run
+
+
+# --- Payouts ---------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def payout_mark_paid(*, payout: Payout | int, method: str, user, reference: str = "", paid_at=None) -> Payout:
+    """Record that a payout was handed over (cash) or transferred (bank), by whom and when."""
+    if not is_county_office(user):
+        raise NotAllowed(_("Only the county office can record payouts."))
+    if method not in Payout.Method.values:
+        raise SettlementError(_("Choose how the payout was paid: cash or bank transfer."))
+    pk = payout if isinstance(payout, int) else payout.pk
+    locked = Payout.objects.select_for_update().get(pk=pk)
+    if locked.status == Payout.Status.PAID:
+        raise PayoutAlreadyPaid(_("This payout was already recorded as paid."))
+    locked.status = Payout.Status.PAID
+    locked.method = method
+    locked.reference = reference[:64]
+    locked.paid_by = user
+    locked.paid_at = paid_at or timezone.now()
+    locked.save(update_fields=["status", "method", "reference", "paid_by", "paid_at"])
+    return locked
+
+
+# --- Checks ----------------------------------------------------------------------------------
+
+
+def settled_days_mismatches() -> list[str]:
+    """For every day covered by a completed run: attributed revenue (the ledger's sales entries
+    written by settlement) = net sales (units × price of the settled sales paid that day, less the
+    refunds of them made that day), to the fen; and no sold unit paid before the cutoff is left
+    unsettled. Returns the problems found (empty: all good). Aggregates in SQL."""
+    last = SettlementRun.objects.filter(status=SettlementRun.Status.COMPLETED).order_by("-cutoff").first()
+    if last is None:
+        return []
+    last_day = timezone.localdate(last.cutoff) - datetime.timedelta(days=1)
+    ledger = {
+        row["date"]: to_fen(row["s"])
+        for row in IncomeEntry.objects.filter(kind="sales", source_type__in=["sale", "refund"], date__lte=last_day)
+        .values("date").annotate(s=Sum("amount"))
+    }
+    sold_day, sold_params = _local_date("o.paid_at")
+    refund_day, refund_params = _local_date("rf.created_at")
+    sl = _t(SettlementLine)
+    net: dict[datetime.date, int] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            SELECT day, CAST(SUM(fen) AS BIGINT) FROM (
+                SELECT {sold_day} AS day, olb.units * {_fen("ol.unit_price")} AS fen
+                FROM {_t(OrderLineBatch)} olb JOIN {_t(OrderLine)} ol ON ol.id = olb.line_id JOIN {_t(Order)} o ON o.id = ol.order_id
+                WHERE EXISTS (SELECT 1 FROM {sl} sl WHERE sl.order_line_id = olb.line_id AND sl.batch_id = olb.batch_id
+                              AND sl.kind = 'sale')
+                UNION ALL
+                SELECT {refund_day} AS day, -{_fen("rl.amount")} AS fen
+                FROM {_t(RefundLine)} rl JOIN {_t(Refund)} rf ON rf.id = rl.refund_id
+                WHERE EXISTS (SELECT 1 FROM {sl} sl WHERE sl.refund_line_id = rl.id AND sl.kind = 'refund')
+            ) sales GROUP BY day
+            """,
+            [*sold_params, *refund_params],
+        )
+        for day, fen in cursor.fetchall():
+            if isinstance(day, str):
+                day = datetime.date.fromisoformat(day)
+            if day <= last_day:
+                net[day] = int(fen)
+        cursor.execute(
+            f"""
+            SELECT COUNT(*) FROM {_t(OrderLineBatch)} olb JOIN {_t(OrderLine)} ol ON ol.id = olb.line_id
+            JOIN {_t(Order)} o ON o.id = ol.order_id
+            WHERE o.status IN ({SOLD_SQL}) AND o.paid_at < %s
+              AND NOT EXISTS (SELECT 1 FROM {sl} sl WHERE sl.order_line_id = olb.line_id AND sl.batch_id = olb.batch_id
+                              AND sl.kind = 'sale')
+            """,
+            [_ts(last.cutoff)],
+        )
+        unsettled = cursor.fetchone()[0]
+    problems = [
+        f"{day}: attributed {from_fen(ledger.get(day, 0))} != net sales {from_fen(net.get(day, 0))}"
+        for day in sorted(set(net) | set(ledger))
+        if ledger.get(day, 0) != net.get(day, 0)
+    ]
+    if unsettled:
+        problems.append(f"{unsettled} sold order-line batches paid before {last.code}'s cutoff are not settled")
+    return problems
