@@ -1,0 +1,165 @@
+from decimal import Decimal
+
+import pytest
+
+from logistics.models import BatchMovement, BatchStock
+from marketplace.models import AllocationEntry, Order, OrderEvent, OrderLineBatch, Payment
+from marketplace.services.allocation import allocation_balance, allocation_grant
+from marketplace.services.cart import cart_get, cart_item_set
+from marketplace.services.checkout import (
+    CardPaymentUnavailable,
+    EmptyCart,
+    InsufficientStock,
+    checkout_preview,
+    checkout_submit,
+)
+from marketplace.services.orders import PaymentProviderError
+from tests.marketplace.factories import EmployeeFactory, FakeProvider, ProductFactory, allocation_year, stock_batch
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def employee():
+    setting = allocation_year()
+    employee = EmployeeFactory()
+    allocation_grant(employee=employee, year=setting.year)
+    return employee
+
+
+@pytest.fixture
+def no_provider(monkeypatch):
+    monkeypatch.setattr("marketplace.payments.base.get_provider", lambda: None)
+
+
+@pytest.fixture
+def provider(monkeypatch):
+    fake = FakeProvider()
+    monkeypatch.setattr("marketplace.payments.base.get_provider", lambda: fake)
+    return fake
+
+
+def test_checkout_takes_units_from_the_oldest_batch_first_across_batches(employee, no_provider):
+    product = ProductFactory(price=Decimal("50.00"))
+    newer = stock_batch(product, 10, days_ago=2)
+    older = stock_batch(product, 3, days_ago=20)
+    cart_item_set(employee=employee, product=product, quantity=5)
+
+    result = checkout_submit(employee=employee)
+
+    order = result.order
+    taken = {link.batch_id: link.units for link in OrderLineBatch.objects.filter(line__order=order)}
+    assert taken == {older.pk: 3, newer.pk: 2}
+    assert BatchStock.objects.get(batch=older).quantity == 0
+    assert BatchStock.objects.get(batch=newer).quantity == 8
+    assert BatchStock.objects.get(batch=newer).reserved == 0
+
+
+def test_allocation_only_order_is_paid_at_once_and_units_are_sold(employee, no_provider):
+    product = ProductFactory(price=Decimal("120.00"))
+    batch = stock_batch(product, 10)
+    cart_item_set(employee=employee, product=product, quantity=2)
+
+    result = checkout_submit(employee=employee)
+
+    assert result.payment_url is None
+    order = result.order
+    assert order.status == Order.Status.PAID and order.paid_at is not None
+    assert (order.total, order.allocation_amount, order.card_amount) == (Decimal("240.00"), Decimal("240.00"), Decimal("0.00"))
+    assert allocation_balance(employee=employee, year=order.year) == Decimal("460.00")
+    kinds = list(BatchMovement.objects.filter(batch=batch, reference_code=order.number).values_list("kind", flat=True))
+    assert kinds == ["reserve", "sell"]
+    assert cart_get(employee=employee).is_empty
+    assert list(OrderEvent.objects.filter(order=order).values_list("to_status", flat=True)) == ["paid"]
+
+
+def test_allocation_is_taken_first_and_the_excess_goes_to_the_card(employee, provider):
+    product = ProductFactory(price=Decimal("300.00"))
+    stock_batch(product, 10)
+    cart_item_set(employee=employee, product=product, quantity=3)
+
+    result = checkout_submit(employee=employee, success_url="https://shop/ok", cancel_url="https://shop/no")
+
+    order = result.order
+    assert (order.allocation_amount, order.card_amount, order.status) == (Decimal("700.00"), Decimal("200.00"), "pending_payment")
+    assert result.payment_url == f"https://pay.example/{order.number}"
+    assert provider.checkouts == [{"order": order.number, "amount": Decimal("200.00"), "key": f"checkout:{order.number}"}]
+    payment = Payment.objects.get(order=order)
+    assert (payment.status, payment.session_id, payment.amount) == ("pending", f"cs_fake_{order.number}", Decimal("200.00"))
+    assert BatchStock.objects.get(batch__sku=product.sku).reserved == 3
+
+
+def test_without_a_provider_an_order_above_the_balance_is_refused_with_a_clear_message(employee, no_provider):
+    product = ProductFactory(price=Decimal("400.00"))
+    stock_batch(product, 10)
+    cart_item_set(employee=employee, product=product, quantity=2)
+
+    preview = checkout_preview(employee=employee)
+    assert not preview.card_available and preview.card_amount == Decimal("100.00")
+    assert any("银行卡" in p for p in preview.problems)
+
+    with pytest.raises(CardPaymentUnavailable) as exc:
+        checkout_submit(employee=employee)
+    assert "余额" in exc.value.message and "银行卡支付" in exc.value.message
+    assert not Order.objects.exists()
+    assert allocation_balance(employee=employee, year=preview and allocation_year().year) == Decimal("700.00")
+    assert BatchStock.objects.get(batch__sku=product.sku).reserved == 0
+
+
+def test_every_shortfall_is_listed_in_one_conflict_naming_the_product_and_what_is_left(employee, no_provider):
+    chestnut = ProductFactory(name="镇安板栗礼盒", price=Decimal("10.00"))
+    tea = ProductFactory(name="特级绿茶", price=Decimal("10.00"))
+    stock_batch(chestnut, 2)
+    cart_item_set(employee=employee, product=chestnut, quantity=5)
+    cart_item_set(employee=employee, product=tea, quantity=1)
+
+    with pytest.raises(InsufficientStock) as exc:
+        checkout_submit(employee=employee)
+
+    assert exc.value.status == 409
+    assert len(exc.value.problems) == 2
+    assert "镇安板栗礼盒" in exc.value.problems[0] and "2" in exc.value.problems[0]
+    assert "特级绿茶" in exc.value.problems[1]
+    assert not Order.objects.exists()
+
+
+def test_a_second_checkout_of_the_same_cart_finds_it_empty(employee, no_provider):
+    product = ProductFactory()
+    stock_batch(product, 10)
+    cart_item_set(employee=employee, product=product, quantity=1)
+    checkout_submit(employee=employee)
+
+    with pytest.raises(EmptyCart) as exc:
+        checkout_submit(employee=employee)
+    assert "购物车" in exc.value.message
+    assert Order.objects.count() == 1
+
+
+def test_checkout_prices_from_the_product_not_from_what_the_cart_was_filled_at(employee, no_provider):
+    product = ProductFactory(price=Decimal("100.00"))
+    stock_batch(product, 10)
+    cart_item_set(employee=employee, product=product, quantity=2)
+    product.price = Decimal("90.00")
+    product.save()
+
+    order = checkout_submit(employee=employee).order
+
+    assert order.total == Decimal("180.00")
+    assert order.lines.get().unit_price == Decimal("90.00")
+
+
+def test_a_provider_failure_releases_stock_and_returns_the_allocation(employee, monkeypatch):
+    monkeypatch.setattr("marketplace.payments.base.get_provider", lambda: FakeProvider(fail=True))
+    product = ProductFactory(price=Decimal("800.00"))
+    stock_batch(product, 10)
+    cart_item_set(employee=employee, product=product, quantity=1)
+
+    with pytest.raises(PaymentProviderError):
+        checkout_submit(employee=employee)
+
+    order = Order.objects.get()
+    assert order.status == Order.Status.CANCELLED
+    assert allocation_balance(employee=employee, year=order.year) == Decimal("700.00")
+    assert BatchStock.objects.get(batch__sku=product.sku).reserved == 0
+    kinds = list(AllocationEntry.objects.filter(employee=employee).values_list("kind", flat=True))
+    assert kinds == ["grant", "spend", "refund"]
