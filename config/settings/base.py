@@ -151,6 +151,8 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 10_000
+# Without a collectstatic run (the embedded default), whitenoise serves from the app folders.
+WHITENOISE_USE_FINDERS = True
 
 # --- Wagtail --------------------------------------------------------------------------------
 WAGTAIL_SITE_NAME = "镇安县扶贫超市 Relief Market"
