@@ -1,3 +1,17 @@
 """JSON API routes of this app, mounted under /api/v1/."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from . import api
+
+urlpatterns: list = [
+    path("products/", api.ProductListApi.as_view(), name="api-products"),
+    path("cart/", api.CartApi.as_view(), name="api-cart"),
+    path("cart/items/", api.CartItemsApi.as_view(), name="api-cart-items"),
+    path("cart/items/<int:product_id>/", api.CartItemApi.as_view(), name="api-cart-item"),
+    path("checkout/", api.CheckoutApi.as_view(), name="api-checkout"),
+    path("orders/", api.OrderListApi.as_view(), name="api-orders"),
+    path("orders/<str:number>/", api.OrderDetailApi.as_view(), name="api-order"),
+    path("orders/<str:number>/cancel/", api.OrderCancelApi.as_view(), name="api-order-cancel"),
+    path("me/allocation/", api.MyAllocationApi.as_view(), name="api-my-allocation"),
+]

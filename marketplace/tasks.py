@@ -1,3 +1,49 @@
 """Celery tasks of the shop."""
 
+# isort: off
 from .payments.tasks import *  # noqa: F403  (payment-event tasks live beside the provider)
+
+from celery import shared_task
+from celery.schedules import crontab
+# isort: on
+
+
+@shared_task
+def allocations_grant_year_task(year: int | None = None) -> int:
+    """Grant ``year``'s allocation (this year by default) to every active employee; safe to run
+    twice: an employee already granted is skipped (the ledger's idempotency key)."""
+    from .services.allocation import allocation_grant_year, allocation_today
+
+    return allocation_grant_year(year=year or allocation_today().year)
+
+
+@shared_task
+def allocations_expire_due_task() -> int:
+    """Close every year whose spending window has ended: expire or carry over what is left."""
+    from .services.allocation import allocation_expire_due
+
+    return allocation_expire_due()
+
+
+@shared_task
+def orders_release_unpaid_task() -> int:
+    """Release card orders still unpaid 30 minutes after checkout (a sweep, not a countdown)."""
+    from .services.orders import orders_release_unpaid
+
+    return orders_release_unpaid()
+
+
+BEAT_SCHEDULE = {
+    "marketplace-allocations-expire-due": {
+        "task": "marketplace.tasks.allocations_expire_due_task",
+        "schedule": crontab(minute=5, hour=0),  # daily 00:05, before the new year's grant
+    },
+    "marketplace-allocations-grant-year": {
+        "task": "marketplace.tasks.allocations_grant_year_task",
+        "schedule": crontab(minute=30, hour=0, day_of_month=1, month_of_year=1),  # 1 January
+    },
+    "marketplace-orders-release-unpaid": {
+        "task": "marketplace.tasks.orders_release_unpaid_task",
+        "schedule": crontab(minute="*/5"),
+    },
+}

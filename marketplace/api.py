@@ -1,0 +1,278 @@
+"""The shop's JSON API for a phone app or mini-program (token or session auth), under /api/v1/.
+
+Views call the selectors and services; they never write a model themselves. An employee sees
+only their own cart, orders and ledger (someone else's order is a 404). Prices and amounts in
+request bodies are ignored: the server prices every line.
+"""
+
+from __future__ import annotations
+
+from django.http import Http404
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import generics, serializers, status
+from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from core.errors import NotAllowed
+
+from . import selectors
+from .filters import OrderFilter, ProductFilter
+from .models import AllocationEntry, Employee, Order, Payment
+from .services.cart import CartView, cart_get, cart_item_remove, cart_item_set
+from .services.checkout import checkout_preview, checkout_submit
+from .services.orders import order_cancel
+
+# --- serializers ----------------------------------------------------------------------------------
+
+
+class ProductSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    price = serializers.DecimalField(max_digits=10, decimal_places=2)
+    available = serializers.IntegerField(help_text="units on sale now")
+    produce = serializers.CharField(source="sku.produce.code")
+    category = serializers.CharField(source="sku.produce.category")
+    unit_weight_kg = serializers.DecimalField(source="sku.unit_weight_kg", max_digits=8, decimal_places=3)
+    max_per_order = serializers.IntegerField(allow_null=True)
+
+
+class CartLineSerializer(serializers.Serializer):
+    product = serializers.IntegerField(source="product.pk")
+    name = serializers.CharField(source="product.name")
+    quantity = serializers.IntegerField()
+    unit_price = serializers.DecimalField(max_digits=10, decimal_places=2)
+    line_total = serializers.DecimalField(max_digits=12, decimal_places=2)
+
+
+class CartSerializer(serializers.Serializer):
+    items = CartLineSerializer(many=True, source="lines")
+    units = serializers.IntegerField()
+    total = serializers.DecimalField(max_digits=12, decimal_places=2)
+    allocation_amount = serializers.DecimalField(max_digits=12, decimal_places=2, help_text="paid from the allocation at checkout")
+    card_amount = serializers.DecimalField(max_digits=12, decimal_places=2, help_text="the excess, paid by card")
+    card_available = serializers.BooleanField()
+    problems = serializers.ListField(child=serializers.CharField(), help_text="what would stop checkout now")
+
+
+class CartItemInputSerializer(serializers.Serializer):
+    product = serializers.IntegerField()
+    quantity = serializers.IntegerField(min_value=0, max_value=1000)
+
+
+class CheckoutInputSerializer(serializers.Serializer):
+    fulfilment = serializers.ChoiceField(choices=Order.Fulfilment.choices, default=Order.Fulfilment.PICKUP, required=False)
+
+
+class OrderLineSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    product = serializers.IntegerField(source="product_id")
+    name = serializers.CharField(source="product.name")
+    quantity = serializers.IntegerField()
+    unit_price = serializers.DecimalField(max_digits=10, decimal_places=2)
+    line_total = serializers.DecimalField(max_digits=12, decimal_places=2)
+
+
+class OrderSerializer(serializers.Serializer):
+    number = serializers.CharField()
+    status = serializers.ChoiceField(choices=Order.Status.choices)
+    status_display = serializers.CharField(source="get_status_display")
+    fulfilment = serializers.ChoiceField(choices=Order.Fulfilment.choices)
+    total = serializers.DecimalField(max_digits=12, decimal_places=2)
+    allocation_amount = serializers.DecimalField(max_digits=12, decimal_places=2)
+    card_amount = serializers.DecimalField(max_digits=12, decimal_places=2)
+    payment_url = serializers.SerializerMethodField()
+    created_at = serializers.DateTimeField()
+    paid_at = serializers.DateTimeField(allow_null=True)
+    lines = OrderLineSerializer(many=True)
+
+    def get_payment_url(self, order: Order) -> str | None:
+        """Where to pay the card part, while it is due."""
+        if order.status != Order.Status.PENDING_PAYMENT or order.card_amount <= 0:
+            return None
+        url = self.context.get("payment_url")
+        if url:
+            return url
+        payment = Payment.objects.filter(order=order, status=Payment.Status.PENDING).only("payment_url").first()
+        return payment.payment_url or None if payment else None
+
+
+class AllocationEntrySerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=AllocationEntry.Kind.choices)
+    kind_display = serializers.CharField(source="get_kind_display")
+    amount = serializers.DecimalField(max_digits=10, decimal_places=2)
+    balance_after = serializers.DecimalField(max_digits=10, decimal_places=2)
+    order_number = serializers.CharField()
+    reason = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+class AllocationSerializer(serializers.Serializer):
+    year = serializers.IntegerField()
+    granted = serializers.DecimalField(max_digits=12, decimal_places=2)
+    spent = serializers.DecimalField(max_digits=12, decimal_places=2)
+    refunded = serializers.DecimalField(max_digits=12, decimal_places=2)
+    expired = serializers.DecimalField(max_digits=12, decimal_places=2)
+    carried_in = serializers.DecimalField(max_digits=12, decimal_places=2)
+    balance = serializers.DecimalField(max_digits=12, decimal_places=2)
+    entries = AllocationEntrySerializer(many=True)
+
+
+ErrorSerializer = inline_serializer(
+    "ShopError", {"detail": serializers.CharField(), "code": serializers.CharField(), "problems": serializers.ListField(child=serializers.CharField(), required=False)}
+)
+
+# --- helpers --------------------------------------------------------------------------------------
+
+
+class IsEmployee(BasePermission):
+    message = "Only employees (干部职工) have a cart, orders and an allocation."
+
+    def has_permission(self, request, view) -> bool:
+        return bool(request.user and request.user.is_authenticated and _employee_or_none(request.user))
+
+
+def _employee_or_none(user) -> Employee | None:
+    try:
+        return user.employee
+    except Employee.DoesNotExist:
+        return None
+
+
+def _employee(request: Request) -> Employee:
+    employee = _employee_or_none(request.user)
+    if employee is None:
+        raise NotAllowed(_("Only employees have a cart, orders and an allocation."))
+    return employee
+
+
+def _cart_data(cart: CartView, employee: Employee) -> dict:
+    preview = checkout_preview(employee=employee)
+    return CartSerializer(
+        {
+            "lines": cart.lines, "units": cart.units, "total": cart.total, "allocation_amount": preview.allocation_amount,
+            "card_amount": preview.card_amount, "card_available": preview.card_available, "problems": preview.problems,
+        }
+    ).data
+
+
+# --- views ----------------------------------------------------------------------------------------
+
+
+class ProductListApi(generics.ListAPIView):
+    """Products on sale with the units available now; filter by produce, category, stock, price."""
+
+    serializer_class = ProductSerializer
+    filterset_class = ProductFilter
+
+    def get_queryset(self):
+        return selectors.product_list()
+
+
+class CartApi(APIView):
+    permission_classes = [IsEmployee]
+
+    @extend_schema(responses=CartSerializer, summary="The cart, priced now, with the checkout split and problems")
+    def get(self, request: Request) -> Response:
+        employee = _employee(request)
+        return Response(_cart_data(cart_get(employee=employee), employee))
+
+
+class CartItemsApi(APIView):
+    permission_classes = [IsEmployee]
+
+    @extend_schema(
+        request=CartItemInputSerializer,
+        responses={200: CartSerializer, 400: ErrorSerializer},
+        summary="Set how many of a product the cart holds (0 removes it); any price sent is ignored",
+    )
+    def post(self, request: Request) -> Response:
+        employee = _employee(request)
+        data = CartItemInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        cart = cart_item_set(employee=employee, product=data.validated_data["product"], quantity=data.validated_data["quantity"])
+        return Response(_cart_data(cart, employee))
+
+
+class CartItemApi(APIView):
+    permission_classes = [IsEmployee]
+
+    @extend_schema(responses={200: CartSerializer}, summary="Remove a product from the cart")
+    def delete(self, request: Request, product_id: int) -> Response:
+        employee = _employee(request)
+        return Response(_cart_data(cart_item_remove(employee=employee, product=product_id), employee))
+
+
+class CheckoutApi(APIView):
+    permission_classes = [IsEmployee]
+
+    @extend_schema(
+        request=CheckoutInputSerializer,
+        responses={
+            201: OrderSerializer,
+            409: OpenApiResponse(ErrorSerializer, description="stock or balance short, or the cart is empty"),
+            502: OpenApiResponse(ErrorSerializer, description="the payment provider failed; nothing is reserved"),
+        },
+        summary="Check the cart out: allocation first, the excess by card (payment_url)",
+    )
+    def post(self, request: Request) -> Response:
+        employee = _employee(request)
+        data = CheckoutInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        result = checkout_submit(
+            employee=employee,
+            fulfilment=data.validated_data.get("fulfilment") or Order.Fulfilment.PICKUP,
+            success_url=request.build_absolute_uri("/orders/?payment=success"),
+            cancel_url=request.build_absolute_uri("/orders/?payment=cancelled"),
+        )
+        order = selectors.order_get(number=result.order.number, employee=employee)
+        return Response(OrderSerializer(order, context={"payment_url": result.payment_url}).data, status=status.HTTP_201_CREATED)
+
+
+class OrderListApi(generics.ListAPIView):
+    permission_classes = [IsEmployee]
+    serializer_class = OrderSerializer
+    filterset_class = OrderFilter
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Order.objects.none()
+        return selectors.order_list(employee=_employee(self.request))
+
+
+def _own_order(request: Request, number: str) -> Order:
+    try:
+        return selectors.order_get(number=number, employee=_employee(request))
+    except Order.DoesNotExist:
+        raise Http404 from None
+
+
+class OrderDetailApi(APIView):
+    permission_classes = [IsEmployee]
+
+    @extend_schema(responses={200: OrderSerializer}, summary="One of my orders")
+    def get(self, request: Request, number: str) -> Response:
+        return Response(OrderSerializer(_own_order(request, number)).data)
+
+
+class OrderCancelApi(APIView):
+    permission_classes = [IsEmployee]
+
+    @extend_schema(
+        request=None, responses={200: OrderSerializer, 409: ErrorSerializer}, summary="Cancel my order before it is fulfilled"
+    )
+    def post(self, request: Request, number: str) -> Response:
+        order = _own_order(request, number)
+        order_cancel(order=order, author=request.user, reason=_("Cancelled by the employee"))
+        return Response(OrderSerializer(_own_order(request, number)).data)
+
+
+class MyAllocationApi(APIView):
+    permission_classes = [IsEmployee]
+
+    @extend_schema(responses=AllocationSerializer, summary="My allocation this year and its ledger")
+    def get(self, request: Request) -> Response:
+        summary = selectors.allocation_summary(employee=_employee(request))
+        return Response(AllocationSerializer(summary).data)
