@@ -116,6 +116,7 @@ class HouseholdViewSet(SnippetViewSet):
     model = Household
     icon = "group"
     menu_label = gettext_lazy("Households")
+    menu_name = "households"
     index_view_class = HouseholdIndexView
     edit_view_class = HouseholdEditView
     inspect_view_class = HouseholdInspectView
@@ -186,6 +187,7 @@ class VillageViewSet(SnippetViewSet):
     model = Village
     icon = "home"
     menu_label = gettext_lazy("Villages")
+    menu_name = "villages"
     list_display = ["name", "code", "township"]
     list_filter = ["township"]
     search_fields = ["name", "code"]
@@ -197,6 +199,7 @@ class TownshipViewSet(SnippetViewSet):
     model = Township
     icon = "site"
     menu_label = gettext_lazy("Townships")
+    menu_name = "townships"
     list_display = ["name", "code", "kind"]
     search_fields = ["name", "code"]
     ordering = ["code"]

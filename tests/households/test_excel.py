@@ -191,9 +191,16 @@ def test_an_import_leaves_a_history_entry_naming_the_author_and_the_fields_not_t
 
 def test_export_then_import_changes_nothing(village, county):
     HouseholdFactory.create_batch(3, village=village)
-    HouseholdFactory(village=village, labour_class=LabourClass.NONE, sub_class=SubClass.SAFETY_NET,
-                     poverty_status=PovertyStatus.IN_POVERTY, lifted_year=None, phone="", flag_elderly_alone=True,
-                     id_number="11010519491231002X")
+    HouseholdFactory(
+        village=village,
+        labour_class=LabourClass.NONE,
+        sub_class=SubClass.SAFETY_NET,
+        poverty_status=PovertyStatus.IN_POVERTY,
+        lifted_year=None,
+        phone="",
+        flag_elderly_alone=True,
+        id_number="11010519491231002X",
+    )
     before = list(Household.objects.order_by("number").values())
     content = households_export_xlsx(queryset=Household.objects.all(), user=county)
     result = households_import_xlsx(file=io.BytesIO(content), author=county)
