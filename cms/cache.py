@@ -1,0 +1,125 @@
+"""The storefront's page cache: anonymous page views served with zero SQL queries.
+
+``serve`` wraps Wagtail's page view. For a visitor with no session (so certainly anonymous,
+and decided without touching the database) and no pending messages, a page whose class is
+``CachedPageMixin`` is stored once rendered, keyed by path, query string, language and the
+**catalogue version**; later views are answered from the cache before Wagtail routes.
+
+The catalogue version changes whenever what a page shows changes: a page published,
+unpublished, moved or deleted; a product saved (price, on sale); any stock movement (every
+change to stock appends a BatchMovement, even when the counters change through
+``QuerySet.update``); a batch held, released or inspected. Changing the version makes every
+cached page stale at once, which is cheap and never wrong. Aggregates that are not catalogue
+(household figures) refresh within ``PAGE_TTL`` seconds.
+
+CSRF tokens never leak between visitors: the stored HTML has a placeholder where the token
+was, filled with the current visitor's token on every hit.
+
+Where the cache is process-local (locmem, the embedded default), the version lives in a small
+file as well, so that every worker process of a server sees a bump made by any other.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import uuid
+from pathlib import Path
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.http import HttpResponse
+from django.middleware.csrf import get_token
+from django.utils.translation import get_language
+from wagtail import views as wagtail_views
+
+VERSION_KEY = "cms:catalogue-version"
+PAGE_TTL = 600
+CSRF_PLACEHOLDER = "__storefront_csrf_token__"
+_CSRF_INPUT = re.compile(r'(name="csrfmiddlewaretoken" value=")[^"]*(")')
+CACHED_HEADER = "X-Storefront-Cache"
+
+
+def page_cache_enabled() -> bool:
+    """Off with ``RELIEF_PAGE_CACHE=0`` in the environment (benchmarks) or the same setting."""
+    value = getattr(settings, "RELIEF_PAGE_CACHE", None)
+    if value is None:
+        value = os.environ.get("RELIEF_PAGE_CACHE", "1") != "0"
+    return bool(value)
+
+
+def _process_local_cache() -> bool:
+    backend = settings.CACHES["default"]["BACKEND"]
+    return backend.endswith(("LocMemCache", "DummyCache"))
+
+
+def _version_file() -> Path:
+    return Path(settings.MEDIA_ROOT) / ".storefront-catalogue-version"
+
+
+def catalogue_version() -> str:
+    if _process_local_cache():
+        try:
+            return _version_file().read_text()
+        except FileNotFoundError:
+            return "0"
+    version = cache.get(VERSION_KEY)
+    if version is None:
+        version = uuid.uuid4().hex
+        if not cache.add(VERSION_KEY, version, None):
+            version = cache.get(VERSION_KEY) or version
+    return version
+
+
+def _bump() -> None:
+    version = uuid.uuid4().hex
+    if _process_local_cache():
+        path = _version_file()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(version)
+        os.replace(tmp, path)
+    cache.set(VERSION_KEY, version, None)
+
+
+def bump_catalogue_version(**_kwargs) -> None:
+    """Make every cached page stale: now, and again when the surrounding transaction commits (so
+    that a page rendered between the two from not-yet-committed state is not kept)."""
+    _bump()
+    if transaction.get_connection().in_atomic_block:
+        transaction.on_commit(_bump)
+
+
+def _is_surely_anonymous(request) -> bool:
+    return settings.SESSION_COOKIE_NAME not in request.COOKIES and getattr(settings, "MESSAGE_COOKIE_NAME", "messages") not in request.COOKIES
+
+
+def _key(request, version: str) -> str:
+    return f"cms:page:{version}:{get_language()}:{request.path}?{request.META.get('QUERY_STRING', '')}"
+
+
+def serve(request, path):
+    """Wagtail's ``serve`` behind the anonymous page cache."""
+    if request.method not in ("GET", "HEAD") or not page_cache_enabled() or not _is_surely_anonymous(request):
+        return wagtail_views.serve(request, path)
+    key = _key(request, catalogue_version())
+    hit = cache.get(key)
+    if hit is not None:
+        content_type, body = hit
+        response = HttpResponse(body.replace(CSRF_PLACEHOLDER, get_token(request)), content_type=content_type)
+        response[CACHED_HEADER] = "hit"
+        return response
+    response = wagtail_views.serve(request, path)
+    if hasattr(response, "render") and not getattr(response, "is_rendered", True):
+        response = response.render()
+    if (
+        response.status_code == 200
+        and getattr(request, "_storefront_cacheable", False)
+        and not response.streaming
+        and not response.cookies
+    ):
+        body = _CSRF_INPUT.sub(rf"\g<1>{CSRF_PLACEHOLDER}\g<2>", response.content.decode(response.charset))
+        cache.set(key, (response["Content-Type"], body), PAGE_TTL)
+        response[CACHED_HEADER] = "miss"
+    return response

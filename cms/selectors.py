@@ -1,0 +1,297 @@
+"""What the storefront pages show, read from marketplace, logistics and households.
+
+Every function runs a fixed number of queries whatever the size of the catalogue (joins,
+subqueries and prefetches, never a query per product), and only aggregates leave the
+households app: counts and sums, never a person's name, ID or phone.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db.models import Count, DecimalField, F, IntegerField, OuterRef, Prefetch, Q, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from wagtail.images import get_image_model
+
+from core.money import ZERO, price_per_jin, to_decimal
+from households.models import IncomeEntry, Village
+from logistics.models import BatchStock, Facility, Intake, PackedBatch, Produce
+from marketplace.models import Order
+
+from .filters import ProductPageFilter
+from .models import CategoryPage, OriginPage, ProductPage
+
+SOLD_STATUSES = [
+    Order.Status.PAID, Order.Status.PICKING, Order.Status.READY_FOR_PICKUP, Order.Status.OUT_FOR_DELIVERY, Order.Status.COMPLETED,
+]
+
+
+def _sellable_stock():
+    return BatchStock.objects.filter(
+        facility__kind=Facility.Kind.SUPERMARKET,
+        batch__inspection_status=PackedBatch.Inspection.PASSED,
+        batch__on_hold=False,
+    )
+
+
+def available_units_expression(sku_ref: str = "product__sku_id"):
+    """Units of the SKU on sale at the supermarket now (on hand − reserved, sellable batches)."""
+    per_sku = (
+        _sellable_stock()
+        .filter(batch__sku_id=OuterRef(sku_ref))
+        .values("batch__sku_id")
+        .annotate(n=Sum(F("quantity") - F("reserved")))
+        .values("n")
+    )
+    return Coalesce(Subquery(per_sku, output_field=IntegerField()), Value(0))
+
+
+def _newest_batch_expression(sku_ref: str = "product__sku_id"):
+    latest = PackedBatch.objects.filter(sku_id=OuterRef(sku_ref)).order_by("-packed_at").values("packed_at")[:1]
+    return Subquery(latest)
+
+
+def _image_prefetch(lookup: str) -> Prefetch:
+    return Prefetch(lookup, queryset=get_image_model().objects.prefetch_renditions())
+
+
+def product_pages():
+    """Live product pages of products on sale, each with ``price``, ``available`` and ``newest``."""
+    return (
+        ProductPage.objects.live()
+        .filter(product__isnull=False, product__active=True)
+        .select_related("product__sku__produce", "product__sku__grade")
+        .prefetch_related(_image_prefetch("hero_image"))
+        .annotate(
+            price=F("product__price"),
+            available=available_units_expression(),
+            newest=_newest_batch_expression(),
+        )
+        .order_by("path")
+    )
+
+
+def product_page_filterset(*, data, category_page: CategoryPage | None = None) -> ProductPageFilter:
+    qs = product_pages()
+    if category_page is not None:
+        qs = qs.child_of(category_page)
+    return ProductPageFilter(data or None, queryset=qs, produce_category=category_page.category if category_page else None)
+
+
+def product_cards(pages) -> list[ProductPage]:
+    """Evaluate a (sliced) queryset of product pages for cards; the annotations ride along."""
+    return list(pages)
+
+
+def season_product_pages(*, limit: int = 8) -> list[ProductPage]:
+    """This season's produce: what is in stock, most recently packed first."""
+    return list(product_pages().filter(available__gt=0).order_by(F("newest").desc(nulls_last=True), "path")[:limit])
+
+
+def product_pages_from_township(*, township_id: int):
+    packed_there = PackedBatch.objects.filter(station__township_id=township_id).values("sku_id")
+    return product_pages().filter(product__sku_id__in=packed_there)
+
+
+def category_pages() -> list[CategoryPage]:
+    return list(CategoryPage.objects.live().prefetch_related(_image_prefetch("image")).order_by("path"))
+
+
+def trace_url(batch_code: str) -> str:
+    """The public trace page of a batch (logistics owns it)."""
+    for name in ("trace", "logistics:trace", "trace_batch", "batch_trace"):
+        try:
+            return reverse(name, args=[batch_code])
+        except NoReverseMatch:
+            continue
+    return f"/trace/{batch_code}/"
+
+
+@dataclass
+class ProductDetail:
+    product: object | None
+    price: Decimal | None = None
+    available: int = 0
+    unit_weight_kg: Decimal | None = None
+    latest_batch: PackedBatch | None = None
+    latest_batch_trace_url: str = ""
+    price_per_jin: Decimal | None = None
+    max_quantity: int = 0
+    villages: list = field(default_factory=list)
+    origin_pages: list = field(default_factory=list)
+
+
+def product_detail(*, page: ProductPage) -> ProductDetail:
+    """Live price and stock, the origin villages and the latest batch of a product page (fixed queries)."""
+    if page.product_id is None:
+        return ProductDetail(product=None)
+    from marketplace.models import Product
+
+    product = (
+        Product.objects.select_related("sku__produce", "sku__grade")
+        .annotate(available=available_units_expression("sku_id"))
+        .filter(pk=page.product_id)
+        .first()
+    )
+    if product is None:
+        return ProductDetail(product=None)
+    latest = PackedBatch.objects.filter(sku_id=product.sku_id).select_related("station__township").order_by("-packed_at", "-id").first()
+    villages = list(
+        Village.objects.filter(households__batch_shares__batch__sku_id=product.sku_id)
+        .select_related("township")
+        .distinct()
+        .order_by("code")[:12]
+    )
+    township_ids = {v.township_id for v in villages}
+    if latest and latest.station.township_id:
+        township_ids.add(latest.station.township_id)
+    origin_pages = list(OriginPage.objects.live().filter(township_id__in=township_ids, village__isnull=True).order_by("path"))
+    available = max(product.available, 0)
+    unit_kg = product.sku.unit_weight_kg
+    return ProductDetail(
+        product=product,
+        price=product.price,
+        price_per_jin=price_per_jin(to_decimal(product.price) / unit_kg) if unit_kg else None,
+        max_quantity=min(available, product.max_per_order) if product.max_per_order else available,
+        available=available,
+        unit_weight_kg=product.sku.unit_weight_kg,
+        latest_batch=latest,
+        latest_batch_trace_url=trace_url(latest.code) if latest else "",
+        villages=villages,
+        origin_pages=origin_pages,
+    )
+
+
+@dataclass
+class AreaFigures:
+    households: int
+    weight_kg: Decimal
+    intake_paid: Decimal
+    income_returned: Decimal
+    produce: list
+
+
+def _intakes_in(*, township_id: int | None = None, village_id: int | None = None):
+    qs = Intake.objects.filter(void__isnull=True)
+    if village_id:
+        return qs.filter(household__village_id=village_id)
+    return qs.filter(household__village__township_id=township_id)
+
+
+def origin_figures(*, township_id: int, village_id: int | None = None) -> AreaFigures:
+    """Aggregates for an origin page: households taking part, kg bought, income returned."""
+    intakes = _intakes_in(township_id=township_id, village_id=village_id)
+    agg = intakes.aggregate(
+        households=Count("household_id", distinct=True),
+        weight=Coalesce(Sum("weight_kg"), Value(Decimal("0")), output_field=DecimalField()),
+        paid=Coalesce(Sum("amount"), Value(ZERO), output_field=DecimalField()),
+    )
+    income = IncomeEntry.objects.filter(
+        Q(household__village_id=village_id) if village_id else Q(household__village__township_id=township_id)
+    ).aggregate(total=Coalesce(Sum("amount"), Value(ZERO), output_field=DecimalField()))["total"]
+    produce = list(Produce.objects.filter(grades__intakes__in=intakes).distinct().order_by("code"))
+    return AreaFigures(
+        households=agg["households"],
+        weight_kg=agg["weight"],
+        intake_paid=agg["paid"],
+        income_returned=income or agg["paid"],
+        produce=produce,
+    )
+
+
+def origin_cards(*, parent) -> list[OriginPage]:
+    """Child origin pages of ``parent``, each with ``figures`` (households, kg) from one grouped query."""
+    pages = list(
+        OriginPage.objects.live().child_of(parent).select_related("township", "village").prefetch_related(_image_prefetch("hero_image"))
+    )
+    by_township = {
+        row["household__village__township_id"]: row
+        for row in Intake.objects.filter(void__isnull=True)
+        .values("household__village__township_id")
+        .annotate(households=Count("household_id", distinct=True), weight=Sum("weight_kg"))
+    } if any(p.village_id is None for p in pages) else {}
+    by_village = {
+        row["household__village_id"]: row
+        for row in Intake.objects.filter(void__isnull=True, household__village_id__in=[p.village_id for p in pages if p.village_id])
+        .values("household__village_id")
+        .annotate(households=Count("household_id", distinct=True), weight=Sum("weight_kg"))
+    } if any(p.village_id for p in pages) else {}
+    for p in pages:
+        row = by_village.get(p.village_id) if p.village_id else by_township.get(p.township_id)
+        p.figures = {"households": row["households"] if row else 0, "weight_kg": row["weight"] if row else Decimal("0")}
+    return pages
+
+
+@dataclass
+class ProgrammeHeadline:
+    returned: Decimal  # paid to households through the channel (intake, attributed sales, dividends)
+    sales: Decimal  # what employees bought
+    households: int
+    from_income_ledger: bool
+
+
+def programme_headline() -> ProgrammeHeadline:
+    """What the programme has returned to households: the income ledger when it has entries
+    (intake payments, settled sales, dividends), otherwise the sales so far."""
+    income = IncomeEntry.objects.aggregate(
+        total=Coalesce(Sum("amount"), Value(ZERO), output_field=DecimalField()), households=Count("household_id", distinct=True)
+    )
+    sales = Order.objects.filter(status__in=SOLD_STATUSES).aggregate(
+        total=Coalesce(Sum("total"), Value(ZERO), output_field=DecimalField())
+    )["total"]
+    if income["total"]:
+        return ProgrammeHeadline(returned=income["total"], sales=sales, households=income["households"], from_income_ledger=True)
+    return ProgrammeHeadline(returned=sales, sales=sales, households=0, from_income_ledger=False)
+
+
+# --- the signed-in employee -------------------------------------------------------------------
+
+
+def employee_for(user):
+    """The user's Employee record, or None (only employees can shop)."""
+    if not user or not user.is_authenticated:
+        return None
+    from marketplace.models import Employee
+
+    cached = getattr(user, "_storefront_employee", False)
+    if cached is not False:
+        return cached
+    employee = Employee.objects.filter(user=user, active=True).select_related("employer").first()
+    user._storefront_employee = employee
+    return employee
+
+
+def current_year() -> int:
+    return timezone.localdate().year
+
+
+def allocation_for(employee, *, year: int | None = None):
+    """The employee's allocation this year, from marketplace's selector."""
+    from marketplace import selectors as marketplace_selectors
+
+    return marketplace_selectors.allocation_summary(employee=employee, year=year or current_year())
+
+
+def today() -> datetime.date:
+    return timezone.localdate()
+
+
+def order_of(*, employee, number: str):
+    """One of the employee's own orders by number (None if it is not theirs)."""
+    from marketplace import selectors as marketplace_selectors
+
+    try:
+        return marketplace_selectors.order_get(number=number, employee=employee)
+    except Order.DoesNotExist:
+        return None
+
+
+CANCELLABLE_STATUSES = {Order.Status.PENDING_PAYMENT, Order.Status.PAID, Order.Status.PICKING}
+
+
+def order_cancellable(order) -> bool:
+    return order.status in CANCELLABLE_STATUSES

@@ -1,0 +1,105 @@
+"""The storefront pages: what a shopper sees, in Chinese by default."""
+
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from cms.models import ProductPage
+from tests.cms.factories import catalogue, category_page
+
+pytestmark = pytest.mark.django_db
+
+
+def test_home_page_shows_this_seasons_produce_in_chinese_with_prices_in_yuan(client):
+    cat = catalogue(2, price="88.50")
+    response = client.get("/")
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert '<html lang="zh-hans">' in html
+    assert cat.products[0].name in html
+    assert "¥88.50" in html
+    assert "本季山货" in html or "This season" not in html
+
+
+def test_product_page_shows_live_price_stock_weight_in_jin_and_kg_and_trace_link(client):
+    cat = catalogue(1, price="66.00", units=7)
+    html = client.get(cat.pages[0].url).content.decode()
+    assert "¥66.00" in html
+    assert "5 斤 (2.5 kg)" in html
+    assert 'action="/cart/add/"' in html
+    assert cat.products[0].sku.batches.first().code in html
+
+
+def test_product_page_cannot_be_published_without_a_linked_product():
+    category = category_page()
+    draft = ProductPage(title="没有商品的故事", slug="no-product", live=False)
+    category.add_child(instance=draft)  # a draft without a product is fine
+    with pytest.raises(ValidationError) as excinfo:
+        draft.save_revision().publish()
+    assert "product" in excinfo.value.message_dict
+    draft.refresh_from_db()
+    assert not draft.live
+
+
+def test_product_page_with_a_product_publishes():
+    cat = catalogue(1)
+    page = ProductPage(title="有商品", slug="with-product", product=cat.products[0], live=False)
+    cat.category.add_child(instance=page)
+    page.save_revision().publish()
+    page.refresh_from_db()
+    assert page.live
+
+
+def test_category_listing_filters_by_price_and_stock_with_a_plain_get_form(client):
+    cat = catalogue(3, price="10.00")  # 10, 11, 12
+    sold_out = catalogue(1, price="11.00", units=0)
+    url = cat.category.url
+    html = client.get(url, {"price_min": "10.50", "price_max": "12.00"}).content.decode()
+    assert cat.products[1].name in html and cat.products[2].name in html
+    assert cat.products[0].name not in html
+    assert sold_out.products[0].name in html
+    html = client.get(url, {"price_min": "10.50", "in_stock": "on"}).content.decode()
+    assert sold_out.products[0].name not in html
+    assert '<form method="get"' in html
+
+
+def test_category_listing_sorts_by_price(client):
+    cat = catalogue(3, price="10.00")
+    html = client.get(cat.category.url, {"sort": "-price"}).content.decode()
+    positions = [html.index(p.name) for p in cat.products]
+    assert positions == sorted(positions, reverse=True)
+
+
+def test_category_listing_is_paginated(client):
+    cat = catalogue(14)
+    first = client.get(cat.category.url).content.decode()
+    second = client.get(cat.category.url, {"page": 2}).content.decode()
+    assert first.count('class="product-card"') == 12
+    assert second.count('class="product-card"') == 2
+
+
+def test_pages_switch_to_english(client):
+    catalogue(1)
+    client.cookies["django_language"] = "en"
+    html = client.get("/").content.decode()
+    assert '<html lang="en">' in html
+    assert "This season&#x27;s produce" in html or "This season's produce" in html
+
+
+def test_new_page_needs_product_in_admin_when_publishing(admin_client):
+    category = category_page()
+    url = f"/admin/pages/add/cms/productpage/{category.pk}/"
+    data = {"title": "草稿", "slug": "draft-x", "summary": "", "body-count": "0", "action-publish": "action-publish"}
+    response = admin_client.post(url, data)
+    assert response.status_code == 200  # form shown again with the error
+    assert not ProductPage.objects.filter(slug="draft-x").exists()
+    del data["action-publish"]
+    response = admin_client.post(url, data)
+    assert ProductPage.objects.filter(slug="draft-x", live=False).exists()
+
+
+def test_price_shown_is_rounded_to_the_fen(client):
+    cat = catalogue(1, price="12.30")
+    cat.products[0].price = Decimal("12.345")
+    assert "¥12.30" in client.get(cat.pages[0].url).content.decode()
