@@ -17,8 +17,9 @@ one effect. Every handler is written so that the events of one payment may arriv
 - ``checkout.session.expired`` and ``checkout.session.async_payment_failed``: the order is
   released (``order_release_unpaid``) unless the payment already succeeded — an expiry arriving
   after the payment changes nothing.
-- ``charge.refunded``: the Payment's refunded amount is raised to what the provider reports
-  (never lowered, so an older event arriving late changes nothing).
+- ``charge.refunded``: recorded and compared with the shop's own refund records (the shop's
+  refunds update the Payment when the provider accepts them; a refund made elsewhere, e.g. in
+  Stripe's dashboard, is flagged in the outcome for staff).
 - ``refund.*`` / ``charge.refund.updated``: recorded (a failed refund is flagged in the outcome).
 - anything else: stored and marked processed with the outcome "ignored".
 
@@ -35,7 +36,6 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from core.errors import DomainError
-from core.money import yuan
 
 from ..models import Order, Payment, PaymentEvent
 from .stripe_provider import CURRENCY, amount_from_minor_units
@@ -215,17 +215,18 @@ def _session_not_paid(status: str, reason: str):
 
 
 def _charge_refunded(obj: dict) -> str:
+    """Recorded, not applied: the shop's own refunds update the Payment when the provider accepts
+    them (``orders.refund_card``, ``late_payment_refund``), so a second writer here could count a
+    refund twice. A difference (a refund made outside the shop, in Stripe's dashboard) is flagged."""
     found = _payment_for_charge(obj)
     if found is None:
         return "no payment for this charge"
-    _order, payment = _lock(found)
-    reported = min(amount_from_minor_units(obj.get("amount_refunded") or 0), payment.amount)
-    if reported <= payment.refunded_amount:
-        return f"refunded {payment.refunded_amount} already recorded"
-    payment.refunded_amount = yuan(reported)
-    payment.status = Payment.Status.REFUNDED if payment.refunded_amount >= payment.amount else Payment.Status.PARTIALLY_REFUNDED
-    payment.save(update_fields=["refunded_amount", "status", "updated_at"])
-    return f"refunded {payment.refunded_amount} recorded"
+    payment = Payment.objects.get(pk=found.pk)
+    reported = amount_from_minor_units(obj.get("amount_refunded") or 0)
+    if reported > payment.refunded_amount:
+        logger.warning("order %s: provider reports %s refunded, the shop has %s", payment.order_id, reported, payment.refunded_amount)
+        return f"CHECK: provider reports {reported} refunded, shop recorded {payment.refunded_amount}"
+    return f"refunded {reported} matches the shop's records"
 
 
 def _refund_updated(obj: dict) -> str:
