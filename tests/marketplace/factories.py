@@ -7,6 +7,7 @@ import itertools
 from decimal import Decimal
 
 import factory
+from django.db import transaction
 from django.utils import timezone
 
 from core import roles
@@ -69,7 +70,8 @@ def stock_batch(product: Product, units: int, *, days_ago: int = 10, passed: boo
         unit_weight_kg=product.sku.unit_weight_kg, best_before=(packed_at + datetime.timedelta(days=365)).date(), packed_at=packed_at,
         inspection_status=PackedBatch.Inspection.PASSED if passed else PackedBatch.Inspection.PENDING,
     )
-    batch_stock_receive(batch=batch, facility_id=facility.pk, units=units, reference_type="test", reference_code=batch.code)
+    with transaction.atomic():
+        batch_stock_receive(batch=batch, facility_id=facility.pk, units=units, reference_type="test", reference_code=batch.code)
     return batch
 
 
