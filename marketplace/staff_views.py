@@ -1,1 +1,338 @@
-urlpatterns: list = []
+"""Supermarket staff pages (phone first): the fulfilment queue with pick lists, an order's page
+with its fulfilment steps, cancellation and returns, and employer statements with their Excel
+export.
+
+Who: supermarket staff (group ``supermarket_staff``) assigned to a supermarket, and the county
+office. Every change goes through the order services (``order_transition``, ``order_cancel``,
+``order_refund``); a refused change comes back as a message, never a 500.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict, defaultdict
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from core import roles
+from core.errors import DomainError
+from logistics.models import Facility, StaffAssignment
+
+from .models import Employer, Order
+from .selectors import order_get, order_list
+from .services.orders import order_cancel, order_refund, order_transition
+from .statements import StatementMonth, employer_statement, statement_xlsx, statements_for_month
+
+S = Order.Status
+QUEUE_STATUSES = [S.PAID, S.PICKING, S.READY_FOR_PICKUP, S.OUT_FOR_DELIVERY]
+TO_PICK = {S.PAID, S.PICKING}
+
+# action name -> (target status, the statuses it applies to, button label)
+ACTIONS = {
+    "start_picking": (S.PICKING, {S.PAID}),
+    "ready": (S.READY_FOR_PICKUP, {S.PICKING}),
+    "out_for_delivery": (S.OUT_FOR_DELIVERY, {S.PICKING}),
+    "completed": (S.COMPLETED, {S.READY_FOR_PICKUP, S.OUT_FOR_DELIVERY}),
+}
+
+
+def action_label(action: str, order: Order | None = None) -> str:
+    labels = {
+        "start_picking": _("Start picking"),
+        "ready": _("Mark ready for pickup"),
+        "out_for_delivery": _("Send out for delivery"),
+        "completed": _("Delivered") if order is not None and order.fulfilment == Order.Fulfilment.OFFICE else _("Collected"),
+    }
+    return labels[action]
+
+
+def actions_for(order: Order) -> list[tuple[str, str]]:
+    """The fulfilment buttons an order in its state shows: (action, label)."""
+    out = []
+    for action, (target, sources) in ACTIONS.items():
+        if order.status not in sources:
+            continue
+        if target == S.READY_FOR_PICKUP and order.fulfilment != Order.Fulfilment.PICKUP:
+            continue
+        if target == S.OUT_FOR_DELIVERY and order.fulfilment != Order.Fulfilment.OFFICE:
+            continue
+        out.append((action, action_label(action, order)))
+    return out
+
+
+def is_supermarket_staff(user) -> bool:
+    """County office, or supermarket staff assigned to an active supermarket."""
+    if not user or not user.is_authenticated or not user.is_active:
+        return False
+    if roles.is_county_office(user):
+        return True
+    if not roles.has_role(user, roles.SUPERMARKET_STAFF):
+        return False
+    return StaffAssignment.objects.filter(user=user, facility__kind=Facility.Kind.SUPERMARKET, facility__active=True).exists()
+
+
+def supermarket_staff_required(view):
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        if not is_supermarket_staff(request.user):
+            raise PermissionDenied
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _back(request, order: Order):
+    target = request.POST.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        return redirect(target)
+    return redirect("staff_order", number=order.number)
+
+
+def _order_or_404(number: str) -> Order:
+    try:
+        return order_get(number=number)
+    except Order.DoesNotExist as exc:
+        raise Http404 from exc
+
+
+# --- the queue ----------------------------------------------------------------------------------
+
+
+class PickGroup:
+    """Orders going to one place: pickup at the supermarket, or one employer's office."""
+
+    def __init__(self, key: str, title: str, address: str = ""):
+        self.key, self.title, self.address = key, title, address
+        self.orders: list[Order] = []
+        self._pick: dict[int, dict] = OrderedDict()
+
+    def add(self, order: Order) -> None:
+        order.actions = actions_for(order)
+        self.orders.append(order)
+        if order.status in TO_PICK:
+            for line in order.lines.all():
+                row = self._pick.setdefault(line.product_id, {"product": line.product, "quantity": 0, "orders": 0})
+                row["quantity"] += line.quantity
+                row["orders"] += 1
+
+    @property
+    def pick_list(self) -> list[dict]:
+        return sorted(self._pick.values(), key=lambda r: r["product"].name)
+
+    @property
+    def to_pick(self) -> int:
+        return sum(1 for o in self.orders if o.status in TO_PICK)
+
+
+def fulfilment_groups(*, filters: dict | None = None) -> list[PickGroup]:
+    """The open fulfilment work: pickup first, then each employer's office, oldest order first."""
+    filters = dict(filters or {})
+    statuses = [s for s in (filters.pop("status", None) or []) if s in QUEUE_STATUSES] or QUEUE_STATUSES
+    qs = order_list(filters={**filters, "status": statuses}).order_by("created_at", "id")
+    pickup = PickGroup("pickup", _("Pickup at the supermarket"))
+    offices: dict[int, PickGroup] = {}
+    for order in qs:
+        if order.fulfilment == Order.Fulfilment.OFFICE:
+            employer = order.employee.employer
+            group = offices.get(employer.pk)
+            if group is None:
+                group = offices[employer.pk] = PickGroup(f"employer-{employer.pk}", employer.name, employer.office_address)
+            group.add(order)
+        else:
+            pickup.add(order)
+    groups = [pickup] if pickup.orders else []
+    return groups + sorted(offices.values(), key=lambda g: g.title)
+
+
+@supermarket_staff_required
+def fulfilment_queue(request):
+    status = [s for s in request.GET.getlist("status") if s in QUEUE_STATUSES]
+    employer = request.GET.get("employer") or ""
+    filters = {"status": status}
+    if employer.isdigit():
+        filters["employer"] = employer
+    groups = fulfilment_groups(filters=filters)
+    counts = defaultdict(int)
+    for group in groups:
+        for order in group.orders:
+            counts[order.status] += 1
+    return render(request, "marketplace/staff/fulfilment_queue.html", {
+        "groups": groups,
+        "status_choices": [(s, S(s).label, counts.get(s, 0)) for s in QUEUE_STATUSES],
+        "selected_status": status,
+        "employers": Employer.objects.order_by("code"),
+        "selected_employer": employer,
+    })
+
+
+# --- one order ----------------------------------------------------------------------------------
+
+
+@supermarket_staff_required
+def order_page(request, number: str):
+    order = _order_or_404(number)
+    refunded: dict[int, int] = defaultdict(int)
+    for refund in order.refunds.prefetch_related("lines"):
+        for rl in refund.lines.all():
+            refunded[rl.line_id] += rl.units
+    lines = []
+    for line in order.lines.all():
+        lines.append({"line": line, "refunded": refunded[line.pk], "refundable": line.quantity - refunded[line.pk]})
+    from .services.orders import CANCELLABLE, REFUNDABLE
+
+    return render(request, "marketplace/staff/order_detail.html", {
+        "order": order,
+        "lines": lines,
+        "actions": actions_for(order),
+        "events": order.events.all(),
+        "refunds": order.refunds.all(),
+        "payment": getattr(order, "payment", None),
+        "can_cancel": order.status in CANCELLABLE and order.status != S.PENDING_PAYMENT,
+        "can_refund": order.status in REFUNDABLE,
+    })
+
+
+@require_POST
+@supermarket_staff_required
+def order_step(request, number: str, action: str):
+    order = _order_or_404(number)
+    if action not in ACTIONS:
+        raise Http404
+    target, _sources = ACTIONS[action]
+    try:
+        order_transition(order=order, to_status=target, author=request.user, note=request.POST.get("note", "")[:200])
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("Order %(number)s: %(status)s.") % {"number": order.number, "status": S(target).label})
+    return _back(request, order)
+
+
+@require_POST
+@supermarket_staff_required
+def order_cancel_view(request, number: str):
+    order = _order_or_404(number)
+    reason = (request.POST.get("reason") or "").strip()
+    if not reason:
+        messages.error(request, _("Say why the order is cancelled."))
+        return _back(request, order)
+    try:
+        order_cancel(order=order, author=request.user, reason=reason)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("Order %(number)s was cancelled; the units are back on the shelf and the money is returned.")
+                         % {"number": order.number})
+    return _back(request, order)
+
+
+@require_POST
+@supermarket_staff_required
+def order_refund_view(request, number: str):
+    """A return: the whole order, or some units of some lines (``units-<line id>`` fields)."""
+    order = _order_or_404(number)
+    reason = (request.POST.get("reason") or "").strip()
+    if not reason:
+        messages.error(request, _("Say why the order is refunded."))
+        return _back(request, order)
+    lines: dict[int, int] | None = None
+    if request.POST.get("scope") != "whole":
+        lines = {}
+        for line in order.lines.all():
+            raw = (request.POST.get(f"units-{line.pk}") or "").strip()
+            if not raw or raw == "0":
+                continue
+            if not raw.isdigit():
+                messages.error(request, _("Units to refund must be whole numbers."))
+                return _back(request, order)
+            lines[line.pk] = int(raw)
+        if not lines:
+            messages.error(request, _("Enter how many units of which products are returned, or refund the whole order."))
+            return _back(request, order)
+    try:
+        refund = order_refund(order=order, lines=lines, reason=reason, author=request.user, restock=bool(request.POST.get("restock")))
+    except DomainError as exc:
+        # A card refund the provider refused after the refund was recorded also lands here: the
+        # message says so, and the refund can be sent again from its record.
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("Refunded %(total)s yuan (allocation %(allocation)s, card %(card)s).") % {
+            "total": refund.allocation_amount + refund.card_amount, "allocation": refund.allocation_amount, "card": refund.card_amount})
+    return _back(request, order)
+
+
+# --- employer statements ------------------------------------------------------------------------
+
+
+def _month_from(request) -> StatementMonth:
+    raw = request.GET.get("month") or ""
+    try:
+        return StatementMonth.parse(raw)
+    except ValueError:
+        today = timezone.localdate()
+        return StatementMonth(today.year, today.month)
+
+
+def _employer_from(request) -> Employer | None:
+    raw = request.GET.get("employer") or ""
+    if not raw.isdigit():
+        return None
+    return Employer.objects.filter(pk=int(raw)).first()
+
+
+@supermarket_staff_required
+def statements_page(request):
+    month = _month_from(request)
+    employer = _employer_from(request)
+    context = {
+        "month": month,
+        "months": StatementMonth.recent(12),
+        "employers": Employer.objects.order_by("code"),
+        "employer": employer,
+    }
+    if employer is None:
+        context["summary"] = statements_for_month(month=month)
+    else:
+        context["statement"] = employer_statement(employer=employer, month=month)
+    return render(request, "marketplace/staff/statements.html", context)
+
+
+@supermarket_staff_required
+def statement_export(request):
+    month = _month_from(request)
+    employer = _employer_from(request)
+    content = statement_xlsx(month=month, employer=employer)
+    response = HttpResponse(content, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    name = f"statement-{employer.code if employer else 'all'}-{month}.xlsx"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def staff_home(request):
+    return redirect(reverse("staff_queue"))
+
+
+urlpatterns = [
+    path("staff/", supermarket_staff_required(staff_home), name="staff_home"),
+    path("staff/orders/", fulfilment_queue, name="staff_queue"),
+    path("staff/orders/<str:number>/", order_page, name="staff_order"),
+    path("staff/orders/<str:number>/step/<str:action>/", order_step, name="staff_order_step"),
+    path("staff/orders/<str:number>/cancel/", order_cancel_view, name="staff_order_cancel"),
+    path("staff/orders/<str:number>/refund/", order_refund_view, name="staff_order_refund"),
+    path("staff/statements/", statements_page, name="staff_statements"),
+    path("staff/statements/export/", statement_export, name="staff_statement_export"),
+]
+
+__all__ = ["actions_for", "fulfilment_groups", "is_supermarket_staff", "supermarket_staff_required", "urlpatterns"]
