@@ -16,7 +16,14 @@ from logistics.services.intake import intake_record
 from logistics.services.packing import packing_run_complete
 from logistics.services.shipments import shipment_dispatch, shipment_receive
 from tests.households.factories import HouseholdFactory, UserFactory, VillageFactory
-from tests.logistics.factories import CollectionPointFactory, GradeFactory, ProduceFactory, PurchasePriceFactory, SkuFactory, staff_at
+from tests.logistics.factories import (
+    CollectionPointFactory,
+    GradeFactory,
+    ProduceFactory,
+    PurchasePriceFactory,
+    SkuFactory,
+    staff_at,
+)
 
 PRICE_FROM = datetime.date(2020, 1, 1)
 
