@@ -18,7 +18,8 @@ weight, ship-out = the shipment lines dispatched, receive = lines of received sh
 transit loss = dispatched − received, pack = the packing inputs. A packing run's inputs equal
 units × net weight + waste, and its batch's household shares add up to its inputs. Retail
 units, per batch: packed = on hand + in transit + sold − returned + loss, and every BatchStock
-counter equals the sum of its BatchMovement rows.
+counter equals the sum of its BatchMovement rows. A movement no service writes (an ``adjust``
+made by hand) has no document behind it, so it shows as an imbalance until explained.
 """
 
 from __future__ import annotations
@@ -126,7 +127,7 @@ def check_lot_balance() -> list[str]:
                 SUM(CASE WHEN kind = 'ship_out' THEN quantity_kg ELSE 0 END) AS ship_out,
                 SUM(CASE WHEN kind = 'receive' THEN quantity_kg ELSE 0 END) AS recv,
                 SUM(CASE WHEN kind = 'loss' AND reference_type = 'shipment' THEN quantity_kg ELSE 0 END) AS tloss,
-                SUM(CASE WHEN kind IN ('loss', 'waste', 'adjust') THEN quantity_kg ELSE 0 END) AS loss_all,
+                SUM(CASE WHEN kind IN ('loss', 'waste') THEN quantity_kg ELSE 0 END) AS loss_all,
                 SUM(CASE WHEN kind = 'pack' THEN quantity_kg ELSE 0 END) AS pack,
                 SUM(quantity_kg) AS total
             FROM {_t(LotMovement)} GROUP BY lot_id
@@ -283,7 +284,7 @@ def check_batch_balance() -> list[str]:
                 SUM(CASE WHEN kind = 'packed' THEN quantity_delta ELSE 0 END) AS packed,
                 SUM(CASE WHEN kind = 'sell' THEN -quantity_delta ELSE 0 END) AS sold,
                 SUM(CASE WHEN kind = 'return' THEN quantity_delta ELSE 0 END) AS returned,
-                SUM(CASE WHEN kind IN ('loss', 'adjust') THEN -quantity_delta ELSE 0 END) AS loss,
+                SUM(CASE WHEN kind = 'loss' THEN -quantity_delta ELSE 0 END) AS loss,
                 SUM(CASE WHEN kind = 'loss' AND reference_type = 'shipment' THEN -quantity_delta ELSE 0 END) AS tloss,
                 SUM(CASE WHEN kind = 'ship_out' THEN -quantity_delta ELSE 0 END) AS ship_out,
                 SUM(CASE WHEN kind = 'receive' THEN quantity_delta ELSE 0 END) AS recv
