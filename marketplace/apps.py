@@ -5,3 +5,10 @@ from django.utils.translation import gettext_lazy as _
 class MarketplaceConfig(AppConfig):
     name = "marketplace"
     verbose_name = _("Marketplace")
+
+    def ready(self) -> None:
+        # The shop's reconciliation checks and the forward trace into order lines plug into
+        # logistics' registries (logistics never imports the marketplace).
+        from . import reconcile
+
+        reconcile.register()
