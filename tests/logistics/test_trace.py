@@ -1,0 +1,148 @@
+"""Trace: backward from a batch, forward from a lot or a household, the marketplace's extension
+hook, the staff API and its permissions, the .xlsx export, and a fixed number of queries."""
+
+import io
+
+import pytest
+from openpyxl import load_workbook
+
+from core import roles
+from logistics.selectors import trace as trace_selectors
+from logistics.selectors.trace import trace_for_code
+from logistics.services.batches import batch_inspect
+from logistics.services.shipments import shipment_dispatch, shipment_receive
+from logistics.trace_export import EVENT_COLUMNS
+from tests.households.factories import UserFactory
+from tests.logistics.chain_factories import chain
+
+pytestmark = pytest.mark.django_db
+
+
+def _traced():
+    c = chain()
+    a = c.intake(c.households[0], weight_kg="10")
+    b = c.intake(c.households[1], weight_kg="10")
+    shipment = shipment_dispatch(origin=c.point, lines=[(a, "10"), (b, "10")], author=c.point_staff)
+    line = shipment.lines.get(lot=b)
+    shipment_receive(shipment=shipment, received={line.pk: "9"}, loss_reasons={line.pk: "破袋"}, author=c.station_staff)
+    batch = c.pack([(a, "10"), (b, "6")], units=6, waste_kg="1")
+    batch_inspect(batch=batch, passed=True, inspector=c.county)
+    out = shipment_dispatch(origin=c.station, lines=[(batch, 4)], author=c.station_staff)
+    shipment_receive(shipment=out, received={}, author=c.shop_staff)
+    return c, a, b, batch
+
+
+def test_backward_from_a_batch_lists_lots_households_points_and_dates():
+    c, a, b, batch = _traced()
+    t = trace_for_code(batch.code)
+    assert t.kind == "batch" and t.subject["batch_code"] == batch.code
+    lots = {row["lot_code"]: row for row in t.lots}
+    assert set(lots) == {a.code, b.code}
+    assert lots[a.code]["household"] == c.households[0].number
+    assert lots[b.code]["used_kg"] == "6.000"
+    assert lots[a.code]["collection_point"]["code"] == c.point.code
+    assert lots[a.code]["village"] == c.households[0].village.name and lots[a.code]["intake_at"]
+    kinds = [e["event"] for e in t.events]
+    for kind in ("intake", "shipping", "receiving", "transformation_input", "transformation_output", "inspection"):
+        assert kind in kinds
+    assert any(e["note"].startswith("loss 1.000") for e in t.events if e["event"] == "receiving")
+
+
+def test_forward_from_a_batch_lists_where_its_units_went():
+    c, a, b, batch = _traced()
+    t = trace_for_code(batch.code)
+    assert [s["destination"]["code"] for s in t.shipments] == [c.supermarket.code]
+    assert {(s["facility"]["code"], s["quantity"]) for s in t.stock} == {(c.station.code, 2), (c.supermarket.code, 4)}
+
+
+def test_forward_from_a_lot_reaches_every_batch_and_names_the_household():
+    c, a, b, batch = _traced()
+    second = c.pack([(b, "2.5")], units=1)
+    t = trace_for_code(b.code)
+    assert t.kind == "lot" and t.subject["household"] == c.households[1].number
+    assert {x["batch_code"] for x in t.batches} == {batch.code, second.code}
+
+
+def test_forward_from_a_household_reaches_every_lot_and_batch():
+    c, a, b, batch = _traced()
+    t = trace_for_code(c.households[0].number)
+    assert t.kind == "household"
+    assert [row["lot_code"] for row in t.lots] == [a.code]
+    assert [x["batch_code"] for x in t.batches] == [batch.code]
+
+
+def test_the_marketplace_extends_the_forward_trace():
+    c, a, b, batch = _traced()
+
+    def order_lines(batch_ids):
+        return [{"kind": "order_line", "order": "RM-1", "batch_ids": list(batch_ids)}]
+
+    trace_selectors.register_forward_extension(order_lines)
+    try:
+        t = trace_for_code(a.code)
+    finally:
+        trace_selectors.unregister_forward_extension(order_lines)
+    assert t.extra == [{"kind": "order_line", "order": "RM-1", "batch_ids": [batch.pk]}]
+
+
+def test_unknown_codes_trace_to_nothing():
+    assert trace_for_code("NO-SUCH-CODE") is None
+
+
+def test_a_trace_runs_a_fixed_number_of_queries(django_assert_max_num_queries):
+    c, a, b, batch = _traced()
+    for _ in range(5):
+        lot = c.intake(c.households[0], weight_kg="5")
+        c.ship_to_station([(lot, "5")])
+        c.pack([(lot, "5")], units=2)
+    with django_assert_max_num_queries(10):
+        trace_for_code(batch.code)
+    with django_assert_max_num_queries(12):
+        trace_for_code(c.households[0].number)
+
+
+@pytest.mark.parametrize("role", [roles.COLLECTION_POINT_STAFF, roles.SORTING_STATION_STAFF, roles.SUPERMARKET_STAFF, roles.COUNTY_OFFICE])
+def test_staff_of_every_role_read_the_trace_api(client, role):
+    c, a, b, batch = _traced()
+    client.force_login(UserFactory(role=role))
+    r = client.get(f"/api/v1/trace/{batch.code}/")
+    assert r.status_code == 200
+    assert {row["household"] for row in r.json()["backward"]["lots"]} == {c.households[0].number, c.households[1].number}
+    r = client.get(f"/api/v1/trace/{a.code}/")
+    assert r.json()["subject"]["household"] == c.households[0].number
+
+
+def test_employees_and_anonymous_users_may_not_read_the_trace_api(client):
+    c, a, b, batch = _traced()
+    assert client.get(f"/api/v1/trace/{batch.code}/").status_code in (401, 403)
+    client.force_login(UserFactory(role=roles.EMPLOYEE))
+    assert client.get(f"/api/v1/trace/{batch.code}/").status_code == 403
+    assert client.get(f"/api/v1/trace/{batch.code}/export.xlsx").status_code == 403
+
+
+def test_the_api_answers_404_for_an_unknown_code(client):
+    client.force_login(UserFactory(role=roles.COUNTY_OFFICE))
+    r = client.get("/api/v1/trace/NOPE/")
+    assert r.status_code == 404 and "NOPE" in r.json()["detail"]
+
+
+def test_the_xlsx_export_carries_fsma_204_key_data_elements_per_event(client):
+    c, a, b, batch = _traced()
+    client.force_login(c.station_staff)
+    r = client.get(f"/api/v1/trace/{batch.code}/export.xlsx")
+    assert r.status_code == 200 and r["Content-Type"].startswith("application/vnd.openxmlformats")
+    wb = load_workbook(io.BytesIO(r.content))
+    ws = wb["Events FSMA-204"]
+    header = [cell.value for cell in ws[1]]
+    assert header == [label for _key, label in EVENT_COLUMNS]
+    for kde in ("Traceability lot code", "Product description", "Quantity", "Unit of measure", "Location description", "Date",
+                "Reference document type", "Reference document number"):
+        assert any(h.startswith(kde) for h in header)
+    assert ws.auto_filter.ref and ws.auto_filter.ref.startswith("A1:")
+    rows = list(ws.iter_rows(min_row=2, values_only=True))
+    events = {row[0] for row in rows}
+    assert {"intake", "shipping", "receiving", "transformation_input", "transformation_output"} <= events
+    packed = next(row for row in rows if row[0] == "transformation_output")
+    assert packed[1] == batch.code and packed[3] == 6 and packed[4] == "units"
+    lots = wb["Lots"]
+    assert {row[0] for row in lots.iter_rows(min_row=2, values_only=True)} == {a.code, b.code}
