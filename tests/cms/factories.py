@@ -19,6 +19,10 @@ from tests.marketplace.factories import ProductFactory, stock_batch
 
 def image(title: str = "test image", size=(640, 480), colour=(120, 90, 40)):
     from PIL import Image as PILImage
+    from wagtail.models import Collection
+
+    if Collection.get_first_root_node() is None:  # flushed by an earlier transactional test
+        Collection.add_root(name="Root")
 
     buf = io.BytesIO()
     PILImage.new("RGB", size, colour).save(buf, "JPEG")
@@ -35,11 +39,21 @@ def publish(parent: Page, page: Page) -> Page:
     return page
 
 
+def _root() -> Page:
+    """Wagtail's root page, recreated when a transactional test before this one flushed the
+    tables (the root and the default locale come from Wagtail's data migrations)."""
+    from wagtail.models import Locale
+
+    Locale.objects.get_or_create(language_code="zh-hans")
+    root = Page.get_first_root_node()
+    return root or Page.add_root(instance=Page(title="Root", slug="root"))
+
+
 def home_page() -> HomePage:
     home = HomePage.objects.first()
     if home:
         return home
-    home = publish(Page.get_first_root_node(), HomePage(title="镇安县扶贫超市", slug="relief-home", intro="买一份山货，助一户农家"))
+    home = publish(_root(), HomePage(title="镇安县扶贫超市", slug="relief-home", intro="买一份山货，助一户农家"))
     Site.objects.update_or_create(is_default_site=True, defaults={"hostname": "localhost", "port": 80, "root_page": home})
     return home
 
