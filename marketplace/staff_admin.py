@@ -1,1 +1,127 @@
-"""Wagtail admin for supermarket staff: fulfilment queue, employer statements, employee import."""
+"""Wagtail admin for supermarket staff and the county office: the employee Excel import (an
+admin view), and menu items leading to the fulfilment queue and employer statements (site pages
+in marketplace/staff_views.py, built for phones)."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse
+from django.shortcuts import redirect
+from django.urls import path, reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views import View
+from django.views.generic import FormView
+from wagtail import hooks
+from wagtail.admin.menu import MenuItem
+from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
+
+from .employees_import import COLUMNS, employees_import_xlsx, employees_template_xlsx
+from .models import Employer
+from .staff_views import is_supermarket_staff
+
+IMPORT_PERMISSIONS = ("marketplace.add_employee", "marketplace.change_employee")
+PROBLEMS_SHOWN = 2000
+
+
+def user_may_import_employees(user) -> bool:
+    return bool(user and user.is_authenticated and user.has_perms(IMPORT_PERMISSIONS))
+
+
+class EmployeeImportForm(forms.Form):
+    employer = forms.ModelChoiceField(queryset=Employer.objects.order_by("code"), label=gettext_lazy("Employer"))
+    file = forms.FileField(
+        label=gettext_lazy("Excel file (.xlsx)"),
+        widget=forms.ClearableFileInput(attrs={"accept": ".xlsx,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}),
+    )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if not upload.name.lower().endswith(".xlsx"):
+            raise forms.ValidationError(_("Upload an Excel workbook (.xlsx); save .xls or .csv files as .xlsx first."))
+        return upload
+
+
+class EmployeeImportView(WagtailAdminTemplateMixin, FormView):
+    template_name = "marketplace/staff/employee_import.html"
+    form_class = EmployeeImportForm
+    page_title = gettext_lazy("Import employees from Excel")
+    header_icon = "upload"
+
+    def dispatch(self, request, *args, **kwargs):
+        if not user_may_import_employees(request.user):
+            raise PermissionDenied
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_initial(self):
+        employer = self.request.GET.get("employer")
+        return {"employer": employer} if employer and employer.isdigit() else {}
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["headers"] = [header for _key, header in COLUMNS]
+        context["template_url"] = reverse("marketplace_employees_template")
+        return context
+
+    def form_valid(self, form):
+        employer = form.cleaned_data["employer"]
+        result = employees_import_xlsx(employer=employer, file=form.cleaned_data["file"], author=self.request.user)
+        if result.ok:
+            messages.success(self.request, _(
+                "%(employer)s: imported %(rows)d rows: %(created)d employees added, %(updated)d updated, %(unchanged)d unchanged.")
+                % {"employer": employer.name, "rows": result.rows, "created": result.created, "updated": result.updated,
+                   "unchanged": result.unchanged})
+            return redirect(f"{reverse('marketplace_employees_import')}?employer={employer.pk}")
+        return self.render_to_response(self.get_context_data(
+            form=form, result=result, problems_shown=result.problems[:PROBLEMS_SHOWN],
+            problems_hidden=max(0, len(result.problems) - PROBLEMS_SHOWN),
+        ))
+
+
+class EmployeeTemplateView(View):
+    def get(self, request):
+        if not user_may_import_employees(request.user):
+            raise PermissionDenied
+        response = HttpResponse(employees_template_xlsx(), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        response["Content-Disposition"] = 'attachment; filename="employees-template.xlsx"'
+        return response
+
+
+class _PermittedMenuItem(MenuItem):
+    def __init__(self, *args, allowed, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.allowed = allowed
+
+    def is_shown(self, request):
+        return self.allowed(request.user)
+
+
+@hooks.register("register_admin_urls")
+def marketplace_staff_admin_urls():
+    return [
+        path("marketplace/employees/import/", EmployeeImportView.as_view(), name="marketplace_employees_import"),
+        path("marketplace/employees/template.xlsx", EmployeeTemplateView.as_view(), name="marketplace_employees_template"),
+    ]
+
+
+@hooks.register("register_admin_menu_item")
+def fulfilment_menu_item():
+    return _PermittedMenuItem(gettext_lazy("Fulfilment queue"), reverse("staff_queue"), name="fulfilment-queue", icon_name="list-ul",
+                              order=310, allowed=is_supermarket_staff)
+
+
+@hooks.register("register_admin_menu_item")
+def statements_menu_item():
+    return _PermittedMenuItem(gettext_lazy("Employer statements"), reverse("staff_statements"), name="employer-statements",
+                              icon_name="doc-full", order=320, allowed=is_supermarket_staff)
+
+
+@hooks.register("register_admin_menu_item")
+def employee_import_menu_item():
+    return _PermittedMenuItem(gettext_lazy("Import employees"), reverse("marketplace_employees_import"), name="employees-import",
+                              icon_name="upload", order=330, allowed=user_may_import_employees)
+
+
+__all__ = ["EmployeeImportView", "user_may_import_employees"]
