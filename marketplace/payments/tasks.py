@@ -14,7 +14,8 @@ from django.utils import timezone
 
 from .base import PaymentProviderError
 
-__all__ = ["BEAT_SCHEDULE", "apply_payment_event", "refund_late_payment", "retry_unapplied_payment_events"]
+# BEAT_SCHEDULE is left out on purpose: marketplace/tasks.py has its own, which must merge this one.
+__all__ = ["apply_payment_event", "refund_late_payment", "retry_unapplied_payment_events"]
 
 RETRY_AFTER = timedelta(minutes=5)
 
