@@ -151,8 +151,9 @@ def seed_season(*, users: dict, sm: Facility, stations: dict[int, Facility], poi
     demo_station = stations[demo_point.township_id]
     point_staff = {demo_point.pk: users["point"]}
     station_staff = {demo_station.pk: users["station"]}
-    for p in points.values():
-        if p.pk not in point_staff:
+    villages_with_households = set(Household.objects.values_list("village_id", flat=True).distinct())
+    for vid, p in points.items():
+        if p.pk not in point_staff and vid in villages_with_households:
             point_staff[p.pk] = _staff_user(f"cp-{p.code[3:]}", roles.COLLECTION_POINT_STAFF, p, f"{p.name} 收购员")
     for s in stations.values():
         if s.pk not in station_staff:
