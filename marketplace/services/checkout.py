@@ -139,16 +139,18 @@ def _is_lock_conflict(exc: OperationalError) -> bool:
 
 def checkout_submit(
     *, employee: Employee, fulfilment: str = Order.Fulfilment.PICKUP, success_url: str | None = None, cancel_url: str | None = None,
-    author=None,
+    author=None, at=None,
 ) -> CheckoutResult:
-    """Turn the employee's cart into an order (see the module docstring for the steps)."""
+    """Turn the employee's cart into an order (see the module docstring for the steps).
+    ``at`` back-dates the order (demo and benchmark data only)."""
     if fulfilment not in Order.Fulfilment.values:
         raise CheckoutRefused(_("Choose pickup at the supermarket or delivery to your office."))
     provider = payments_base.get_provider()
     for attempt in range(3):
         try:
             order = _checkout_transaction(
-                employee=employee, fulfilment=fulfilment, provider_name=getattr(provider, "name", "card") if provider else None, author=author
+                employee=employee, fulfilment=fulfilment, provider_name=getattr(provider, "name", "card") if provider else None,
+                author=author, at=at,
             )
             break
         except OperationalError as exc:
@@ -182,7 +184,7 @@ def _start_card_payment(*, order: Order, provider, success_url: str | None, canc
 
 
 @transaction.atomic
-def _checkout_transaction(*, employee: Employee, fulfilment: str, provider_name: str | None, author=None) -> Order:
+def _checkout_transaction(*, employee: Employee, fulfilment: str, provider_name: str | None, author=None, at=None) -> Order:
     cart = Cart.objects.select_for_update().filter(employee=employee).first()
     items = list(CartItem.objects.filter(cart=cart).select_related("product").order_by("product_id")) if cart else []
     if not items:
@@ -227,13 +229,13 @@ def _checkout_transaction(*, employee: Employee, fulfilment: str, provider_name:
     if card_amount > 0 and provider_name is None:
         raise CardPaymentUnavailable(_card_unavailable_message(balance, total))
 
-    number = new_order_number()
+    number = new_order_number(at)
     if allocation_amount > 0:
         allocation_spend_locked(
             employee_id=employee.pk, setting=setting, amount=allocation_amount, balance=balance, order_number=number, author=author
         )
     paid_now = card_amount == 0
-    now = timezone.now()
+    now = at or timezone.now()
     order = Order.objects.create(
         number=number, employee=employee, fulfilment=fulfilment, year=setting.year, total=total,
         allocation_amount=allocation_amount, card_amount=card_amount,
