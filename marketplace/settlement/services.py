@@ -120,7 +120,7 @@ def _split_select(items_sql: str) -> str:
                ROW_NUMBER() OVER (PARTITION BY {item.format(p="fl.")} ORDER BY fl.rem DESC, fl.household_id) AS rn
         FROM (
             SELECT ws.*, {_int_div("ws.total_fen * ws.grams", "ws.grams_sum")} AS floor_fen,
-                   ((ws.total_fen * ws.grams) % ws.grams_sum) AS rem
+                   (ws.total_fen * ws.grams - {_int_div("ws.total_fen * ws.grams", "ws.grams_sum")} * ws.grams_sum) AS rem
             FROM (
                 SELECT it.*, bs.household_id, CAST(ROUND(bs.weight_kg * 1000) AS BIGINT) AS grams,
                        CAST(SUM(CAST(ROUND(bs.weight_kg * 1000) AS BIGINT)) OVER (PARTITION BY {item.format(p="it.")}) AS BIGINT)
