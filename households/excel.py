@@ -20,8 +20,7 @@ import zipfile
 from dataclasses import dataclass, field
 
 from django.contrib.contenttypes.models import ContentType
-from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from openpyxl import Workbook, load_workbook
@@ -235,6 +234,13 @@ def _required_text(raw, *, missing: str, max_length: int) -> str:
     return value
 
 
+def _payout_bank(raw) -> str:
+    value = _text(raw)
+    if len(value) > 50:
+        raise _CellError(_("Longer than %(n)d characters.") % {"n": 50})
+    return value
+
+
 def _choice(raw, lookup: dict[str, str], words: dict, missing: str) -> str:
     value = _text(raw).replace(" ", "")
     if not value:
@@ -356,7 +362,7 @@ def households_import_xlsx(*, file, author=None) -> ImportResult:
         "poverty_status": lambda raw: _choice(raw, _STATUS_LOOKUP, STATUS_WORDS, _("The poverty status is missing.")),
         "lifted_year": _lifted_year,
         **dict.fromkeys(FLAG_FIELDS, _flag),
-        "payout_bank": lambda raw: _text(raw)[:50],
+        "payout_bank": _payout_bank,
         "payout_account": _payout_account,
     }
     width = max(positions.values()) + 1
@@ -439,15 +445,9 @@ def households_import_xlsx(*, file, author=None) -> ImportResult:
         if row_problems:
             problems.extend(row_problems)
             continue
-        household = Household(village=village, **{k: v for k, v in values.items()})
-        try:
-            # The model's own checks, as a net under the readers above (no queries: village excluded).
-            household.clean_fields(exclude=["village"])
-        except ValidationError as exc:
-            for name, messages in exc.message_dict.items():
-                for message in messages:
-                    problems.append(RowProblem(row_number, HEADER.get(name, name), message))
-            continue
+        # The readers above check every field the model would (lengths, choices, validators), so
+        # no per-row full_clean: it would also query once per row for the unique number.
+        household = Household(village=village, **values)
         parsed.append(household)
 
     if result.rows == 0 and not problems:
@@ -466,8 +466,8 @@ def households_import_xlsx(*, file, author=None) -> ImportResult:
 def _write(parsed: list[Household], result: ImportResult, author) -> None:
     numbers = [h.number for h in parsed]
     existing: dict[str, Household] = {}
-    for start in range(0, len(numbers), 2000):
-        chunk = numbers[start : start + 2000]
+    for start in range(0, len(numbers), _CHUNK):
+        chunk = numbers[start : start + _CHUNK]
         existing.update((h.number, h) for h in Household.objects.select_for_update().filter(number__in=chunk))
     to_create: list[Household] = []
     to_update: list[Household] = []
@@ -477,7 +477,7 @@ def _write(parsed: list[Household], result: ImportResult, author) -> None:
         if current is None:
             to_create.append(household)
             continue
-        changed = [name for name in _COMPARED if getattr(current, _COMPARED[name]) != getattr(household, _COMPARED[name])]
+        changed = [name for name, attname in _COMPARED.items() if getattr(current, attname) != getattr(household, attname)]
         if not changed:
             result.unchanged += 1
             continue
@@ -485,13 +485,62 @@ def _write(parsed: list[Household], result: ImportResult, author) -> None:
             setattr(current, name, getattr(household, name))
         to_update.append(current)
         changed_fields[current.pk] = changed
-    Household.objects.bulk_create(to_create, batch_size=1000)
     now = timezone.now()
+    for household in to_create:
+        household.created_at = household.updated_at = now
     for household in to_update:
         household.updated_at = now
-    Household.objects.bulk_update(to_update, [*IMPORT_FIELDS, "updated_at"], batch_size=500)
+    _insert_many(Household, to_create)
+    _update_many(Household, to_update, [*IMPORT_FIELDS, "updated_at"])
+    created_ids: dict[str, int] = {}
+    new_numbers = [h.number for h in to_create]
+    for start in range(0, len(new_numbers), _CHUNK):
+        chunk = new_numbers[start : start + _CHUNK]
+        created_ids.update(Household.objects.filter(number__in=chunk).values_list("number", "pk"))
+    for household in to_create:
+        household.pk = created_ids[household.number]
     result.created, result.updated = len(to_create), len(to_update)
     _log_import(to_create, to_update, changed_fields, author, now)
+
+
+_CHUNK = 2000  # ids per IN (...) list: well under SQLite's and PostgreSQL's parameter limits
+
+
+def _insert_many(model, objects: list) -> None:
+    """INSERT the objects with one prepared statement run for every row (executemany).
+
+    Django's bulk_create spends most of its time compiling a huge multi-row statement in Python;
+    executemany hands the rows to the driver's own loop (SQLite in C, psycopg 3 in pipeline mode),
+    several times faster for 25,000 rows. Values go through each field's get_db_prep_save, as
+    the ORM would.
+    """
+    if not objects:
+        return
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    quote = connection.ops.quote_name
+    sql = "INSERT INTO {} ({}) VALUES ({})".format(
+        quote(model._meta.db_table), ", ".join(quote(f.column) for f in fields), ", ".join(["%s"] * len(fields))
+    )
+    rows = [[f.get_db_prep_save(getattr(obj, f.attname), connection) for f in fields] for obj in objects]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, rows)
+
+
+def _update_many(model, objects: list, field_names: list[str]) -> None:
+    """UPDATE each object's ``field_names`` by primary key (executemany; see _insert_many).
+
+    bulk_update builds CASE WHEN expressions whose cost grows with the batch squared.
+    """
+    if not objects:
+        return
+    fields = [model._meta.get_field(name) for name in field_names]
+    quote = connection.ops.quote_name
+    sql = "UPDATE {} SET {} WHERE {} = %s".format(
+        quote(model._meta.db_table), ", ".join(f"{quote(f.column)} = %s" for f in fields), quote(model._meta.pk.column)
+    )
+    rows = [[*(f.get_db_prep_save(getattr(obj, f.attname), connection) for f in fields), obj.pk] for obj in objects]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, rows)
 
 
 def _log_import(created, updated, changed_fields, author, now) -> None:
@@ -502,27 +551,22 @@ def _log_import(created, updated, changed_fields, author, now) -> None:
     content_type = ContentType.objects.get_for_model(Household)
     user = author if author is not None and author.is_authenticated else None
     run = uuid.uuid4()
-    entries = []
-    for household, action in [(h, "households.import_create") for h in created] + [
-        (h, "households.import_update") for h in updated
-    ]:
-        if household.pk is None:
-            continue  # a backend that does not return ids from bulk inserts
-        fields = changed_fields.get(household.pk, [])
-        entries.append(
-            ModelLogEntry(
-                content_type=content_type,
-                object_id=str(household.pk),
-                label=str(household),
-                action=action,
-                data={"fields": fields},
-                timestamp=now,
-                user=user,
-                uuid=run,
-                content_changed=True,
-            )
+    entries = [
+        ModelLogEntry(
+            content_type=content_type,
+            object_id=str(household.pk),
+            label=str(household),
+            action=action,
+            data={"fields": changed_fields.get(household.pk, [])},
+            timestamp=now,
+            user=user,
+            uuid=run,
+            content_changed=True,
         )
-    ModelLogEntry.objects.bulk_create(entries, batch_size=2000)
+        for households, action in ((created, "households.import_create"), (updated, "households.import_update"))
+        for household in households
+    ]
+    _insert_many(ModelLogEntry, entries)
 
 
 # --- export ----------------------------------------------------------------------------------

@@ -1,0 +1,144 @@
+"""Benchmark: import 25,000 households from .xlsx through households.excel.households_import_xlsx.
+
+Runs on the configured database engine (DATABASE_URL; SQLite by default) but in a throwaway test
+database (``test_<name>``, created and migrated here, dropped at the end unless --keepdb), so the
+figures never touch real data. Prints rows, wall time and rows/s for:
+
+- openpyxl alone reading the file (the baseline: the floor no import can beat),
+- the first import (every row creates a household),
+- the same file again (every row unchanged),
+- a file where every row changed (every row updates a household),
+- a file with one bad row at the end (everything checked, nothing written),
+
+and each import's ratio to the baseline.
+
+    .venv/bin/python bench/households_import.py [--rows 25000] [--keepdb]
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/relief_a .venv/bin/python bench/households_import.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+
+
+def _write_sheet(path: Path, villages, rows: int, *, members_shift: int = 0, bad_last_row: bool = False) -> None:
+    import random
+
+    from openpyxl import Workbook
+
+    from households.excel import COLUMNS
+    from households.validators import id_check_digit
+
+    rng = random.Random(25000)
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet("households")
+    sheet.append([header for _key, header in COLUMNS])
+    classes = [("有劳动能力", "放心户"), ("有劳动能力", "缺项户"), ("弱劳动能力", "可脱户"), ("弱劳动能力", "沉底户"),
+               ("无劳动能力", "特困供养户"), ("无劳动能力", "兜底低保户")]  # fmt: skip
+    for n in range(rows):
+        village = villages[n % len(villages)]
+        first17 = f"611025{1940 + n % 60}{1 + n % 12:02d}{1 + n % 28:02d}{n % 1000:03d}"
+        labour, sub = classes[n % len(classes)]
+        lifted = n % 10 != 0
+        sheet.append(
+            [
+                f"B{n:09d}",
+                "王" + "建国华明军平伟芳"[n % 8],
+                first17 + id_check_digit(first17),
+                f"139{n:08d}" if not (bad_last_row and n == rows - 1) else "1234",
+                1 + (n + members_shift) % 6,
+                village.township.name,
+                village.name,
+                labour,
+                sub,
+                "已脱贫" if lifted else "未脱贫",
+                2014 + n % 7 if lifted else None,
+                *["是" if rng.random() < 0.05 else "否" for _ in range(5)],
+                "镇安县农村信用合作联社",
+                f"6217{n:015d}",
+            ]
+        )
+    workbook.save(path)
+
+
+def _openpyxl_only(path: Path) -> float:
+    from openpyxl import load_workbook
+
+    started = time.perf_counter()
+    workbook = load_workbook(path, read_only=True, data_only=True)
+    count = sum(1 for _row in workbook.worksheets[0].iter_rows(values_only=True))
+    workbook.close()
+    assert count > 1
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, default=25_000)
+    parser.add_argument("--keepdb", action="store_true", help="keep (and reuse) the benchmark database")
+    args = parser.parse_args()
+
+    import django
+
+    django.setup()
+    from django.db import connection
+
+    from households.demo import seed_townships_and_villages
+    from households.excel import households_import_xlsx
+    from households.models import Household
+
+    engine = connection.vendor
+    print(f"database: {engine} ({connection.settings_dict['NAME']} -> test database)", flush=True)
+    old_name = connection.settings_dict["NAME"]
+    if engine == "sqlite":
+        # A file, like the real thing (Django's default test database for SQLite is in memory).
+        connection.settings_dict.setdefault("TEST", {})["NAME"] = str(Path(tempfile.gettempdir()) / "relief-bench.sqlite3")
+    started = time.perf_counter()
+    test_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=args.keepdb)
+    print(f"test database {test_name} ready in {time.perf_counter() - started:.1f} s", flush=True)
+    try:
+        villages = seed_townships_and_villages()
+        Household.objects.filter(number__startswith="B").delete()  # a kept database from an earlier run
+        with tempfile.TemporaryDirectory(prefix="relief-bench-") as tmp:
+            files = {name: Path(tmp) / f"{name}.xlsx" for name in ("create", "update", "bad")}
+            started = time.perf_counter()
+            _write_sheet(files["create"], villages, args.rows)
+            _write_sheet(files["update"], villages, args.rows, members_shift=1)
+            _write_sheet(files["bad"], villages, args.rows, members_shift=2, bad_last_row=True)
+            print(f"wrote 3 sheets of {args.rows} rows in {time.perf_counter() - started:.1f} s "
+                  f"({files['create'].stat().st_size / 1e6:.1f} MB each)", flush=True)  # fmt: skip
+
+            baseline = min(_openpyxl_only(files["create"]) for _ in range(2))
+            print(f"\n{'run':<34}{'rows':>8}{'wall s':>9}{'rows/s':>10}{'x openpyxl':>12}")
+            print(f"{'openpyxl read only (baseline)':<34}{args.rows:>8}{baseline:>9.2f}{args.rows / baseline:>10.0f}{1:>12.2f}")
+
+            def run(label: str, path: Path, expect: dict) -> None:
+                with path.open("rb") as fh:
+                    started = time.perf_counter()
+                    result = households_import_xlsx(file=fh, author=None)
+                    wall = time.perf_counter() - started
+                got = {"ok": result.ok, "created": result.created, "updated": result.updated, "unchanged": result.unchanged}
+                assert all(got[k] == v for k, v in expect.items()), (label, got, result.problems[:5])
+                print(f"{label:<34}{result.rows:>8}{wall:>9.2f}{result.rows / wall:>10.0f}{wall / baseline:>12.2f}", flush=True)
+
+            run("import: all new (create)", files["create"], {"ok": True, "created": args.rows})
+            run("import: same file (unchanged)", files["create"], {"ok": True, "unchanged": args.rows})
+            run("import: every row changed", files["update"], {"ok": True, "updated": args.rows})
+            run("import: one bad row (nothing saved)", files["bad"], {"ok": False, "created": 0})
+            assert Household.objects.filter(number__startswith="B").count() == args.rows
+    finally:
+        if not args.keepdb:
+            connection.creation.destroy_test_db(old_name, verbosity=0)
+
+
+if __name__ == "__main__":
+    main()
