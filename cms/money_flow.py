@@ -1,1 +1,29 @@
-urlpatterns: list = []
+"""The public money-flow page ``/money-flow/``: 钱从哪里来、拨到哪里去 — allocations granted and
+spent, sales, what reached households (intake payments and dividends), by township and month,
+and how many households were reached. Aggregates only, read from the snapshot a task refreshes
+(marketplace.settlement.money_flow); the same figures are JSON at /api/v1/public/money-flow/."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.shortcuts import render
+from django.urls import path
+from django.utils.translation import gettext as _
+
+from households.reports.charts import bar_chart_svg
+from marketplace.settlement.money_flow import money_flow_latest
+
+
+def money_flow_page(request):
+    data = money_flow_latest()
+    paid = [(t["township"], Decimal(t["intake"]) + Decimal(t["dividend"])) for t in data["by_township"]]
+    months = [(m["month"], Decimal(m["intake"]) + Decimal(m["dividend"]) + Decimal(m["sales"])) for m in data["by_month"][-12:]]
+    charts = [
+        bar_chart_svg(paid, title=_("Paid to households, by township")),
+        bar_chart_svg(months, title=_("Reaching households, by month")),
+    ]
+    return render(request, "cms/money_flow.html", {"flow": data, "charts": charts})
+
+
+urlpatterns = [path("money-flow/", money_flow_page, name="money-flow")]
