@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django.http import Http404
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import generics, serializers, status
 from rest_framework.permissions import BasePermission
@@ -128,7 +129,7 @@ ErrorSerializer = inline_serializer(
 
 
 class IsEmployee(BasePermission):
-    message = "Only employees (干部职工) have a cart, orders and an allocation."
+    message = gettext_lazy("Only employees have a cart, orders and an allocation.")
 
     def has_permission(self, request, view) -> bool:
         return bool(request.user and request.user.is_authenticated and _employee_or_none(request.user))
@@ -227,7 +228,7 @@ class CheckoutApi(APIView):
             success_url=request.build_absolute_uri("/orders/?payment=success"),
             cancel_url=request.build_absolute_uri("/orders/?payment=cancelled"),
         )
-        order = selectors.order_get(number=result.order.number, employee=employee)
+        order = selectors.order_list(employee=employee).get(pk=result.order.pk)
         return Response(OrderSerializer(order, context={"payment_url": result.payment_url}).data, status=status.HTTP_201_CREATED)
 
 

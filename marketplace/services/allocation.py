@@ -78,7 +78,7 @@ def allocation_balance_locked(*, employee: Employee | int, year: int) -> Decimal
     """Lock the employee row, then read the balance: callers may then check and append.
     Must run inside a transaction."""
     employee_id = employee if isinstance(employee, int) else employee.pk
-    Employee.objects.select_for_update().filter(pk=employee_id).values_list("pk", flat=True).first()
+    list(Employee.objects.select_for_update().filter(pk=employee_id).order_by().values_list("pk", flat=True))
     return allocation_balance(employee=employee_id, year=year)
 
 

@@ -1,0 +1,365 @@
+"""Checkout benchmark: allocation-only checkouts/s through gunicorn + PostgreSQL with concurrent
+clients, p50/p95 latency, and — in the same run — this machine's ``pgbench -N -c 16`` TPS, printed
+as a ratio. Afterwards the books are checked (zero invariant violations is part of the result).
+
+    .venv/bin/python bench/checkout.py                      # 16 clients, 20 s per phase
+    .venv/bin/python bench/checkout.py --clients 16 --seconds 30 --workers 3 --threads 4
+
+Phases (each client is a thread with one keep-alive ``http.client`` connection, token auth):
+  checkout  carts are filled beforehand (one product, 1–2 units, through the ORM), each client
+            takes the next employee and sends ``POST /api/v1/checkout/``: the checkout path alone;
+  cycle     ``POST /api/v1/cart/items/`` then ``POST /api/v1/checkout/``, i.e. what a phone app
+            does per order (the cart answer carries the checkout preview).
+Stock is spread over ``--products`` products of three batches each (FIFO crosses batches).
+
+Database ``relief_c1_bench`` (dropped and rebuilt each run); pgbench uses ``relief_c1_pgbench``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import queue
+import random
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+PY = str(ROOT / ".venv" / "bin" / "python")
+GUNICORN = str(ROOT / ".venv" / "bin" / "gunicorn")
+DB = "relief_c1_bench"
+PGBENCH_DB = "relief_c1_pgbench"
+DB_URL = f"postgres://postgres@127.0.0.1:5432/{DB}"
+ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+def _server_env() -> dict:
+    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "STRIPE_SECRET_KEY")}
+    env.update(
+        DJANGO_SETTINGS_MODULE="config.settings.production",
+        DJANGO_SECRET_KEY="bench-only-secret-key-not-for-production-use-0123456789",
+        DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
+        DJANGO_SECURE_SSL_REDIRECT="0",
+        DATABASE_URL=DB_URL,
+        LOG_LEVEL="ERROR",
+    )
+    return env
+
+
+def recreate_database(name: str) -> None:
+    import psycopg
+
+    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {name}")
+
+
+def setup_django() -> None:
+    os.environ["DATABASE_URL"] = DB_URL
+    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings.test"
+    os.environ.pop("REDIS_URL", None)
+    os.environ.pop("STRIPE_SECRET_KEY", None)
+    import django
+
+    django.setup()
+
+
+def seed(*, products: int, units_per_product: int, employees: int) -> dict:
+    """Stock, products, employees with tokens and this year's allocation; returns initial stock."""
+    import datetime
+    from decimal import Decimal
+
+    from django.contrib.auth import get_user_model
+    from django.db import transaction
+    from django.utils import timezone
+    from rest_framework.authtoken.models import Token
+
+    from logistics.models import Facility, Grade, PackedBatch, PackingRun, Produce, Sku
+    from logistics.services.stock import batch_stock_receive
+    from marketplace.models import AllocationEntry, Employee, Employer, Product
+    from marketplace.services.allocation import allocation_year_current
+
+    User = get_user_model()
+    sm = Facility.objects.create(kind=Facility.Kind.SUPERMARKET, code="SM-BENCH", name="镇安县扶贫超市")
+    station = Facility.objects.create(kind=Facility.Kind.SORTING_STATION, code="ST-BENCH", name="永乐分拣站", ships_to=sm)
+    packer = User.objects.create(username="bench-packer")
+    produce = Produce.objects.create(code="chestnut", name="板栗", category=Produce.Category.CHESTNUT)
+    grade = Grade.objects.create(produce=produce, code="grade1", name="一级", rank=1)
+    now = timezone.now()
+    with transaction.atomic():
+        for p in range(products):
+            sku = Sku.objects.create(code=f"BENCH-{p}", name=f"镇安板栗 礼盒 {p}", produce=produce, grade=grade, unit_weight_kg=Decimal("0.500"))
+            Product.objects.create(sku=sku, name=sku.name, price=Decimal("5.00") + p)
+            for b in range(3):
+                packed = now - datetime.timedelta(days=30 - b)
+                run = PackingRun.objects.create(code=f"PR-B-{p}-{b}", station=station, sku=sku, created_by=packer, created_at=packed)
+                batch = PackedBatch.objects.create(
+                    code=f"B-BENCH-{p}-{b}", sku=sku, station=station, packing_run=run, units=units_per_product // 3,
+                    unit_weight_kg=sku.unit_weight_kg, best_before=(packed + datetime.timedelta(days=365)).date(), packed_at=packed,
+                    inspection_status=PackedBatch.Inspection.PASSED,
+                )
+                batch_stock_receive(batch=batch, facility_id=sm.pk, units=batch.units, reference_type="bench", reference_code=batch.code)
+    employer = Employer.objects.create(code="BENCH", name="镇安县财政局")
+    users = [User(username=f"bench{n:05d}") for n in range(employees)]
+    for u in users:
+        u.set_unusable_password()
+    User.objects.bulk_create(users, batch_size=1000)
+    users = list(User.objects.filter(username__startswith="bench0").order_by("username"))
+    Employee.objects.bulk_create(
+        [Employee(user=u, employer=employer, staff_number=f"{n:05d}", name=f"职工{n}") for n, u in enumerate(users)], batch_size=1000
+    )
+    Token.objects.bulk_create([Token(user=u, key=Token.generate_key()) for u in users], batch_size=1000)
+    # The grant, written as allocation_grant writes it (one entry per employee, same key), in bulk:
+    # thousands of per-employee transactions would dominate the set-up time.
+    setting = allocation_year_current()
+    AllocationEntry.objects.bulk_create(
+        [
+            AllocationEntry(employee=e, year=setting.year, kind="grant", amount=setting.amount, balance_after=setting.amount,
+                            idempotency_key=f"grant:{setting.year}:{e.pk}")
+            for e in Employee.objects.filter(employer=employer)
+        ],
+        batch_size=1000,
+    )
+    return {"units": units_per_product // 3 * 3 * products}
+
+
+def fill_carts(tokens_employees: list[tuple[str, int]], product_ids: list[int]) -> None:
+    from marketplace.models import Cart, CartItem
+
+    rng = random.Random(5)
+    carts = Cart.objects.bulk_create([Cart(employee_id=e) for _t, e in tokens_employees], batch_size=1000)
+    CartItem.objects.bulk_create([CartItem(cart=c, product_id=rng.choice(product_ids), quantity=rng.choice((1, 2))) for c in carts], batch_size=1000)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(port: int, workers: int, threads: int) -> subprocess.Popen:
+    cmd = [GUNICORN, "config.wsgi", "-b", f"127.0.0.1:{port}", "-w", str(workers), "--log-level", "error"]
+    if threads > 1:
+        cmd += ["-k", "gthread", "--threads", str(threads)]
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=_server_env())
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", "/api/v1/cart/")
+            if conn.getresponse().status < 500:
+                return proc
+        except OSError:
+            time.sleep(0.3)
+    proc.kill()
+    raise RuntimeError("gunicorn did not come up")
+
+
+def _post(conn: http.client.HTTPConnection, path: str, token: str, body: dict) -> tuple[int, dict]:
+    conn.request("POST", path, body=json.dumps(body), headers={"Authorization": f"Token {token}", "Content-Type": "application/json"})
+    response = conn.getresponse()
+    data = response.read()
+    try:
+        payload = json.loads(data or b"{}")
+    except ValueError:
+        payload = {"raw": data[:200].decode(errors="replace")}
+    return response.status, payload
+
+
+def run_phase(*, port: int, clients: int, seconds: float, work: queue.Queue, cycle: bool, product_ids: list[int]) -> dict:
+    latencies: list[float] = []
+    cycle_latencies: list[float] = []
+    statuses: Counter = Counter()
+    errors: list[str] = []
+    lock = threading.Lock()
+    barrier = threading.Barrier(clients + 1)
+    stop_at = [0.0]
+
+    def client(n: int) -> None:
+        rng = random.Random(n)
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        barrier.wait()
+        while time.monotonic() < stop_at[0]:
+            try:
+                token = work.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                t0 = time.perf_counter()
+                if cycle:
+                    s, _body = _post(conn, "/api/v1/cart/items/", token, {"product": rng.choice(product_ids), "quantity": rng.choice((1, 2))})
+                    if s != 200:
+                        with lock:
+                            statuses[f"cart {s}"] += 1
+                        continue
+                t1 = time.perf_counter()
+                s, body = _post(conn, "/api/v1/checkout/", token, {})
+                t2 = time.perf_counter()
+            except (OSError, http.client.HTTPException) as exc:
+                conn.close()
+                with lock:
+                    statuses["connection error"] += 1
+                    errors.append(repr(exc))
+                continue
+            with lock:
+                statuses[s] += 1
+                if s == 201:
+                    latencies.append(t2 - t1)
+                    cycle_latencies.append(t2 - t0)
+                elif len(errors) < 5:
+                    errors.append(f"{s}: {body}")
+        conn.close()
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
+    for t in threads:
+        t.start()
+    stop_at[0] = time.monotonic() + seconds
+    barrier.wait()
+    started = time.perf_counter()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - started
+    return {"elapsed": elapsed, "ok": len(latencies), "statuses": dict(statuses), "latencies": latencies, "cycle": cycle_latencies, "errors": errors}
+
+
+def pct(values: list[float], p: float) -> float:
+    if not values:
+        return float("nan")
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))] * 1000
+
+
+def pgbench(clients: int, seconds: int) -> float:
+    recreate_database(PGBENCH_DB)
+    base = ["-h", "127.0.0.1", "-U", "postgres"]
+    subprocess.run(["pgbench", *base, "-i", "-q", "-s", "10", PGBENCH_DB], check=True, capture_output=True)
+    out = subprocess.run(
+        ["pgbench", *base, "-N", "-c", str(clients), "-j", "2", "-T", str(seconds), PGBENCH_DB], check=True, capture_output=True, text=True
+    ).stdout
+    import psycopg
+
+    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {PGBENCH_DB} WITH (FORCE)")
+    for line in out.splitlines():
+        if line.startswith("tps ="):
+            return float(line.split()[2])
+    raise RuntimeError(out)
+
+
+def invariants(initial_units: int) -> list[str]:
+    """Zero is the goal: stock, orders and the allocation ledger all agree."""
+    from django.db.models import F, Sum
+
+    from logistics.models import BatchStock
+    from logistics.reconcile import run_checks
+    from marketplace.models import AllocationEntry, Order, OrderLineBatch
+
+    problems: list[str] = []
+    for name, found in run_checks(["batch_stock_counters", "allocation_ledger", "order_allocation_spend", "reserved_units_pending_orders"]).items():
+        problems += [f"{name}: {p}" for p in found]
+    stock = BatchStock.objects.aggregate(q=Sum("quantity"), r=Sum("reserved"))
+    sold = OrderLineBatch.objects.filter(line__order__status=Order.Status.PAID).aggregate(u=Sum("units"))["u"] or 0
+    if sold + stock["q"] != initial_units:
+        problems.append(f"stock: sold {sold} + on hand {stock['q']} != packed {initial_units}")
+    if stock["r"] != 0:
+        problems.append(f"stock: {stock['r']} units still reserved after allocation-only checkouts")
+    if BatchStock.objects.filter(quantity__lt=F("reserved")).exists() or BatchStock.objects.filter(quantity__lt=0).exists():
+        problems.append("stock: a negative counter")
+    spent = -(AllocationEntry.objects.filter(kind="spend").aggregate(s=Sum("amount"))["s"] or 0)
+    paid = Order.objects.aggregate(s=Sum("allocation_amount"))["s"] or 0
+    if spent != paid:
+        problems.append(f"allocation: spend entries {spent} != orders' allocation parts {paid}")
+    if AllocationEntry.objects.filter(balance_after__lt=0).exists():
+        problems.append("allocation: a negative balance")
+    total = Order.objects.aggregate(s=Sum("total"))["s"] or 0
+    if total != paid:
+        problems.append(f"orders: totals {total} != allocation parts {paid} (allocation-only run)")
+    return problems
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--workers", type=int, default=3, help="gunicorn worker processes")
+    parser.add_argument("--threads", type=int, default=4, help="threads per worker (gthread); 1 = sync workers")
+    parser.add_argument("--products", type=int, default=8)
+    parser.add_argument("--employees", type=int, default=6000, help="employees with a cart filled for the checkout phase")
+    parser.add_argument("--skip-cycle", action="store_true")
+    parser.add_argument("--skip-pgbench", action="store_true")
+    args = parser.parse_args()
+
+    t0 = time.perf_counter()
+    recreate_database(DB)
+    subprocess.run([PY, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=_server_env(), check=True)
+    setup_django()
+    from django.db import connection
+
+    from marketplace.models import Employee, Product
+
+    cycle_employees = 0 if args.skip_cycle else args.clients * 40
+    initial = seed(products=args.products, units_per_product=3 * 10_000, employees=args.employees + cycle_employees)
+    product_ids = list(Product.objects.values_list("pk", flat=True))
+    rows = list(Employee.objects.order_by("pk").values_list("user__auth_token__key", "pk"))
+    checkout_rows, cycle_rows = rows[: args.employees], rows[args.employees :]
+    fill_carts(checkout_rows, product_ids)
+    connection.close()
+    print(f"set-up: {len(rows)} employees, {len(product_ids)} products, {initial['units']} units ({time.perf_counter() - t0:.1f} s)")
+
+    port = free_port()
+    server = start_server(port, args.workers, args.threads)
+    try:
+        work: queue.Queue = queue.Queue()
+        for token, _e in checkout_rows:
+            work.put(token)
+        checkout = run_phase(port=port, clients=args.clients, seconds=args.seconds, work=work, cycle=False, product_ids=product_ids)
+        cycle = None
+        if cycle_rows:
+            work = queue.Queue()
+            # each cycle employee buys ~10 times: 700 yuan at 5–12 yuan a unit, 1–2 units an order
+            for _round in range(40):
+                for token, _e in cycle_rows:
+                    work.put(token)
+            cycle = run_phase(port=port, clients=args.clients, seconds=args.seconds, work=work, cycle=True, product_ids=product_ids)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+    tps = None if args.skip_pgbench else pgbench(args.clients, int(args.seconds))
+    problems = invariants(initial["units"])
+
+    server_desc = f"gunicorn {args.workers} workers" + (f" x {args.threads} threads (gthread)" if args.threads > 1 else " (sync)")
+    print(f"\ncheckout benchmark — {args.clients} clients, {server_desc}, PostgreSQL, {os.cpu_count()} CPUs")
+    for label, phase, key in (("checkout (cart filled beforehand)", checkout, "latencies"), ("cart add + checkout", cycle, "cycle")):
+        if phase is None:
+            continue
+        rate = phase["ok"] / phase["elapsed"]
+        print(
+            f"  {label:34s} {rate:7.1f} checkouts/s   p50 {pct(phase[key], 50):6.1f} ms   p95 {pct(phase[key], 95):6.1f} ms"
+            f"   ({phase['ok']} orders in {phase['elapsed']:.1f} s; responses {phase['statuses']})"
+        )
+        for e in phase["errors"][:3]:
+            print(f"    e.g. {e}")
+        if tps:
+            print(f"  {'':34s} ratio to pgbench: {rate / tps:.3f}")
+    if tps:
+        print(f"  pgbench -N -c {args.clients} -j 2 -T {int(args.seconds)} (scale 10): {tps:.1f} TPS")
+    print(f"  invariant violations: {len(problems)}")
+    for p in problems[:20]:
+        print(f"    {p}")
+    five_hundreds = sum(v for k, v in checkout["statuses"].items() if isinstance(k, int) and k >= 500)
+    if cycle:
+        five_hundreds += sum(v for k, v in cycle["statuses"].items() if isinstance(k, int) and k >= 500)
+    print(f"  5xx responses: {five_hundreds}")
+
+
+if __name__ == "__main__":
+    main()
