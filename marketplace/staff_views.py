@@ -99,6 +99,10 @@ def _back(request, order: Order):
     return redirect("staff_order", number=order.number)
 
 
+def _status_label(value: str) -> str:
+    return str(S(value).label) if value in S.values else value
+
+
 def _order_or_404(number: str) -> Order:
     try:
         return order_get(number=number)
@@ -191,11 +195,16 @@ def order_page(request, number: str):
         lines.append({"line": line, "refunded": refunded[line.pk], "refundable": line.quantity - refunded[line.pk]})
     from .services.orders import CANCELLABLE, REFUNDABLE
 
+    events = list(order.events.select_related("author"))
+    for event in events:
+        event.from_label = _status_label(event.from_status)
+        event.to_label = _status_label(event.to_status)
+
     return render(request, "marketplace/staff/order_detail.html", {
         "order": order,
         "lines": lines,
         "actions": actions_for(order),
-        "events": order.events.all(),
+        "events": events,
         "refunds": order.refunds.all(),
         "payment": getattr(order, "payment", None),
         "can_cancel": order.status in CANCELLABLE and order.status != S.PENDING_PAYMENT,

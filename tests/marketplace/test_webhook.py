@@ -370,3 +370,23 @@ def test_completed_and_expired_delivered_concurrently_leave_one_consistent_outco
         assert order.status == Order.Status.CANCELLED
         assert _stock(batch) == (10, 0)
         assert payment.status == Payment.Status.REFUNDED and len(stripe_standin.refunds) == 1
+
+
+def test_the_periodic_retry_applies_events_whose_task_was_lost(card_order, stripe_standin, client):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from marketplace.payments.tasks import retry_unapplied_payment_events
+
+    order, payment, _batch = card_order
+    event = stripe_standin.session_event("checkout.session.completed", stripe_standin.pay(payment.session_id)["id"])
+    stripe_standin.post_event(client, event)  # stored; its task never ran
+    assert retry_unapplied_payment_events() == 0  # too recent: its own task may still be on the way
+    PaymentEvent.objects.filter(pk=PaymentEvent.objects.get().pk).update(received_at=timezone.now() - timedelta(minutes=10))
+
+    assert retry_unapplied_payment_events() == 1
+
+    order.refresh_from_db()
+    assert order.status == Order.Status.PAID
+    assert retry_unapplied_payment_events() == 0
