@@ -39,8 +39,12 @@ def _write_sheet(path: Path, villages, rows: int, *, members_shift: int = 0, bad
     from households.validators import id_check_digit
 
     rng = random.Random(25000)
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("households")
+    # A normal (not write-only) workbook, because that is what Excel and WPS save: a shared-strings
+    # table and the sheet's dimension up front. openpyxl's write-only mode writes inline strings
+    # and no dimension, which makes any reader (openpyxl included) parse the sheet twice.
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = "households"
     sheet.append([header for _key, header in COLUMNS])
     classes = [("有劳动能力", "放心户"), ("有劳动能力", "缺项户"), ("弱劳动能力", "可脱户"), ("弱劳动能力", "沉底户"),
                ("无劳动能力", "特困供养户"), ("无劳动能力", "兜底低保户")]  # fmt: skip
