@@ -33,11 +33,12 @@ import logging
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from core.errors import DomainError
 
-from ..models import Order, Payment, PaymentEvent
+from ..models import Order, Payment, PaymentEvent, Refund
 from .stripe_provider import CURRENCY, amount_from_minor_units
 
 logger = logging.getLogger(__name__)
@@ -71,7 +72,9 @@ def payment_event_record(*, provider: str, event_id: str, event_type: str, paylo
             from .tasks import apply_payment_event
 
             pk = event.pk
-            transaction.on_commit(lambda: apply_payment_event.delay(pk))
+            # robust: a failure to enqueue (or, with eager tasks, to apply) must not turn the
+            # provider's delivery into an error; the stored event is retried by the periodic task.
+            transaction.on_commit(lambda: apply_payment_event.delay(pk), robust=True)
     return Recorded(event=event, created=created)
 
 
@@ -93,7 +96,7 @@ def payment_event_apply(*, event_pk: int) -> str:
         if late_payment_id is not None:
             from .tasks import refund_late_payment
 
-            transaction.on_commit(lambda: refund_late_payment.delay(late_payment_id))
+            transaction.on_commit(lambda: refund_late_payment.delay(late_payment_id), robust=True)
     return event.outcome
 
 
@@ -266,8 +269,8 @@ def late_payment_refund(*, payment_id: int) -> str | None:
     if payment.order.status not in (Order.Status.CANCELLED, Order.Status.REFUNDED) or payment.status != Payment.Status.SUCCEEDED:
         return None
     due = payment.amount - payment.refunded_amount
-    if due <= 0:
-        return None
+    if due <= 0 or Refund.objects.filter(order_id=payment.order_id, card_amount__gt=0).exists():
+        return None  # nothing left, or the order's own refunds (order services) handle the card part
     provider = get_provider()
     if provider is None:
         logger.error("late payment %s for order %s cannot be refunded: no provider configured", payment.pk, payment.order.number)
@@ -283,6 +286,16 @@ def late_payment_refund(*, payment_id: int) -> str | None:
     return refund_id
 
 
+def late_payments_due() -> list[int]:
+    """Payments that succeeded for orders that had been released and are not refunded yet (a
+    refund that failed, or whose task was lost): the periodic sweep sends them again."""
+    return list(
+        Payment.objects.filter(
+            status=Payment.Status.SUCCEEDED, order__status__in=[Order.Status.CANCELLED], refunded_amount__lt=F("amount"),
+        ).exclude(order__refunds__card_amount__gt=0).order_by("pk").values_list("pk", flat=True)[:200]
+    )
+
+
 __all__ = [
-    "HANDLED_EVENT_TYPES", "PAID_STATUSES", "Recorded", "STRIPE", "late_payment_refund", "payment_event_apply", "payment_event_record",
+    "HANDLED_EVENT_TYPES", "late_payments_due", "PAID_STATUSES", "Recorded", "STRIPE", "late_payment_refund", "payment_event_apply", "payment_event_record",
 ]

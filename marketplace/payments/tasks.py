@@ -15,7 +15,7 @@ from django.utils import timezone
 from .base import PaymentProviderError
 
 # BEAT_SCHEDULE is left out on purpose: marketplace/tasks.py has its own, which must merge this one.
-__all__ = ["apply_payment_event", "refund_late_payment", "retry_unapplied_payment_events"]
+__all__ = ["apply_payment_event", "refund_late_payment", "refund_late_payments_due", "retry_unapplied_payment_events"]
 
 RETRY_AFTER = timedelta(minutes=5)
 
@@ -49,6 +49,18 @@ def retry_unapplied_payment_events() -> int:
     return len(pks)
 
 
+@shared_task
+def refund_late_payments_due() -> int:
+    """Send again the refunds of payments that arrived for released orders and are still not refunded."""
+    from .services import late_payments_due
+
+    pks = late_payments_due()
+    for pk in pks:
+        refund_late_payment.delay(pk)
+    return len(pks)
+
+
 BEAT_SCHEDULE = {
+    "payments-refund-late-payments": {"task": "marketplace.payments.tasks.refund_late_payments_due", "schedule": 900.0},
     "payments-retry-unapplied-events": {"task": "marketplace.payments.tasks.retry_unapplied_payment_events", "schedule": 300.0},
 }

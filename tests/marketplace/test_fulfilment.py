@@ -253,3 +253,12 @@ def test_returning_a_card_order_refunds_the_card_part_through_stripe(client, sta
     assert sent.params["amount"] == "20000" and sent.idempotency_key == f"refund:{refund.pk}"
     payment.refresh_from_db()
     assert payment.refunded_amount == Decimal("200.00")
+
+
+def test_the_admin_menu_leads_staff_to_the_queue_and_the_county_office_to_the_import(client, staff):
+    client.force_login(staff)
+    html = client.get("/admin/").content.decode()
+    assert "/staff/orders/" in html and "/staff/statements/" in html
+    assert "/admin/marketplace/employees/import/" not in html
+    client.force_login(UserFactory(role=roles.COUNTY_OFFICE))
+    assert "/admin/marketplace/employees/import/" in client.get("/admin/").content.decode()

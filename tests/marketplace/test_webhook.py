@@ -390,3 +390,25 @@ def test_the_periodic_retry_applies_events_whose_task_was_lost(card_order, strip
     order.refresh_from_db()
     assert order.status == Order.Status.PAID
     assert retry_unapplied_payment_events() == 0
+
+
+def test_a_late_payment_whose_refund_was_lost_is_refunded_by_the_sweep_once(card_order, stripe_standin, client,
+                                                                           django_capture_on_commit_callbacks):
+    from marketplace.payments.services import late_payments_due
+    from marketplace.payments.tasks import refund_late_payments_due
+
+    order, payment, _batch = card_order
+    order_release_unpaid(order=order, reason="unpaid after 30 minutes")
+    session = stripe_standin.pay(payment.session_id)
+    stripe_standin.post_event(client, stripe_standin.session_event("checkout.session.completed", session["id"]))
+    with django_capture_on_commit_callbacks(execute=False):  # the refund task is lost
+        payment_event_apply(event_pk=PaymentEvent.objects.get().pk)
+    assert Payment.objects.get(pk=payment.pk).status == Payment.Status.SUCCEEDED
+    assert late_payments_due() == [payment.pk]
+
+    assert refund_late_payments_due() == 1
+    assert refund_late_payments_due() == 0
+
+    assert len(stripe_standin.refunds) == 1
+    payment.refresh_from_db()
+    assert payment.status == Payment.Status.REFUNDED and payment.refunded_amount == payment.amount
