@@ -96,7 +96,7 @@ def _is_surely_anonymous(request) -> bool:
 
 
 def _key(request, version: str) -> str:
-    return f"cms:page:{version}:{get_language()}:{request.path}?{request.META.get('QUERY_STRING', '')}"
+    return f"cms:page:{version}:{get_language()}:{request.get_host()}{request.path}?{request.META.get('QUERY_STRING', '')}"
 
 
 def serve(request, path):

@@ -33,6 +33,7 @@ SOLD_STATUSES = [
 def _sellable_stock():
     return BatchStock.objects.filter(
         facility__kind=Facility.Kind.SUPERMARKET,
+        facility__active=True,
         batch__inspection_status=PackedBatch.Inspection.PASSED,
         batch__on_hold=False,
     )
@@ -103,7 +104,7 @@ def category_pages() -> list[CategoryPage]:
 
 def trace_url(batch_code: str) -> str:
     """The public trace page of a batch (logistics owns it)."""
-    for name in ("trace", "logistics:trace", "trace_batch", "batch_trace"):
+    for name in ("trace-public", "trace"):
         try:
             return reverse(name, args=[batch_code])
         except NoReverseMatch:

@@ -105,3 +105,10 @@ def test_a_bump_makes_every_cached_page_stale(client, shop):
     bump_catalogue_version()
     assert client.get("/")[CACHED_HEADER] == "miss"
     cache.clear()
+
+
+def test_a_visitor_with_pending_messages_gets_a_fresh_page_not_the_cached_one(client, shop):
+    url = shop.pages[0].url
+    client.get(url)
+    client.cookies["messages"] = "anything"
+    assert CACHED_HEADER not in client.get(url)

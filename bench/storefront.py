@@ -1,0 +1,237 @@
+"""Storefront benchmark: anonymous requests/s and p50/p99 latency for the home page, a category
+listing and a product page, through gunicorn with 2 workers, on SQLite and on PostgreSQL, with
+the page cache on and off (``RELIEF_PAGE_CACHE=0``); in the same run, the same server's
+requests/s for a static file served by whitenoise, and each page's rate as a share of it.
+
+The load client is in this file: threads, one keep-alive ``http.client`` connection each,
+loopback only, bounded by a request count and a time limit per URL.
+
+    .venv/bin/python bench/storefront.py                       # both databases
+    .venv/bin/python bench/storefront.py --db sqlite --seconds 3 --threads 4
+
+Databases: SQLite at /tmp/relief_d_bench.sqlite3 and PostgreSQL ``relief_d_bench`` (created if
+missing), migrated and seeded once with ``seed_demo`` (kept between runs; ``--reseed`` starts over).
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PY = str(ROOT / ".venv" / "bin" / "python")
+GUNICORN = str(ROOT / ".venv" / "bin" / "gunicorn")
+SQLITE_PATH = "/tmp/relief_d_bench.sqlite3"
+PG_URL = "postgres://postgres@127.0.0.1:5432/relief_d_bench"
+MEDIA = "/tmp/relief_d_bench_media"
+STATIC_URL = "/static/css/site.css"
+
+
+def _env(database_url: str, cache: bool) -> dict:
+    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "STRIPE_SECRET_KEY")}
+    env.update(
+        DJANGO_SETTINGS_MODULE="config.settings.local",
+        DJANGO_DEBUG="0",
+        DATABASE_URL=database_url,
+        MEDIA_ROOT=MEDIA,
+        RELIEF_PAGE_CACHE="1" if cache else "0",
+        LOG_LEVEL="ERROR",
+    )
+    return env
+
+
+def _manage(database_url: str, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    return subprocess.run([PY, "manage.py", *args], cwd=ROOT, env=_env(database_url, True), check=check, capture_output=True, text=True)
+
+
+def _ensure_postgres_db() -> None:
+    import psycopg
+
+    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = 'relief_d_bench'").fetchone():
+            conn.execute("CREATE DATABASE relief_d_bench")
+
+
+def _drop_postgres_db() -> None:
+    import psycopg
+
+    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
+        conn.execute("DROP DATABASE IF EXISTS relief_d_bench")
+
+
+def prepare(database_url: str, households: int, reseed: bool) -> dict:
+    """Migrate and seed (once); return the URLs of a listing and a product page."""
+    if reseed:
+        if database_url.startswith("sqlite"):
+            for p in Path("/tmp").glob("relief_d_bench.sqlite3*"):
+                p.unlink()
+        else:
+            _drop_postgres_db()
+        shutil.rmtree(MEDIA, ignore_errors=True)
+    if database_url.startswith("postgres"):
+        _ensure_postgres_db()
+    t0 = time.monotonic()
+    _manage(database_url, "migrate", "-v0")
+    probe = "from cms.models import ProductPage; print(ProductPage.objects.live().count())"
+    if int(_manage(database_url, "shell", "--no-imports", "-c", probe).stdout.split()[-1]) == 0:
+        _manage(database_url, "seed_demo", "--households", str(households))
+    _manage(database_url, "collectstatic", "--noinput", "-v0")
+    script = (
+        "from cms.models import CategoryPage, ProductPage\n"
+        "c = max(CategoryPage.objects.live(), key=lambda c: ProductPage.objects.live().child_of(c).count())\n"
+        "p = ProductPage.objects.live().child_of(c).first()\n"
+        "print(c.url); print(p.url); print(ProductPage.objects.live().count())"
+    )
+    listing, product, count = _manage(database_url, "shell", "--no-imports", "-c", script).stdout.split()[-3:]
+    return {"listing": listing, "product": product, "product_pages": int(count), "prepare_s": time.monotonic() - t0}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """gunicorn with 2 sync workers on loopback."""
+
+    def __init__(self, database_url: str, cache: bool):
+        self.port = _free_port()
+        self.proc = subprocess.Popen(
+            [GUNICORN, "config.wsgi", "-w", "2", "-b", f"127.0.0.1:{self.port}", "--log-level", "warning", "--keep-alive", "5"],
+            cwd=ROOT, env=_env(database_url, cache), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                status, _ms = _get(self.port, "/static/css/site.css")
+                if status == 200:
+                    return
+            except OSError:
+                time.sleep(0.2)
+        self.stop()
+        raise RuntimeError("gunicorn did not start")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+
+def _get(port: int, path: str, conn: http.client.HTTPConnection | None = None) -> tuple[int, float]:
+    own = conn is None
+    conn = conn or http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    t0 = time.perf_counter()
+    conn.request("GET", path, headers={"Accept-Language": "zh-hans"})
+    response = conn.getresponse()
+    response.read()
+    ms = (time.perf_counter() - t0) * 1000
+    if own:
+        conn.close()
+    return response.status, ms
+
+
+def load(port: int, path: str, *, threads: int, seconds: float, max_requests: int) -> dict:
+    """Hammer ``path`` with ``threads`` keep-alive clients until ``seconds`` pass or
+    ``max_requests`` are done; anonymous (no cookies are sent back)."""
+    latencies: list[float] = []
+    errors = [0]
+    lock = threading.Lock()
+    counter = iter(range(max_requests))
+    stop_at = 0.0  # set once the warm-up is done
+
+    def worker():
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        mine = []
+        while time.monotonic() < stop_at:
+            with lock:
+                if next(counter, None) is None:
+                    break
+            try:
+                status, ms = _get(port, path, conn)
+            except (OSError, http.client.HTTPException):
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+                with lock:
+                    errors[0] += 1
+                continue
+            if status != 200:
+                with lock:
+                    errors[0] += 1
+            mine.append(ms)
+        conn.close()
+        with lock:
+            latencies.extend(mine)
+
+    for _ in range(3):  # warm: first render, renditions, connections
+        _get(port, path)
+    stop_at = time.monotonic() + seconds
+    t0 = time.perf_counter()
+    pool = [threading.Thread(target=worker) for _ in range(threads)]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
+    elapsed = time.perf_counter() - t0
+    latencies.sort()
+    n = len(latencies)
+    return {
+        "requests": n,
+        "errors": errors[0],
+        "rps": n / elapsed if elapsed else 0.0,
+        "p50": statistics.median(latencies) if n else float("nan"),
+        "p99": latencies[min(n - 1, int(n * 0.99))] if n else float("nan"),
+    }
+
+
+def run(args) -> None:
+    dbs = {"sqlite": f"sqlite:///{SQLITE_PATH}", "postgres": PG_URL}
+    chosen = ["sqlite", "postgres"] if args.db == "both" else [args.db]
+    print(f"storefront bench: gunicorn -w 2, {args.threads} client threads, ≤{args.seconds}s or ≤{args.requests} requests per URL")
+    print(f"{'db':9} {'cache':6} {'page':8} {'req':>6} {'err':>4} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'vs static':>9}")
+    for name in chosen:
+        url = dbs[name]
+        info = prepare(url, args.households, args.reseed)
+        print(f"# {name}: {info['product_pages']} product pages; listing {info['listing']}, product {info['product']}")
+        pages = {"home": "/", "listing": info["listing"], "product": info["product"]}
+        for cache in (True, False):
+            server = Server(url, cache)
+            try:
+                static = load(server.port, STATIC_URL, threads=args.threads, seconds=args.seconds, max_requests=args.requests)
+                label = "on" if cache else "off"
+                print(f"{name:9} {label:6} {'static':8} {static['requests']:>6} {static['errors']:>4} {static['rps']:>8.0f} "
+                      f"{static['p50']:>8.2f} {static['p99']:>8.2f} {'1.00':>9}")
+                for page, path in pages.items():
+                    r = load(server.port, path, threads=args.threads, seconds=args.seconds, max_requests=args.requests)
+                    ratio = r["rps"] / static["rps"] if static["rps"] else 0
+                    print(f"{name:9} {label:6} {page:8} {r['requests']:>6} {r['errors']:>4} {r['rps']:>8.0f} "
+                          f"{r['p50']:>8.2f} {r['p99']:>8.2f} {ratio:>9.2f}")
+            finally:
+                server.stop()
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
+    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--seconds", type=float, default=4.0)
+    parser.add_argument("--requests", type=int, default=20000)
+    parser.add_argument("--households", type=int, default=300)
+    parser.add_argument("--reseed", action="store_true")
+    run(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
