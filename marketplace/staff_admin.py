@@ -13,7 +13,7 @@ from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views import View
-from django.views.generic import FormView
+from django.views.generic import FormView, TemplateView
 from wagtail import hooks
 from wagtail.admin.menu import MenuItem
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
@@ -80,6 +80,32 @@ class EmployeeImportView(WagtailAdminTemplateMixin, FormView):
         ))
 
 
+class PaymentEventsView(WagtailAdminTemplateMixin, TemplateView):
+    """Card-payment events from the provider, with those needing a person's attention first."""
+
+    template_name = "marketplace/staff/payment_events.html"
+    page_title = gettext_lazy("Card payment events")
+    header_icon = "list-ul"
+
+    def dispatch(self, request, *args, **kwargs):
+        if not is_supermarket_staff(request.user):
+            raise PermissionDenied
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs):
+        from .payments.services import ATTENTION_PREFIXES, payment_events_list
+
+        context = super().get_context_data(**kwargs)
+        attention = self.request.GET.get("attention") == "1"
+        events = list(payment_events_list(attention_only=attention))
+        for event in events:
+            obj = (event.payload.get("data") or {}).get("object") or {}
+            event.order_number = (obj.get("metadata") or {}).get("order_number") or obj.get("client_reference_id") or ""
+            event.needs_attention = event.outcome.startswith(ATTENTION_PREFIXES) or event.processed_at is None
+        context.update(events=events, attention=attention)
+        return context
+
+
 class EmployeeTemplateView(View):
     def get(self, request):
         if not user_may_import_employees(request.user):
@@ -103,6 +129,7 @@ def marketplace_staff_admin_urls():
     return [
         path("marketplace/employees/import/", EmployeeImportView.as_view(), name="marketplace_employees_import"),
         path("marketplace/employees/template.xlsx", EmployeeTemplateView.as_view(), name="marketplace_employees_template"),
+        path("marketplace/payment-events/", PaymentEventsView.as_view(), name="marketplace_payment_events"),
     ]
 
 
@@ -119,9 +146,15 @@ def statements_menu_item():
 
 
 @hooks.register("register_admin_menu_item")
+def payment_events_menu_item():
+    return _PermittedMenuItem(gettext_lazy("Card payment events"), reverse("marketplace_payment_events"), name="payment-events",
+                              icon_name="warning", order=325, allowed=is_supermarket_staff)
+
+
+@hooks.register("register_admin_menu_item")
 def employee_import_menu_item():
     return _PermittedMenuItem(gettext_lazy("Import employees"), reverse("marketplace_employees_import"), name="employees-import",
                               icon_name="upload", order=330, allowed=user_may_import_employees)
 
 
-__all__ = ["EmployeeImportView", "user_may_import_employees"]
+__all__ = ["EmployeeImportView", "PaymentEventsView", "user_may_import_employees"]

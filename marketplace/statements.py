@@ -233,7 +233,7 @@ def statement_xlsx(*, month: StatementMonth, employer: Employer | None = None) -
         ws.title = _sheet_title(_("Summary of employers"))
         ws.append([_("Employer statements"), str(month)])
         ws.append([])
-        ws.append([_("Code"), _("Employer"), _("Employees"), _("Orders"), _("Allocation spent"), _("Allocation refunded"), _("Owed")])
+        ws.append([_("Code"), _("Employer"), _("Number of employees"), _("Orders"), _("Allocation spent"), _("Allocation refunded"), _("Owed")])
         for cell in ws[ws.max_row]:
             cell.font = Font(bold=True)
         totals = statements_for_month(month=month)

@@ -286,6 +286,26 @@ def late_payment_refund(*, payment_id: int) -> str | None:
     return refund_id
 
 
+ATTENTION_PREFIXES = ("CHECK", "REFUND ", "AMOUNT MISMATCH", "late payment", "no payment")
+
+
+def payment_events_list(*, attention_only: bool = False, limit: int = 200):
+    """Recent provider events, newest first; ``attention_only``: those staff must look at
+    (flagged outcomes, and events stored over five minutes ago but not applied)."""
+    from datetime import timedelta
+
+    from django.db.models import Q
+
+    qs = PaymentEvent.objects.order_by("-received_at", "-pk")
+    if attention_only:
+        flagged = Q()
+        for prefix in ATTENTION_PREFIXES:
+            flagged |= Q(outcome__startswith=prefix)
+        stuck = Q(processed_at__isnull=True, received_at__lt=timezone.now() - timedelta(minutes=5))
+        qs = qs.filter(flagged | stuck)
+    return qs[:limit]
+
+
 def late_payments_due() -> list[int]:
     """Payments that succeeded for orders that had been released and are not refunded yet (a
     refund that failed, or whose task was lost): the periodic sweep sends them again."""
@@ -297,5 +317,5 @@ def late_payments_due() -> list[int]:
 
 
 __all__ = [
-    "HANDLED_EVENT_TYPES", "late_payments_due", "PAID_STATUSES", "Recorded", "STRIPE", "late_payment_refund", "payment_event_apply", "payment_event_record",
+    "ATTENTION_PREFIXES", "HANDLED_EVENT_TYPES", "late_payments_due", "payment_events_list", "PAID_STATUSES", "Recorded", "STRIPE", "late_payment_refund", "payment_event_apply", "payment_event_record",
 ]

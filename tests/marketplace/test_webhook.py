@@ -412,3 +412,23 @@ def test_a_late_payment_whose_refund_was_lost_is_refunded_by_the_sweep_once(card
     assert len(stripe_standin.refunds) == 1
     payment.refresh_from_db()
     assert payment.status == Payment.Status.REFUNDED and payment.refunded_amount == payment.amount
+
+
+def test_staff_see_the_events_that_need_attention(card_order, stripe_standin, deliver, client):
+    from core import roles
+    from tests.households.factories import UserFactory
+
+    order, payment, _batch = card_order
+    order_release_unpaid(order=order, reason="unpaid after 30 minutes")
+    deliver(stripe_standin.session_event("checkout.session.completed", stripe_standin.pay(payment.session_id)["id"]))
+    deliver(stripe_standin.event("customer.created", {"id": "cus_1", "object": "customer"}))
+
+    client.force_login(UserFactory(role=roles.COUNTY_OFFICE))
+    response = client.get("/admin/marketplace/payment-events/", {"attention": "1"})
+
+    assert response.status_code == 200
+    events = response.context["events"]
+    assert [e.event_type for e in events] == ["checkout.session.completed"]
+    assert events[0].order_number == order.number
+    client.force_login(UserFactory(role=roles.EMPLOYEE))
+    assert client.get("/admin/marketplace/payment-events/").status_code in (302, 403)
