@@ -61,7 +61,7 @@ def test_packing_never_consumes_more_than_remains_and_lists_every_shortfall():
     c.pack([(a, "5")], units=2)
     with pytest.raises(InsufficientLotStock) as info:
         c.pack([(a, "6"), (b, "11")], units=6, waste_kg="2")
-    assert len([p for p in info.value.problems if "kg" in p and (a.code in p or b.code in p)]) == 2
+    assert len([p for p in info.value.problems if "公斤" in p and (a.code in p or b.code in p)]) == 2
     assert PackingRun.objects.count() == 1
 
 

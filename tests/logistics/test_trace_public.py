@@ -21,7 +21,7 @@ def test_the_public_page_shows_origin_and_dates_but_no_personal_data(client):
     assert c.sku.name in html and "一级" in html
     assert c.households[0].village.name in html and c.households[0].village.township.name in html
     assert c.station.name in html
-    assert "2 " in html  # two households
+    assert "2 户" in html  # two households
     for h in c.households:
         assert h.head_name not in html
         assert h.id_number not in html and h.id_number[-4:] not in html
