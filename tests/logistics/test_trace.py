@@ -146,3 +146,10 @@ def test_the_xlsx_export_carries_fsma_204_key_data_elements_per_event(client):
     assert packed[1] == batch.code and packed[3] == 6 and packed[4] == "units"
     lots = wb["Lots"]
     assert {row[0] for row in lots.iter_rows(min_row=2, values_only=True)} == {a.code, b.code}
+
+
+def test_the_openapi_schema_documents_the_trace_endpoints(client):
+    r = client.get("/api/schema/", HTTP_ACCEPT="application/json")
+    assert r.status_code == 200
+    body = r.content.decode()
+    assert "/api/v1/trace/{code}/" in body and "/api/v1/trace/{code}/export.xlsx" in body
