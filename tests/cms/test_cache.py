@@ -1,5 +1,6 @@
 """The anonymous page cache: zero queries on a second view, fresh after a change, no token leaks."""
 
+import re
 from decimal import Decimal
 
 import pytest
@@ -28,7 +29,8 @@ def test_second_anonymous_view_runs_no_sql(client, shop, which, django_assert_nu
     with django_assert_num_queries(0):
         second = client.get(url)
     assert second.status_code == 200 and second[CACHED_HEADER] == "hit"
-    assert second.content.decode().replace(second.cookies["csrftoken"].value if "csrftoken" in second.cookies else "", "") != ""
+    token = re.compile(r'name="csrfmiddlewaretoken" value="[^"]+"')
+    assert token.sub("", second.content.decode()) == token.sub("", first.content.decode())
 
 
 def test_price_change_is_shown_at_once(client, shop):
@@ -47,7 +49,7 @@ def test_stock_change_through_the_stock_service_is_shown_at_once(client, shop):
     product = shop.products[0]
     batch = product.sku.batches.first()
     batch_stock_receive(batch=batch, facility_id=SupermarketFactory().pk, units=5, reference_type="test", reference_code="more")
-    assert "25 件有货" in client.get(shop.pages[0].url).content.decode() or "25 units in stock" in client.get(shop.pages[0].url).content.decode()
+    assert "25 件有货" in client.get(shop.pages[0].url).content.decode()
 
 
 def test_publishing_a_page_refreshes_cached_listings(client, shop):
@@ -75,8 +77,6 @@ def test_each_visitor_gets_their_own_csrf_token_from_a_cached_page(shop):
     token_b = response.cookies["csrftoken"].value
     html = response.content.decode()
     assert "__storefront_csrf_token__" not in html
-    import re
-
     from django.middleware.csrf import _unmask_cipher_token
 
     tokens = re.findall(r'name="csrfmiddlewaretoken" value="([^"]+)"', html)
