@@ -79,12 +79,14 @@ def _staff_user(username: str, role: str, facility: Facility, full_name: str):
 
 
 def seed_facilities() -> tuple[Facility, dict[int, Facility], dict[int, Facility]]:
-    """The supermarket; a station per township; a point per village serving it."""
+    """The supermarket; a station per township; a point per village serving it. Codes are the
+    short local part of the division codes (``ST-103``, ``CP-103001``): they lead every lot and
+    batch code printed on receipts and labels."""
     sm, _ = Facility.objects.get_or_create(code=SUPERMARKET_CODE, defaults={"kind": Facility.Kind.SUPERMARKET, "name": "镇安县扶贫超市"})
     stations: dict[int, Facility] = {}
     for t in Township.objects.order_by("code"):
         stations[t.pk], _ = Facility.objects.get_or_create(
-            code=f"ST-{t.code}", defaults={"kind": Facility.Kind.SORTING_STATION, "name": f"{t.name}分拣站", "township": t, "ships_to": sm}
+            code=f"ST-{t.code[6:]}", defaults={"kind": Facility.Kind.SORTING_STATION, "name": f"{t.name}分拣站", "township": t, "ships_to": sm}
         )
     points: dict[int, Facility] = {}
     existing = {f.village_id: f for f in Facility.objects.filter(kind=Facility.Kind.COLLECTION_POINT, code__startswith="CP-")}
@@ -92,7 +94,7 @@ def seed_facilities() -> tuple[Facility, dict[int, Facility], dict[int, Facility
         point = existing.get(v.pk)
         if point is None:
             point = Facility.objects.create(
-                code=f"CP-{v.code}", kind=Facility.Kind.COLLECTION_POINT, name=f"{v.township.name}{v.name}收购点", township=v.township,
+                code=f"CP-{v.code[6:]}", kind=Facility.Kind.COLLECTION_POINT, name=f"{v.township.name}{v.name}收购点", township=v.township,
                 village=v, ships_to=stations[v.township_id],
             )
             point.served_villages.add(v)
