@@ -23,7 +23,7 @@ from core.masking import shown_id_number
 from core.money import kg_to_jin, price_per_jin
 from households.models import Household
 
-from .filters_intake import IntakeFilter, RegistryHouseholdPickerFilter
+from .filters_intake import CountyIntakeFilter, RegistryHouseholdPickerFilter
 from .models import Intake
 from .selectors.intake import InvalidFilters, household_picker_list, intake_for_user, intake_list
 from .services.intake import InvalidWeight, intake_record, intake_void, parse_weight, require_collection_point
@@ -143,7 +143,7 @@ _API_FIELD = {"weight": "weight_kg", "household": "household", "produce": "produ
 
 class IntakeListCreateView(GenericAPIView):
     serializer_class = IntakeSerializer
-    filterset_class = IntakeFilter
+    filterset_class = CountyIntakeFilter  # documents every parameter; `point` applies to the county office only
     filter_backends = [SelectorFilterBackend]
     queryset = Intake.objects.none()
 

@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 from core import roles
 from core.errors import ConflictError, DomainError, NotAllowed
 from core.money import jin_to_kg, kg, line_amount, to_decimal
-from households.models import Household, IncomeEntry, IncomeKind
+from households.models import Household, IncomeEntry, IncomeKind, Village
 from households.services import income_entry_record, income_entry_reverse
 
 from ..models import Facility, Grade, Intake, IntakeVoid, Lot, LotMovement, MovementKind, Produce, PurchasePrice
@@ -196,11 +196,12 @@ class _Content:
 
 
 def _existing_intake(client_id: uuid.UUID) -> Intake | None:
-    return (
-        Intake.objects.select_related("lot", "household__village", "grade__produce", "collection_point", "staff")
-        .filter(client_id=client_id)
-        .first()
-    )
+    """The intake already recorded under ``client_id``, if any. The probe reads only the id
+    (the usual answer is "none", and this runs for every intake); the full row only on a replay."""
+    found = list(Intake.objects.filter(client_id=client_id).order_by().values_list("pk", flat=True)[:1])
+    if not found:
+        return None
+    return Intake.objects.select_related("lot", "household__village", "grade__produce", "collection_point", "staff").get(pk=found[0])
 
 
 def _replay(existing: Intake, content: _Content) -> Intake:
@@ -217,17 +218,16 @@ def _replay(existing: Intake, content: _Content) -> Intake:
     return existing
 
 
-def _grade_with_price(*, produce_code: str, grade_code: str, on: datetime.date) -> tuple[Grade, Decimal]:
-    """One query on the happy path: the price row in force with its grade and produce. The
+def _grade_with_price(*, produce_code: str, grade_code: str, on: datetime.date) -> tuple[int, Decimal]:
+    """(grade id, price per kg in force on ``on``): one light query on the happy path; the
     follow-up queries only run to say which rule failed."""
-    row = (
-        PurchasePrice.objects.select_related("grade__produce")
-        .filter(grade__produce__code=produce_code, grade__code=grade_code, effective_from__lte=on)
+    found = list(
+        PurchasePrice.objects.filter(grade__produce__code=produce_code, grade__code=grade_code, effective_from__lte=on)
         .order_by("-effective_from")
-        .first()
+        .values_list("grade_id", "price_per_kg")[:1]
     )
-    if row is not None:
-        return row.grade, row.price_per_kg
+    if found:
+        return found[0]
     produce = Produce.objects.filter(code=produce_code).first()
     if produce is None:
         raise UnknownProduce(_("Unknown produce “%(code)s”.") % {"code": produce_code})
@@ -251,7 +251,7 @@ def _day_bounds(day: datetime.date) -> tuple[datetime.datetime, datetime.datetim
     return start, start + datetime.timedelta(days=1)
 
 
-def _lot_create(*, point: Facility, day: datetime.date, household: Household, grade: Grade, weight: Decimal, when) -> Lot:
+def _lot_create(*, point: Facility, day: datetime.date, household_id: int, grade_id: int, weight: Decimal, when) -> Lot:
     """A lot with the next free code of the point and day. The sequence starts after the day's
     intakes at the point (an indexed count); a code taken meanwhile by a concurrent intake is
     caught in a savepoint and the next one tried."""
@@ -262,7 +262,7 @@ def _lot_create(*, point: Facility, day: datetime.date, household: Household, gr
         try:
             with transaction.atomic():
                 return Lot.objects.create(
-                    code=f"{prefix}{seq:04d}", grade=grade, household=household, origin=point, weight_kg=weight, created_at=when
+                    code=f"{prefix}{seq:04d}", grade_id=grade_id, household_id=household_id, origin=point, weight_kg=weight, created_at=when
                 )
         except IntegrityError:
             if Lot.objects.filter(code=f"{prefix}{seq:04d}").exists():
@@ -309,26 +309,28 @@ def intake_record(
 
     if not content.household_number:
         raise UnknownHousehold(_("Choose the household."))
-    household = Household.objects.select_related("village").filter(number=content.household_number).first()
-    if household is None:
+    found = list(Household.objects.filter(number=content.household_number).order_by().values_list("pk", "village_id")[:1])
+    if not found:
         raise UnknownHousehold(_("No household has the registry number “%(number)s”.") % {"number": content.household_number})
-    if household.village_id not in served_village_ids(point):
+    household_id, village_id = found[0]
+    if village_id not in served_village_ids(point):
+        village = Village.objects.get(pk=village_id)
         raise HouseholdNotServed(
             _("Household %(number)s (%(village)s) is not in a village this collection point serves.")
-            % {"number": household.number, "village": household.village.name}
+            % {"number": content.household_number, "village": village.name}
         )
-    grade, unit_price = _grade_with_price(produce_code=content.produce_code, grade_code=content.grade_code, on=day)
+    grade_id, unit_price = _grade_with_price(produce_code=content.produce_code, grade_code=content.grade_code, on=day)
     amount = line_amount(weight, unit_price)
 
     try:
         with transaction.atomic():
-            lot = _lot_create(point=point, day=day, household=household, grade=grade, weight=weight, when=when)
+            lot = _lot_create(point=point, day=day, household_id=household_id, grade_id=grade_id, weight=weight, when=when)
             intake = Intake.objects.create(
                 client_id=client_id,
                 lot=lot,
-                household=household,
+                household_id=household_id,
                 collection_point=point,
-                grade=grade,
+                grade_id=grade_id,
                 weight_kg=weight,
                 unit_price=unit_price,
                 amount=amount,
@@ -346,16 +348,16 @@ def intake_record(
                 created_at=when,
             )
             income_entry_record(
-                household=household,
+                household=household_id,
                 kind=IncomeKind.INTAKE,
                 amount=amount,
                 date=day,
                 source_type=LOT_SOURCE_TYPE,
                 source_code=lot.code,
-                produce=grade.produce.code,
+                produce=content.produce_code,
                 source_detail={
                     "point": point.code,
-                    "grade": grade.code,
+                    "grade": content.grade_code,
                     "weight_kg": str(weight),
                     "unit_price": str(unit_price),
                     "client_id": str(client_id),
