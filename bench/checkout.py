@@ -41,9 +41,15 @@ DB_URL = f"postgres://postgres@127.0.0.1:5432/{DB}"
 ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/4")
+
+
 def _server_env() -> dict:
+    """Production settings as deployed: PostgreSQL, Redis as the cache (the storefront's catalogue
+    version lives there; without Redis it is a file rewritten on every stock movement), no Stripe."""
     env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "STRIPE_SECRET_KEY")}
     env.update(
+        REDIS_URL=REDIS_URL,
         DJANGO_SETTINGS_MODULE="config.settings.production",
         DJANGO_SECRET_KEY="bench-only-secret-key-not-for-production-use-0123456789",
         DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",

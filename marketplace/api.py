@@ -11,7 +11,8 @@ from django.http import Http404
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
-from rest_framework import generics, serializers, status
+from rest_framework import exceptions, generics, serializers, status
+from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -128,6 +129,23 @@ ErrorSerializer = inline_serializer(
 # --- helpers --------------------------------------------------------------------------------------
 
 
+class EmployeeTokenAuthentication(TokenAuthentication):
+    """DRF's token auth, loading the user's employee record in the same query."""
+
+    def authenticate_credentials(self, key):
+        model = self.get_model()
+        try:
+            token = model.objects.select_related("user", "user__employee").get(key=key)
+        except model.DoesNotExist:
+            raise exceptions.AuthenticationFailed(_("Invalid token.")) from None
+        if not token.user.is_active:
+            raise exceptions.AuthenticationFailed(_("User inactive or deleted."))
+        return (token.user, token)
+
+
+AUTHENTICATION = [SessionAuthentication, EmployeeTokenAuthentication]
+
+
 class IsEmployee(BasePermission):
     message = gettext_lazy("Only employees have a cart, orders and an allocation.")
 
@@ -165,6 +183,7 @@ def _cart_data(cart: CartView, employee: Employee) -> dict:
 class ProductListApi(generics.ListAPIView):
     """Products on sale with the units available now; filter by produce, category, stock, price."""
 
+    authentication_classes = AUTHENTICATION
     serializer_class = ProductSerializer
     filterset_class = ProductFilter
 
@@ -173,6 +192,7 @@ class ProductListApi(generics.ListAPIView):
 
 
 class CartApi(APIView):
+    authentication_classes = AUTHENTICATION
     permission_classes = [IsEmployee]
 
     @extend_schema(responses=CartSerializer, summary="The cart, priced now, with the checkout split and problems")
@@ -182,6 +202,7 @@ class CartApi(APIView):
 
 
 class CartItemsApi(APIView):
+    authentication_classes = AUTHENTICATION
     permission_classes = [IsEmployee]
 
     @extend_schema(
@@ -198,6 +219,7 @@ class CartItemsApi(APIView):
 
 
 class CartItemApi(APIView):
+    authentication_classes = AUTHENTICATION
     permission_classes = [IsEmployee]
 
     @extend_schema(responses={200: CartSerializer}, summary="Remove a product from the cart")
@@ -207,6 +229,7 @@ class CartItemApi(APIView):
 
 
 class CheckoutApi(APIView):
+    authentication_classes = AUTHENTICATION
     permission_classes = [IsEmployee]
 
     @extend_schema(
@@ -228,11 +251,11 @@ class CheckoutApi(APIView):
             success_url=request.build_absolute_uri("/orders/?payment=success"),
             cancel_url=request.build_absolute_uri("/orders/?payment=cancelled"),
         )
-        order = selectors.order_list(employee=employee).get(pk=result.order.pk)
-        return Response(OrderSerializer(order, context={"payment_url": result.payment_url}).data, status=status.HTTP_201_CREATED)
+        return Response(OrderSerializer(result.order, context={"payment_url": result.payment_url}).data, status=status.HTTP_201_CREATED)
 
 
 class OrderListApi(generics.ListAPIView):
+    authentication_classes = AUTHENTICATION
     permission_classes = [IsEmployee]
     serializer_class = OrderSerializer
     filterset_class = OrderFilter
@@ -251,6 +274,7 @@ def _own_order(request: Request, number: str) -> Order:
 
 
 class OrderDetailApi(APIView):
+    authentication_classes = AUTHENTICATION
     permission_classes = [IsEmployee]
 
     @extend_schema(responses={200: OrderSerializer}, summary="One of my orders")
@@ -259,6 +283,7 @@ class OrderDetailApi(APIView):
 
 
 class OrderCancelApi(APIView):
+    authentication_classes = AUTHENTICATION
     permission_classes = [IsEmployee]
 
     @extend_schema(
@@ -271,6 +296,7 @@ class OrderCancelApi(APIView):
 
 
 class MyAllocationApi(APIView):
+    authentication_classes = AUTHENTICATION
     permission_classes = [IsEmployee]
 
     @extend_schema(responses=AllocationSerializer, summary="My allocation this year and its ledger")

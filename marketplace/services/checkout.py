@@ -263,4 +263,8 @@ def _checkout_transaction(*, employee: Employee, fulfilment: str, provider_name:
     if card_amount > 0:
         Payment.objects.create(order=order, provider=provider_name, amount=card_amount)
     CartItem.objects.filter(cart=cart).delete()
+    if all(line.pk for line in lines):  # the caller shows the order's lines without reading them back
+        prefetched = OrderLine.objects.filter(order=order)
+        prefetched._result_cache, prefetched._prefetch_done = lines, True
+        order._prefetched_objects_cache = {"lines": prefetched}
     return order
