@@ -5,6 +5,8 @@ from .payments.tasks import *  # noqa: F403  (payment-event tasks live beside th
 
 from celery import shared_task
 from celery.schedules import crontab
+
+from .payments import tasks as payment_tasks
 # isort: on
 
 
@@ -34,6 +36,7 @@ def orders_release_unpaid_task() -> int:
 
 
 BEAT_SCHEDULE = {
+    **payment_tasks.BEAT_SCHEDULE,  # the payment work's periodic tasks live beside the provider
     "marketplace-allocations-expire-due": {
         "task": "marketplace.tasks.allocations_expire_due_task",
         "schedule": crontab(minute=5, hour=0),  # daily 00:05, before the new year's grant

@@ -46,6 +46,9 @@ def test_the_grant_task_is_scheduled_for_the_first_of_january():
     schedule = BEAT_SCHEDULE["marketplace-allocations-grant-year"]["schedule"]
     assert schedule.month_of_year == {1} and schedule.day_of_month == {1}
     assert BEAT_SCHEDULE["marketplace-orders-release-unpaid"]["task"] == "marketplace.tasks.orders_release_unpaid_task"
+    from marketplace.payments.tasks import BEAT_SCHEDULE as payments_schedule
+
+    assert set(payments_schedule) <= set(BEAT_SCHEDULE)  # merged, not shadowed by the star import
 
 
 def test_spending_more_than_the_balance_is_refused_and_nothing_is_written():
