@@ -1,0 +1,259 @@
+"""Benchmark: settle a year of sold units on PostgreSQL, and time the county income report.
+
+    .venv/bin/python bench/settlement.py                        # 100,000 / 300,000 / 1,000,000 units
+    .venv/bin/python bench/settlement.py --sizes 20000 50000    # a quick run
+
+Data (25,000 households, 50,000 batches of four households each, orders of three lines of four
+units) is generated with INSERT … SELECT generate_series into the database ``relief_e_bench``
+(or BENCH_DATABASE_URL), recreated from scratch. For each size the orders are regenerated and one
+settlement run settles them all (1 % of lines refunded one unit); prints wall time, units/s and
+settlement lines/s. Then the county income report (totals per township, village and class,
+ranking, by month) over the year at 25,000 households. Goals: 1,000,000 units under 60 s, linear;
+the report under 500 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+DB_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/relief_e_bench")
+os.environ["DATABASE_URL"] = DB_URL
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
+os.environ.pop("REDIS_URL", None)
+
+HOUSEHOLDS = 25_000
+BATCHES = 50_000
+SHARES_PER_BATCH = 4
+UNITS_PER_LINE = 4
+LINES_PER_ORDER = 3
+EMPLOYEES = 5_000
+INTAKES_PER_HOUSEHOLD = 8
+PRICES = ["48.80", "66.00", "35.50", "120.00"]
+
+
+def recreate_database() -> None:
+    import psycopg
+
+    name = DB_URL.rsplit("/", 1)[1]
+    admin = DB_URL.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def sql(statement: str, params=None) -> int:
+    """Run ``statement`` (no parameters: a literal ``%`` is an operator)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        return cursor.rowcount
+
+
+def scalar(statement: str, params=None):
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        return cursor.fetchone()[0]
+
+
+def seed_fixed() -> dict:
+    """Townships, villages, households, SKUs, products, batches with shares, employees, intake ledger."""
+    import datetime
+    from decimal import Decimal
+
+    from django.contrib.auth import get_user_model
+
+    from households.models import Township, Village
+    from logistics.models import Facility, Grade, Produce, Sku
+    from marketplace.models import AllocationYear, Employer, Product
+
+    townships = [Township.objects.create(code=f"611025{100 + i}", name=f"镇{i:02d}") for i in range(15)]
+    villages = [Village.objects.create(township=t, code=f"{t.code}{j:03d}", name=f"村{j}") for t in townships for j in range(10)]
+    v0 = villages[0].pk
+    sql(
+        f"""INSERT INTO households_household (number, head_name, id_number, phone, members, village_id, labour_class, sub_class,
+            poverty_status, lifted_year, flag_illness_disability, flag_elderly_alone, flag_relocated_commuting,
+            flag_income_decline, flag_marginal, payout_bank, payout_account, created_at, updated_at)
+        SELECT 'H' || lpad(g::text, 8, '0'), '户主' || g, '611025197501010' || lpad((g % 1000)::text, 3, '0'), '',
+               3, {v0} + (g % 150), CASE g % 3 WHEN 0 THEN 'able' WHEN 1 THEN 'weak' ELSE 'none' END,
+               CASE g % 3 WHEN 0 THEN 'assured' WHEN 1 THEN 'bottom' ELSE 'supported' END, 'lifted', 2018,
+               false, false, false, false, false, '', '6217' || lpad(g::text, 15, '0'), now(), now()
+        FROM generate_series(1, {HOUSEHOLDS}) g"""
+    )
+    user = get_user_model().objects.create(username="bench")
+    station = Facility.objects.create(kind="station", code="ST-BENCH", name="分拣站", township=townships[0])
+    produce = [Produce.objects.create(code=c, name=n, category=c) for c, n in
+               (("chestnut", "板栗"), ("walnut", "核桃"), ("tea", "茶叶"), ("fungi", "香菇"))]
+    skus = []
+    for i, p in enumerate(produce):
+        grade = Grade.objects.create(produce=p, code="grade1", name="一级", rank=1)
+        sku = Sku.objects.create(code=f"SKU-B{i}", name=f"{p.name} 礼盒", produce=p, grade=grade, unit_weight_kg=Decimal("2.500"))
+        Product.objects.create(sku=sku, name=sku.name, price=Decimal(PRICES[i]))
+        skus.append(sku)
+    sku0 = skus[0].pk
+    sql(
+        f"""INSERT INTO logistics_packingrun (code, station_id, sku_id, waste_kg, created_by_id, created_at)
+        SELECT 'PR-B' || g, {station.pk}, {sku0} + ((g - 1) % 4), 0, {user.pk}, now() FROM generate_series(1, {BATCHES}) g"""
+    )
+    sql(
+        """INSERT INTO logistics_packedbatch (code, sku_id, station_id, packing_run_id, units, unit_weight_kg, best_before,
+            packed_at, inspection_status, on_hold, hold_reason)
+        SELECT 'PB-B' || substr(r.code, 5), r.sku_id, r.station_id, r.id, 1000, 2.5, '2027-12-31', now(), 'passed', false, ''
+        FROM logistics_packingrun r ORDER BY r.id"""
+    )
+    b0 = scalar("SELECT MIN(id) FROM logistics_packedbatch")
+    h0 = scalar("SELECT MIN(id) FROM households_household")
+    sql(
+        f"""INSERT INTO logistics_batchshare (batch_id, household_id, weight_kg)
+        SELECT b.id, {h0} + ((((b.id - {b0}) * {SHARES_PER_BATCH} + k) * 7) % {HOUSEHOLDS}), 0.5 + ((b.id * (k + 3)) % 97) / 10.0
+        FROM logistics_packedbatch b CROSS JOIN generate_series(0, {SHARES_PER_BATCH - 1}) k"""
+    )
+    employer = Employer.objects.create(code="E-B", name="县局")
+    sql(
+        f"""INSERT INTO auth_user (password, is_superuser, username, first_name, last_name, email, is_staff, is_active, date_joined)
+        SELECT '!', false, 'emp' || g, '', '', '', false, true, now() FROM generate_series(1, {EMPLOYEES}) g"""
+    )
+    sql(
+        f"""INSERT INTO marketplace_employee (user_id, employer_id, staff_number, name, active)
+        SELECT u.id, {employer.pk}, u.username, u.username, true FROM auth_user u WHERE u.username LIKE 'emp%'"""
+    )
+    AllocationYear.objects.create(year=2026, opens_on=datetime.date(2026, 1, 1), closes_on=datetime.date(2026, 12, 31),
+                                  dividend_rate=Decimal("0.0500"))
+    return {"b0": b0, "h0": h0, "p0": Product.objects.order_by("id").first().pk, "sku0": sku0}
+
+
+def reset_sales() -> None:
+    sql("""TRUNCATE settlement_payout, settlement_dividendline, settlement_settlementline, settlement_settlementrun,
+           marketplace_refundline, marketplace_refund, marketplace_orderlinebatch, marketplace_orderline, marketplace_order,
+           households_incomeentry RESTART IDENTITY CASCADE""")
+
+
+def seed_sales(units: int, ids: dict) -> None:
+    lines = units // UNITS_PER_LINE
+    orders = lines // LINES_PER_ORDER
+    e0 = scalar("SELECT MIN(id) FROM marketplace_employee")
+    sql(
+        f"""INSERT INTO marketplace_order (number, employee_id, status, fulfilment, year, total, allocation_amount, card_amount,
+            created_at, paid_at)
+        SELECT 'B' || lpad(g::text, 9, '0'), {e0} + (g % {EMPLOYEES}), 'completed', 'pickup', 2026, 0, 0, 0,
+               t, t
+        FROM (SELECT g, timestamptz '2026-01-01 09:00+08' + ((g * 365.0 / {orders}) * interval '1 day') AS t
+              FROM generate_series(1, {orders}) g) s"""
+    )
+    prices = "ARRAY[" + ", ".join(PRICES) + "]::numeric[]"
+    sql(
+        f"""INSERT INTO marketplace_orderline (order_id, product_id, quantity, unit_price, line_total)
+        SELECT o.id, {ids['p0']} + ((o.id + k) % 4), {UNITS_PER_LINE}, ({prices})[1 + ((o.id + k) % 4)],
+               {UNITS_PER_LINE} * ({prices})[1 + ((o.id + k) % 4)]
+        FROM marketplace_order o CROSS JOIN generate_series(1, {LINES_PER_ORDER}) k ORDER BY o.id, k"""
+    )
+    sql(
+        f"""INSERT INTO marketplace_orderlinebatch (line_id, batch_id, units)
+        SELECT l.id, {ids['b0']} + ((l.id * 7919) % {BATCHES // 4}) * 4 + (l.product_id - {ids['p0']}), l.quantity
+        FROM marketplace_orderline l"""
+    )
+    sql(
+        """UPDATE marketplace_order o SET total = s.t, allocation_amount = s.t
+        FROM (SELECT order_id, SUM(line_total) AS t FROM marketplace_orderline GROUP BY order_id) s WHERE s.order_id = o.id"""
+    )
+    sql(
+        """INSERT INTO marketplace_refund (order_id, allocation_amount, card_amount, provider_refund_id, reason, created_at)
+        SELECT l.order_id, l.unit_price, 0, '', 'bench', o.paid_at + interval '1 day'
+        FROM marketplace_orderline l JOIN marketplace_order o ON o.id = l.order_id WHERE l.id % 100 = 0"""
+    )
+    sql(
+        """INSERT INTO marketplace_refundline (refund_id, line_id, batch_id, units, amount)
+        SELECT r.id, l.id, olb.batch_id, 1, l.unit_price
+        FROM marketplace_refund r JOIN marketplace_orderline l ON l.order_id = r.order_id AND l.id % 100 = 0
+        JOIN marketplace_orderlinebatch olb ON olb.line_id = l.id"""
+    )
+    sql("ANALYZE")
+
+
+def seed_intake_ledger() -> int:
+    return sql(
+        f"""INSERT INTO households_incomeentry (household_id, kind, amount, date, produce, source_type, source_code, source_detail,
+            reason, created_at)
+        SELECT h.id, 'intake', 20 + (h.id * k) % 300, date '2026-01-10' + CAST(k * 41 + h.id % 30 AS integer), 'chestnut', 'lot',
+               'L-' || h.id || '-' || k, '{{}}'::jsonb, '', now()
+        FROM households_household h CROSS JOIN generate_series(1, {INTAKES_PER_HOUSEHOLD}) k"""
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 300_000, 1_000_000], help="sold units per run")
+    parser.add_argument("--chunk", type=int, default=25_000, help="order lines per settlement chunk")
+    args = parser.parse_args()
+
+    recreate_database()
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+
+    call_command("migrate", verbosity=0)
+    t = time.perf_counter()
+    ids = seed_fixed()
+    print(f"seeded {HOUSEHOLDS:,} households, {BATCHES:,} batches, {BATCHES * SHARES_PER_BATCH:,} shares "
+          f"in {time.perf_counter() - t:.1f} s")
+
+    from marketplace.settlement.services import settled_days_mismatches, settlement_run
+
+    results = []
+    for units in args.sizes:
+        reset_sales()
+        t = time.perf_counter()
+        seed_sales(units, ids)
+        gen = time.perf_counter() - t
+        t = time.perf_counter()
+        run = settlement_run(chunk_size=args.chunk)
+        wall = time.perf_counter() - t
+        results.append((units, wall, run.lines_written))
+        print(f"{units:>9,} units: generated in {gen:5.1f} s; settled in {wall:6.2f} s = {units / wall:,.0f} units/s, "
+              f"{run.lines_written:,} settlement lines ({run.lines_written / wall:,.0f} rows/s, ledger as many again), "
+              f"{run.chunks_done} chunks, sales {run.sales_amount:,}, refunds {run.refunds_amount:,}, dividends {run.dividend_amount:,}")
+    if len(results) > 1:
+        base_units, base_wall, _ = results[0]
+        for units, wall, _ in results[1:]:
+            print(f"scaling {base_units:,} -> {units:,} units: x{units / base_units:.1f} units took x{wall / base_wall:.2f} time")
+    t = time.perf_counter()
+    problems = settled_days_mismatches()
+    print(f"reconcile (attributed = net sales per day): {'OK' if not problems else problems[:3]} in {time.perf_counter() - t:.1f} s")
+
+    n = seed_intake_ledger()
+    sql("ANALYZE households_incomeentry")
+    total_entries = scalar("SELECT COUNT(*) FROM households_incomeentry")
+    print(f"added {n:,} intake entries; ledger holds {total_entries:,} entries")
+    from households.reports import selectors
+
+    filters = {"date_from": "2026-01-01", "date_to": "2026-12-31"}
+    for label, fn in (
+        ("totals per township", lambda: selectors.income_totals_by("township", filters=filters)),
+        ("totals per village", lambda: selectors.income_totals_by("village", filters=filters)),
+        ("totals per class", lambda: selectors.income_totals_by("labour_class", filters=filters)),
+        ("households ranked (top 100)", lambda: selectors.households_ranked(filters=filters, limit=100)),
+        ("income by month", lambda: selectors.income_by_month(filters=filters)),
+    ):
+        best = min(_timed(fn) for _ in range(3))
+        print(f"county income report, {label}, {HOUSEHOLDS:,} households: {best * 1000:.0f} ms")
+    connection.close()
+
+
+def _timed(fn) -> float:
+    t = time.perf_counter()
+    fn()
+    return time.perf_counter() - t
+
+
+if __name__ == "__main__":
+    main()
