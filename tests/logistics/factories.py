@@ -67,6 +67,7 @@ class CollectionPointFactory(factory.django.DjangoModelFactory):
 
     class Meta:
         model = Facility
+        skip_postgeneration_save = True
 
     kind = Facility.Kind.COLLECTION_POINT
     village = factory.SubFactory(VillageFactory)
