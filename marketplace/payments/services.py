@@ -203,6 +203,8 @@ def _session_not_paid(status: str, reason: str):
         found = _payment_for_session(obj)
         if found is None:
             return "no payment for this session"
+        if found.session_id and obj.get("id") and found.session_id != obj["id"]:
+            return "ignored: not the order's current payment session"
         order, payment = _lock(found)
         if payment.status in PAID_STATUSES:
             return "ignored: already paid"

@@ -11,7 +11,7 @@ from django.utils import timezone
 from openpyxl import load_workbook
 
 from core import roles
-from marketplace.models import Order
+from marketplace.models import Order, OrderLine
 from marketplace.services.allocation import allocation_grant
 from marketplace.services.cart import cart_item_set
 from marketplace.services.checkout import checkout_submit
@@ -84,7 +84,7 @@ def test_a_statement_adds_up_spending_net_of_refunds_to_the_fen(shop, at):
     returned = _buy(b, (odd, 2), (tea, 2))  # 66.66 + 240.02 = 306.68
     _buy(c, (tea, 5))  # another employer's
     _fulfil(returned, staff)
-    line = returned.lines.get(product=odd)
+    line = OrderLine.objects.get(order=returned, product=odd)
     order_refund(order=returned, lines={line.pk: 1}, reason="破损", author=staff)  # 33.33 back
 
     statement = employer_statement(employer=edu, month=StatementMonth(YEAR, 3))

@@ -432,3 +432,12 @@ def test_staff_see_the_events_that_need_attention(card_order, stripe_standin, de
     assert events[0].order_number == order.number
     client.force_login(UserFactory(role=roles.EMPLOYEE))
     assert client.get("/admin/marketplace/payment-events/").status_code in (302, 403)
+
+
+def test_an_expiry_of_some_other_session_for_the_order_does_not_release_it(card_order, stripe_standin, deliver):
+    order, payment, _batch = card_order
+    stranger = {**stripe_standin.sessions[payment.session_id], "id": "cs_test_some_other_session", "status": "expired"}
+    deliver(stripe_standin.event("checkout.session.expired", stranger))
+    order.refresh_from_db()
+    assert order.status == Order.Status.PENDING_PAYMENT
+    assert PaymentEvent.objects.get().outcome.startswith("ignored")
