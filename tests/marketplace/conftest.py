@@ -15,6 +15,11 @@ talking to it. Typical use::
 ``post_event(client, event, secret=..., timestamp=..., signature=...)`` is also importable from
 ``tests.marketplace.stripe_standin`` for tests that sign with a secret of their own.
 
+Tests outside tests/marketplace/ may use the fixture by importing it into their module (or
+their own conftest.py)::
+
+    from tests.marketplace.conftest import stripe_standin  # noqa: F401  (a pytest fixture)
+
 No test reaches the internet: every marketplace test runs with ``STRIPE_API_BASE`` pointing at
 loopback (a closed port when the stand-in is not used), so a stray Stripe call fails at once.
 """
