@@ -96,25 +96,28 @@ def main() -> None:
     print(f"books: {Intake.objects.count():,} intakes, {LotMovement.objects.count():,} lot movements, "
           f"{len(batch_codes):,} batches")
 
-    def timed(codes: list[str]) -> tuple[list[float], int]:
-        times, rows = [], 0
+    def timed(codes: list[str]) -> tuple[list[float], list[float], int]:
+        times, cpu, rows = [], [], 0
         for code in codes:
-            started = time.perf_counter()
+            started, started_cpu = time.perf_counter(), time.process_time()
             t = trace_for_code(code)
             body = json.dumps(t.as_dict(), ensure_ascii=False)
             times.append((time.perf_counter() - started) * 1000)
+            cpu.append((time.process_time() - started_cpu) * 1000)
             rows += len(t.events)
             assert body
-        return times, rows
+        return times, cpu, rows
+
+    print(f"load average while measuring: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
 
     for label, pool in (("backward (batch code)", batch_codes), ("forward (lot code)", lot_codes), ("forward (household)", numbers)):
         if not pool:
             continue
         sample = [rng.choice(pool) for _ in range(args.samples)]
         timed(sample[:20])  # warm the connection and caches
-        times, rows = timed(sample)
+        times, cpu, rows = timed(sample)
         print(f"trace {label:<24} p50 {statistics.median(times):7.2f} ms   p99 {_pct(times, 99):7.2f} ms   "
-              f"({len(times)} traces, {rows / len(times):.0f} events each)")
+              f"(client CPU p50 {statistics.median(cpu):.2f} ms; {len(times)} traces, {rows / len(times):.0f} events each)")
 
     # --- reconcile -----------------------------------------------------------------------------
     started = time.perf_counter()

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Max, Min
+from django.db.models import Count, Max, Min, Q
 from django.utils import timezone
 
 from households.models import Household
@@ -188,8 +188,20 @@ _BATCH_RELATED = ("sku__produce", "sku__grade", "station", "packing_run")
 _LOT_RELATED = ("grade__produce", "household__village__township", "origin", "intake__void")
 
 
-def _forward_of_batches(trace: Trace, batches: list[PackedBatch]) -> None:
-    """Shipments of the batches, where their units are now, inspections, and extension rows: 4 queries + extensions."""
+def _lines(*, lot_ids: list[int], batch_ids: list[int]) -> tuple[list[ShipmentLine], list[ShipmentLine]]:
+    """Shipment lines of these lots and of these batches, in one query: (lot lines, batch lines)."""
+    if not lot_ids and not batch_ids:
+        return [], []
+    lines = list(
+        ShipmentLine.objects.filter(Q(lot_id__in=lot_ids) | Q(batch_id__in=batch_ids))
+        .select_related("shipment__origin", "shipment__destination")
+        .order_by("pk")
+    )
+    return [line for line in lines if line.lot_id], [line for line in lines if line.batch_id]
+
+
+def _forward_of_batches(trace: Trace, batches: list[PackedBatch], batch_lines: list[ShipmentLine]) -> None:
+    """Shipments of the batches, where their units are now, inspections, and extension rows: 2 queries + extensions."""
     ids = [b.pk for b in batches]
     by_id = {b.pk: b for b in batches}
     inspections = list(QualityInspection.objects.filter(batch_id__in=ids).order_by("inspected_at", "pk"))
@@ -204,8 +216,7 @@ def _forward_of_batches(trace: Trace, batches: list[PackedBatch]) -> None:
                    location=_location(b.station), at=i.inspected_at, doc_type="质检记录 inspection", doc_number=str(i.pk),
                    note="passed" if i.passed else f"failed: {i.notes}")
         )
-    lines = ShipmentLine.objects.filter(batch_id__in=ids).select_related("shipment__origin", "shipment__destination").order_by("pk")
-    for line in lines:
+    for line in batch_lines:
         b = by_id[line.batch_id]
         trace.shipments.append(_shipment_row(line, b.code))
         trace.events.extend(_shipment_events(line, b.code, _sku_product(b), "units"))
@@ -239,14 +250,14 @@ def trace_batch(batch: PackedBatch) -> Trace:
     trace = Trace(code=batch.code, kind="batch", subject={})
     inputs = list(PackingInput.objects.filter(run_id=batch.packing_run_id).select_related(*(f"lot__{r}" for r in _LOT_RELATED))
                   .order_by("lot__code"))
-    lots = [i.lot for i in inputs]
+    lots = {i.lot_id: i.lot for i in inputs}
     for i in inputs:
         trace.lots.append(_lot_row(i.lot, used_kg=i.quantity_kg))
         trace.events.extend(_lot_events(i.lot))
-    lot_lines = ShipmentLine.objects.filter(lot_id__in=[lot.pk for lot in lots]).select_related(
-        "shipment__origin", "shipment__destination", "lot__grade__produce").order_by("pk")
+    lot_lines, batch_lines = _lines(lot_ids=list(lots), batch_ids=[batch.pk])
     for line in lot_lines:
-        trace.events.extend(_shipment_events(line, line.lot.code, f"{line.lot.grade.produce.name} {line.lot.grade.name}", "kg"))
+        lot = lots[line.lot_id]
+        trace.events.extend(_shipment_events(line, lot.code, f"{lot.grade.produce.name} {lot.grade.name}", "kg"))
     run = batch.packing_run
     for i in inputs:
         trace.events.append(
@@ -259,7 +270,7 @@ def trace_batch(batch: PackedBatch) -> Trace:
                location=_location(batch.station), at=batch.packed_at, doc_type="包装记录 packing run", doc_number=run.code,
                note=f"{batch.unit_weight_kg} kg/unit; waste {run.waste_kg} kg")
     )
-    _forward_of_batches(trace, [batch])
+    _forward_of_batches(trace, [batch], batch_lines)
     trace.subject = trace.batches[0]
     trace.events.sort(key=lambda e: (e["date"] or "", e["event"]))
     return trace
@@ -271,12 +282,13 @@ def _trace_lots(trace: Trace, lots: list[Lot]) -> None:
     for lot in lots:
         trace.lots.append(_lot_row(lot))
         trace.events.extend(_lot_events(lot))
-    for line in ShipmentLine.objects.filter(lot_id__in=lot_ids).select_related("shipment__origin", "shipment__destination").order_by("pk"):
+    inputs = list(PackingInput.objects.filter(lot_id__in=lot_ids).select_related(*(f"run__batch__{r}" for r in _BATCH_RELATED))
+                  .order_by("run__batch__packed_at", "pk"))
+    lot_lines, batch_lines = _lines(lot_ids=lot_ids, batch_ids=sorted({i.run.batch.pk for i in inputs}))
+    for line in lot_lines:
         lot = by_id[line.lot_id]
         trace.shipments.append(_shipment_row(line, lot.code))
         trace.events.extend(_shipment_events(line, lot.code, f"{lot.grade.produce.name} {lot.grade.name}", "kg"))
-    inputs = list(PackingInput.objects.filter(lot_id__in=lot_ids).select_related(*(f"run__batch__{r}" for r in _BATCH_RELATED))
-                  .order_by("run__batch__packed_at", "pk"))
     batches: dict[int, PackedBatch] = {}
     for i in inputs:
         b = i.run.batch
@@ -294,7 +306,7 @@ def _trace_lots(trace: Trace, lots: list[Lot]) -> None:
         )
     lot_shipment_rows = trace.shipments
     trace.shipments = []
-    _forward_of_batches(trace, list(batches.values()))
+    _forward_of_batches(trace, list(batches.values()), batch_lines)
     trace.shipments = lot_shipment_rows + trace.shipments
     trace.events.sort(key=lambda e: (e["date"] or "", e["event"]))
 
