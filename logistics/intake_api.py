@@ -7,8 +7,11 @@ for a rule about one input, ``{<field>: [message]}`` too, as DRF reports malform
 
 from __future__ import annotations
 
+import datetime
+
 from django.http import Http404
 from django.urls import path
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django_filters.rest_framework import DjangoFilterBackend
@@ -28,6 +31,11 @@ from .models import Intake
 from .selectors.intake import InvalidFilters, household_picker_list, intake_for_user, intake_list
 from .services.intake import InvalidWeight, intake_record, intake_void, parse_weight, require_collection_point
 
+# An upload after working offline keeps the time the phone recorded (and so that day's price),
+# within a window: no back-dating beyond it, no future times beyond a little clock skew.
+OFFLINE_SYNC_WINDOW = datetime.timedelta(days=7)
+CLOCK_SKEW = datetime.timedelta(minutes=5)
+
 # --- serializers -----------------------------------------------------------------------------
 
 
@@ -38,6 +46,23 @@ class IntakeCreateSerializer(serializers.Serializer):
     grade = serializers.CharField(max_length=12, help_text=gettext_lazy("Grade code: premium, grade1 or grade2."))
     weight_kg = serializers.DecimalField(max_digits=10, decimal_places=3, required=False, allow_null=True, coerce_to_string=True)
     weight_jin = serializers.DecimalField(max_digits=11, decimal_places=3, required=False, allow_null=True, coerce_to_string=True)
+    recorded_at = serializers.DateTimeField(
+        required=False,
+        allow_null=True,
+        help_text=gettext_lazy("When the phone recorded the intake, for an upload after working offline (at most 7 days ago)."),
+    )
+
+    def validate_recorded_at(self, value):
+        if value is None:
+            return value
+        now = timezone.now()
+        if value > now + CLOCK_SKEW:
+            raise ValidationError(_("The recording time is in the future."))
+        if value < now - OFFLINE_SYNC_WINDOW:
+            raise ValidationError(
+                _("An intake recorded offline must be uploaded within %(days)s days.") % {"days": OFFLINE_SYNC_WINDOW.days}
+            )
+        return min(value, now)
 
     def validate(self, attrs):
         weight_kg, weight_jin = attrs.get("weight_kg"), attrs.get("weight_jin")
@@ -188,6 +213,7 @@ class IntakeListCreateView(GenericAPIView):
                 grade_code=data["grade"],
                 weight_kg=None if given_jin else data["weight_kg"],
                 weight_jin=data["weight_jin"] if given_jin else None,
+                at=data.get("recorded_at"),
             )
         except DomainError as exc:
             field = getattr(exc, "field", None)

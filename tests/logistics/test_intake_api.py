@@ -345,3 +345,24 @@ def test_the_schema_documents_the_intake_endpoints():
         assert p in paths
     params = {p["name"] for p in paths["/api/v1/households/"]["get"]["parameters"]}
     assert {"search", "township", "labour_class", "limit", "offset"} <= params
+
+
+def test_an_intake_uploaded_after_working_offline_keeps_its_recording_time_and_that_days_price(setup, api):
+    from logistics.services.prices import purchase_price_set
+
+    two_days_ago = timezone.now() - datetime.timedelta(days=2)
+    purchase_price_set(grade=setup.grades["grade1"], price_per_kg="20.00", effective_from=timezone.localdate(), author=None)
+    response = api.post(URL, body(setup, recorded_at=two_days_ago.isoformat(), weight_kg="10"), format="json")
+    assert response.status_code == 201
+    out = response.json()
+    assert datetime.datetime.fromisoformat(out["created_at"]) == two_days_ago
+    assert out["unit_price"] == "12.00"  # the price in force two days ago
+    assert out["amount"] == "120.00"
+
+
+@pytest.mark.parametrize(("delta", "message"), [(datetime.timedelta(days=8), "7 天内上传"), (datetime.timedelta(hours=-1), "将来")])
+def test_a_recording_time_outside_the_offline_window_is_400(setup, api, delta, message):
+    response = api.post(URL, body(setup, recorded_at=(timezone.now() - delta).isoformat()), format="json")
+    assert response.status_code == 400
+    assert message in response.json()["recorded_at"][0]
+    assert counts() == (0, 0, 0, 0)
