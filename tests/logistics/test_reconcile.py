@@ -108,5 +108,7 @@ def test_reconcile_runs_a_fixed_number_of_queries_whatever_the_size(django_asser
     _books()
     _books()
     with django_assert_max_num_queries(20):
-        problems = reconcile.run_checks([n for n in reconcile.registered_checks() if n != "settlement_attributed_equals_net_sales"])
+        ours = [n for n, fn in reconcile.registered_checks().items() if fn.__module__ == "logistics.reconcile"]
+        problems = reconcile.run_checks(ours)
+    assert len(ours) == 6
     assert not any(problems.values())
