@@ -108,11 +108,12 @@ class SettlementLine(models.Model):
                 condition=Q(kind="sale", refund_line__isnull=True) | Q(kind="refund", refund_line__isnull=False),
             ),
         ]
-        indexes = [models.Index(fields=["run", "chunk"]), models.Index(fields=["household", "run"])]
+        indexes = [models.Index(fields=["run", "chunk"])]
 
 
 class DividendLine(models.Model):
-    """A household's dividend (二次返利) from one run: rate × attributed revenue, per year and produce."""
+    """A household's dividend (二次返利) from one run: rate × attributed revenue, per allocation year
+    (``produce`` stays blank: one line per household and year keeps the run's writes small)."""
 
     run = models.ForeignKey(SettlementRun, on_delete=models.PROTECT, related_name="dividends")
     household = models.ForeignKey(Household, on_delete=models.PROTECT, related_name="dividend_lines")

@@ -22,7 +22,7 @@ import secrets
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Sum
+from django.db.models import Exists, OuterRef, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -271,12 +271,12 @@ def _dividends_and_payouts(run: SettlementRun) -> None:
             FROM (
                 SELECT agg.household_id, agg.year, agg.produce, agg.fen, agg.rate, {rounded} AS dfen
                 FROM (
-                    SELECT sl.household_id, sl.year, sl.produce, CAST(SUM(sl.amount_fen) AS BIGINT) AS fen,
+                    SELECT sl.household_id, sl.year, '' AS produce, CAST(SUM(sl.amount_fen) AS BIGINT) AS fen,
                            COALESCE(MAX(ay.dividend_rate), 0) AS rate,
                            CAST(ROUND(COALESCE(MAX(ay.dividend_rate), 0) * 10000) AS BIGINT) AS bp
                     FROM {sl} sl LEFT JOIN {ay} ay ON ay.year = sl.year
                     WHERE sl.run_id = %s
-                    GROUP BY sl.household_id, sl.year, sl.produce
+                    GROUP BY sl.household_id, sl.year
                 ) agg
             ) d
             WHERE d.dfen <> 0
@@ -325,12 +325,16 @@ def _new_code(now: datetime.datetime) -> str:
 
 
 def _pending_items(cutoff: datetime.datetime) -> int:
+    """Sold (line, batch) items and refund lines of settled sales that no run has settled yet."""
+    sale_settled = SettlementLine.objects.filter(
+        kind=SettlementLine.Kind.SALE, order_line_id=OuterRef("line_id"), batch_id=OuterRef("batch_id")
+    )
     sold = OrderLineBatch.objects.filter(
         line__order__status__in=SOLD_STATUSES, line__order__paid_at__lt=cutoff
-    ).exclude(line__settlement_lines__kind=SettlementLine.Kind.SALE)
-    refunds = RefundLine.objects.filter(refund__created_at__lt=cutoff).exclude(
-        settlement_lines__kind=SettlementLine.Kind.REFUND
-    )
+    ).exclude(Exists(sale_settled))
+    refunds = RefundLine.objects.filter(refund__created_at__lt=cutoff, refund__order__paid_at__isnull=False).filter(
+        Exists(sale_settled) | Q(line__order__status__in=SOLD_STATUSES, line__order__paid_at__lt=cutoff)
+    ).exclude(Exists(SettlementLine.objects.filter(kind=SettlementLine.Kind.REFUND, refund_line_id=OuterRef("pk"))))
     return sold.count() + refunds.count()
 
 
@@ -350,9 +354,13 @@ def settlement_run_start(*, until: datetime.datetime | None = None, author=None)
         return unfinished
     now = timezone.now()
     cutoff = min(until, now) if until else now
-    return SettlementRun.objects.create(
-        code=_new_code(now), cutoff=cutoff, author=author, items_total=_pending_items(cutoff)
-    )
+    pending = _pending_items(cutoff)
+    if not pending:
+        # Nothing new: no empty run is recorded (running settlement twice changes nothing).
+        latest = SettlementRun.objects.filter(status=SettlementRun.Status.COMPLETED).order_by("-id").first()
+        if latest is not None:
+            return latest
+    return SettlementRun.objects.create(code=_new_code(now), cutoff=cutoff, author=author, items_total=pending)
 
 
 def settlement_run_step(*, run_id: int, chunk_size: int | None = None) -> bool:
