@@ -18,7 +18,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.errors import NotAllowed
+from core.errors import ConflictError, NotAllowed
 
 from . import selectors
 from .filters import OrderFilter, ProductFilter
@@ -291,6 +291,9 @@ class OrderCancelApi(APIView):
     )
     def post(self, request: Request, number: str) -> Response:
         order = _own_order(request, number)
+        if order.status == Order.Status.PICKING:
+            # the supermarket is already at the shelves: staff may still cancel, the employee asks them
+            raise ConflictError(_("The supermarket is already picking order %(number)s; please ask them to cancel it.") % {"number": number})
         order_cancel(order=order, author=request.user, reason=_("Cancelled by the employee"))
         return Response(OrderSerializer(_own_order(request, number)).data)
 

@@ -171,3 +171,18 @@ def test_token_auth_works_for_the_phone_app(employee):
     client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
     assert client.get("/api/v1/me/allocation/").json()["balance"] == "700.00"
     assert Order.objects.count() == 0
+
+
+def test_an_employee_cannot_cancel_once_the_supermarket_is_picking(employee):
+    from marketplace.services.orders import order_transition
+
+    product = ProductFactory(price=Decimal("10.00"))
+    stock_batch(product, 5)
+    cart_item_set(employee=employee, product=product, quantity=1)
+    order = checkout_submit(employee=employee).order
+    order_transition(order=order, to_status="picking", author=UserFactory())
+
+    response = client_for(employee.user).post(f"/api/v1/orders/{order.number}/cancel/")
+
+    assert response.status_code == 409 and "拣货" in response.json()["detail"]
+    assert Order.objects.get(pk=order.pk).status == "picking"
