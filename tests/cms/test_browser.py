@@ -75,6 +75,28 @@ def _no_sideways_scroll(page, width: int = 375) -> None:
     assert scroll_width <= width, f"{page.url} is {scroll_width}px wide at a {width}px viewport"
 
 
+A11Y_PROBLEMS = """() => {
+  const problems = [];
+  for (const img of document.querySelectorAll('img')) {
+    if (!img.hasAttribute('alt')) problems.push('img without alt: ' + img.src);
+  }
+  for (const el of document.querySelectorAll('input:not([type=hidden]), select, textarea')) {
+    const named = (el.labels && el.labels.length) || el.getAttribute('aria-label') || el.getAttribute('aria-labelledby');
+    if (!named) problems.push('unlabelled ' + el.tagName + ' ' + (el.name || el.id));
+  }
+  for (const b of document.querySelectorAll('button, a[href]')) {
+    if (!(b.textContent || '').trim() && !b.getAttribute('aria-label') && !b.querySelector('img[alt]:not([alt=""])'))
+      problems.push('control without a name: ' + b.outerHTML.slice(0, 80));
+  }
+  return problems;
+}"""
+
+
+def _accessible(page) -> None:
+    """Every image has alt text (empty when decorative), every field a label, every control a name."""
+    assert page.evaluate(A11Y_PROBLEMS) == [], page.url
+
+
 def _shot(page, name: str) -> None:
     if SCREENSHOTS:
         Path(SCREENSHOTS).mkdir(parents=True, exist_ok=True)
@@ -94,7 +116,11 @@ def test_employee_filters_buys_with_the_allocation_and_sees_the_order_and_balanc
     shop = catalogue(3, price="60.00", units=10, with_images=True)
     sold_out = catalogue(1, price="55.00", units=0)
     context, page = _page(browser, live_server, phone=phone)
-    check = (lambda: _no_sideways_scroll(page)) if phone else (lambda: None)
+    def check():
+        _accessible(page)
+        if phone:
+            _no_sideways_scroll(page)
+
     try:
         _sign_in(page, live_server)
         assert "¥700.00" in page.locator("[data-testid=home-balance]").inner_text()
@@ -121,7 +147,7 @@ def test_employee_filters_buys_with_the_allocation_and_sees_the_order_and_balanc
         check()
         _shot(page, f"product-{'phone' if phone else 'desktop'}")
         page.get_by_label("数量").fill("2")
-        page.get_by_role("button", name="加入购物车").click()
+        page.get_by_label("数量").press("Enter")  # the keyboard submits the add-to-cart form
         page.wait_for_url("**/cart/")
         assert "¥120.00" in page.content()
         check()
