@@ -197,3 +197,40 @@ def test_a_completed_order_cannot_be_cancelled_but_can_be_refunded_per_line(empl
     assert Order.objects.get(pk=order.pk).status == "refunded"
     assert stock_of(tea) == (4, 0) and stock_of(nuts) == (5, 0)
     assert allocation_balance(employee=employee, year=order.year) == Decimal("700.00")
+
+
+def test_a_partial_refund_returns_the_card_part_first_then_the_allocation(employee, provider, staff):
+    product = ProductFactory(price=Decimal("300.00"))
+    stock_batch(product, 10)
+    order = buy(employee, product, 3)  # 900 = 700 allocation + 200 card
+    order_mark_paid(order=order)
+    for step in ("picking", "ready", "completed"):
+        order_transition(order=order, to_status=step, author=staff)
+    line = order.lines.get()
+
+    refund = order_refund(order=order, lines={line.pk: 1}, reason="one box spoiled", author=staff)
+
+    assert (refund.card_amount, refund.allocation_amount) == (Decimal("200.00"), Decimal("100.00"))
+    assert provider.refunds[-1]["amount"] == Decimal("200.00")
+    assert allocation_balance(employee=employee, year=order.year) == Decimal("100.00")
+    assert Payment.objects.get(order=order).status == "refunded"
+
+
+def test_after_the_window_closes_a_refund_keeps_the_allocation_spent_and_says_so(employee, staff, monkeypatch):
+    from marketplace.services import allocation as allocation_services
+
+    product = ProductFactory(price=Decimal("100.00"))
+    stock_batch(product, 10)
+    order = buy(employee, product, 2)
+    for step in ("picking", "ready", "completed"):
+        order_transition(order=order, to_status=step, author=staff)
+    closes = allocation_year().closes_on
+    monkeypatch.setattr(allocation_services, "allocation_today", lambda: closes + datetime.timedelta(days=1))
+
+    refund = order_refund(order=order, lines=None, reason="late complaint", author=staff)
+
+    assert refund.allocation_amount == Decimal("0.00")
+    assert "截止" in refund.reason
+    assert sum(refund.lines.values_list("units", flat=True)) == 2
+    assert allocation_balance(employee=employee, year=order.year) == Decimal("500.00")
+    assert Order.objects.get(pk=order.pk).status == "refunded"
