@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from django.db import connection, transaction
+from django.utils import timezone
 
 from ..models import Household, IncomeEntry, IncomeKind
 
@@ -47,6 +48,6 @@ def households_flag_income_decline(*, household_ids: Iterable[int]) -> int:
     updated = 0
     for start in range(0, len(ids), 900):
         updated += Household.objects.filter(pk__in=ids[start:start + 900], flag_income_decline=False).update(
-            flag_income_decline=True
+            flag_income_decline=True, updated_at=timezone.now()
         )
     return updated
