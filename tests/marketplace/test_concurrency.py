@@ -125,3 +125,24 @@ def test_carts_holding_the_same_products_in_opposite_orders_never_deadlock(on_po
     # half the carts take 2 of A and 3 of B, the other half 3 of A and 2 of B
     assert BatchStock.objects.get(batch__sku=a.sku).quantity == 100 - 10 * 2 - 10 * 3
     assert BatchStock.objects.get(batch__sku=b.sku).quantity == 100 - 10 * 3 - 10 * 2
+
+
+def test_a_400_yuan_checkout_racing_another_400_yuan_debit_against_700_lets_only_one_through(on_postgres):
+    product = ProductFactory(price=Decimal("400.00"))
+    stock_batch(product, 10)
+    (employee,) = granted_employees(1)
+    year = allocation_year().year
+    cart_item_set(employee=employee, product=product, quantity=1)
+
+    results = run_together(
+        [
+            lambda: checkout_submit(employee=employee),
+            lambda: allocation_spend(employee=employee, year=year, amount=Decimal("400.00"), order_number="OTHER"),
+        ]
+    )
+
+    failures = [r for r in results if isinstance(r, Exception)]
+    assert len(failures) == 1, results
+    assert "余额" in failures[0].message  # AllocationExhausted or CardPaymentUnavailable, both say so
+    assert allocation_balance(employee=employee, year=year) == Decimal("300.00")
+    assert Order.objects.count() == (0 if isinstance(results[0], Exception) else 1)
