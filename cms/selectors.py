@@ -18,7 +18,7 @@ from django.utils import timezone
 from wagtail.images import get_image_model
 
 from core.money import ZERO, price_per_jin, to_decimal
-from households.models import IncomeEntry, Village
+from households.models import IncomeEntry, IncomeKind, Village
 from logistics.models import BatchStock, Facility, Intake, PackedBatch, Produce
 from marketplace.models import Order
 
@@ -233,19 +233,30 @@ class ProgrammeHeadline:
     sales: Decimal  # what employees bought
     households: int
     from_income_ledger: bool
+    intake: Decimal = ZERO
+    attributed_sales: Decimal = ZERO
+    dividends: Decimal = ZERO
 
 
 def programme_headline() -> ProgrammeHeadline:
     """What the programme has returned to households: the income ledger when it has entries
-    (intake payments, settled sales, dividends), otherwise the sales so far."""
+    (intake payments, sales attributed by settlement, dividends), otherwise the sales so far."""
+
+    def total(kind=None):
+        return Coalesce(Sum("amount", filter=Q(kind=kind) if kind else None), Value(ZERO), output_field=DecimalField())
+
     income = IncomeEntry.objects.aggregate(
-        total=Coalesce(Sum("amount"), Value(ZERO), output_field=DecimalField()), households=Count("household_id", distinct=True)
+        total=total(), intake=total(IncomeKind.INTAKE), sales=total(IncomeKind.SALES), dividends=total(IncomeKind.DIVIDEND),
+        households=Count("household_id", distinct=True),
     )
     sales = Order.objects.filter(status__in=SOLD_STATUSES).aggregate(
         total=Coalesce(Sum("total"), Value(ZERO), output_field=DecimalField())
     )["total"]
     if income["total"]:
-        return ProgrammeHeadline(returned=income["total"], sales=sales, households=income["households"], from_income_ledger=True)
+        return ProgrammeHeadline(
+            returned=income["total"], sales=sales, households=income["households"], from_income_ledger=True,
+            intake=income["intake"], attributed_sales=income["sales"], dividends=income["dividends"],
+        )
     return ProgrammeHeadline(returned=sales, sales=sales, households=0, from_income_ledger=False)
 
 

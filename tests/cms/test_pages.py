@@ -1,5 +1,7 @@
 """The storefront pages: what a shopper sees, in Chinese by default."""
 
+from decimal import Decimal
+
 import pytest
 from django.core.exceptions import ValidationError
 
@@ -116,3 +118,23 @@ def test_a_malformed_filter_is_shown_as_an_error_not_a_crash(client):
     response = client.get(cat.category.url, {"price_min": "cheap", "page": "999"})
     assert response.status_code == 200
     assert cat.products[0].name in response.content.decode()
+
+
+def test_home_headline_is_what_the_income_ledger_returned_to_households(client):
+    import datetime
+
+    from households.models import IncomeKind
+    from households.services import income_entry_record
+    from tests.households.factories import HouseholdFactory
+
+    catalogue(1)
+    a, b = HouseholdFactory(), HouseholdFactory()
+    day = datetime.date(2026, 10, 1)
+    income_entry_record(household=a, kind=IncomeKind.INTAKE, amount=Decimal("100.00"), date=day, source_type="intake", source_code="L1")
+    income_entry_record(household=b, kind=IncomeKind.SALES, amount=Decimal("20.50"), date=day, source_type="sale", source_code="S1")
+    income_entry_record(household=b, kind=IncomeKind.DIVIDEND, amount=Decimal("1.03"), date=day, source_type="dividend", source_code="D1")
+    html = client.get("/").content.decode()
+    assert "¥121.53" in html
+    assert "2 户农户" in html
+    assert "¥20.50" in html and "¥1.03" in html
+    assert a.head_name not in html and b.head_name not in html
