@@ -186,6 +186,12 @@ def _batch_row(batch: PackedBatch, latest_inspection=None) -> dict:
 
 _BATCH_RELATED = ("sku__produce", "sku__grade", "station", "packing_run")
 _LOT_RELATED = ("grade__produce", "household__village__township", "origin", "intake__void")
+# Only the columns a trace shows: the household row is wide and holds personal data a trace never needs.
+_LOT_ONLY = (
+    "code", "weight_kg", "created_at", "grade__code", "grade__name", "grade__produce__code", "grade__produce__name",
+    "household__number", "household__village__name", "household__village__township__name",
+    "origin__code", "origin__name", "origin__kind", "intake__created_at", "intake__void__id",
+)
 
 
 def _lines(*, lot_ids: list[int], batch_ids: list[int]) -> tuple[list[ShipmentLine], list[ShipmentLine]]:
@@ -249,7 +255,7 @@ def trace_batch(batch: PackedBatch) -> Trace:
     """Backward (inputs: lots, intakes, households, points, their shipments, the packing run) and forward."""
     trace = Trace(code=batch.code, kind="batch", subject={})
     inputs = list(PackingInput.objects.filter(run_id=batch.packing_run_id).select_related(*(f"lot__{r}" for r in _LOT_RELATED))
-                  .order_by("lot__code"))
+                  .only("quantity_kg", "lot_id", "run_id", *(f"lot__{f}" for f in _LOT_ONLY)).order_by("lot__code"))
     lots = {i.lot_id: i.lot for i in inputs}
     for i in inputs:
         trace.lots.append(_lot_row(i.lot, used_kg=i.quantity_kg))
@@ -322,7 +328,7 @@ def trace_lot(lot: Lot) -> Trace:
 def trace_household(household: Household) -> Trace:
     """Forward from a household: every lot it delivered and every batch they went into."""
     trace = Trace(code=household.number, kind="household", subject={"household": household.number})
-    lots = list(Lot.objects.filter(household=household).select_related(*_LOT_RELATED).order_by("created_at", "pk"))
+    lots = list(Lot.objects.filter(household=household).select_related(*_LOT_RELATED).only(*_LOT_ONLY).order_by("created_at", "pk"))
     _trace_lots(trace, lots)
     trace.subject = {"household": household.number, "village": household.village.name, "lots": len(lots), "batches": len(trace.batches)}
     return trace
@@ -336,7 +342,7 @@ def trace_for_code(code: str) -> Trace | None:
     batch = PackedBatch.objects.select_related(*_BATCH_RELATED).filter(code=code).first()
     if batch is not None:
         return trace_batch(batch)
-    lot = Lot.objects.select_related(*_LOT_RELATED).filter(code=code).first()
+    lot = Lot.objects.select_related(*_LOT_RELATED).only(*_LOT_ONLY).filter(code=code).first()
     if lot is not None:
         return trace_lot(lot)
     household = Household.objects.select_related("village").filter(number=code).first()
