@@ -107,3 +107,27 @@ def test_other_roles_are_refused_every_income_report(client, county, role):
 
 def test_anonymous_visitors_are_sent_to_sign_in(client, county):
     assert client.get("/income/").status_code == 302
+
+
+def test_the_report_speaks_chinese_by_default(client, county):
+    client.force_login(UserFactory(role=roles.COUNTY_OFFICE))
+    html = client.get("/income/").content.decode()
+    assert "农户收入报表" in html and "收入排名" in html
+
+
+def test_a_new_ledger_entry_shows_at_once_despite_the_cache(county):
+    a = county["households"][0]
+    before = selectors.income_totals()["total"]
+    entry(a, "dividend", "1.11", datetime.date(2026, 5, 1), source_type="dividend", source_code="ST2")
+    assert selectors.income_totals()["total"] == before + Decimal("1.11")
+
+
+def test_a_registry_change_regroups_at_once_despite_the_cache(county):
+    from households.services import household_save
+
+    t1, t2 = county["townships"]
+    c = county["households"][2]
+    assert {r["key"] for r in selectors.income_totals_by("township")} == {t1.pk, t2.pk}
+    c.village = county["villages"][0]
+    household_save(household=c)
+    assert {r["key"] for r in selectors.income_totals_by("township")} == {t1.pk}
