@@ -97,8 +97,11 @@ class OrderSerializer(serializers.Serializer):
         url = self.context.get("payment_url")
         if url:
             return url
-        payment = Payment.objects.filter(order=order, status=Payment.Status.PENDING).only("payment_url").first()
-        return payment.payment_url or None if payment else None
+        try:
+            payment = order.payment
+        except Payment.DoesNotExist:
+            return None
+        return payment.payment_url or None if payment.status == Payment.Status.PENDING else None
 
 
 class AllocationEntrySerializer(serializers.Serializer):

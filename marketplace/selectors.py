@@ -52,7 +52,7 @@ def product_get(*, product_id: int) -> Product | None:
 
 def order_list(*, employee: Employee | None = None, filters: dict | None = None) -> QuerySet[Order]:
     """Orders (of one employee when given), newest first, with their lines and products."""
-    qs = Order.objects.select_related("employee", "employee__employer").prefetch_related(
+    qs = Order.objects.select_related("employee", "employee__employer", "payment").prefetch_related(
         Prefetch("lines", queryset=OrderLine.objects.select_related("product").order_by("id"))
     )
     if employee is not None:
@@ -62,9 +62,7 @@ def order_list(*, employee: Employee | None = None, filters: dict | None = None)
 
 def order_get(*, number: str, employee: Employee | None = None) -> Order:
     """One order by number; of ``employee`` only when given (raises Order.DoesNotExist otherwise)."""
-    qs = order_list(employee=employee).prefetch_related(
-        Prefetch("events", queryset=OrderEvent.objects.order_by("id")), "payment"
-    )
+    qs = order_list(employee=employee).prefetch_related(Prefetch("events", queryset=OrderEvent.objects.order_by("id")))
     return qs.get(number=number)
 
 
