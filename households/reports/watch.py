@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, Q, Sum
+from django.db.models import Q, Sum
 
 from ..models import IncomeEntry, IncomeKind, WatchListEntry
 from .services import households_flag_income_decline
@@ -53,8 +53,9 @@ def watch_list_candidates(*, period_start: datetime.date, period_end: datetime.d
         IncomeEntry.objects.filter(now | before).order_by().values("household_id")
         .annotate(
             income=Sum("amount", filter=now), income_before=Sum("amount", filter=before),
-            intakes=Count("id", filter=now & Q(kind=IncomeKind.INTAKE)),
-            intakes_before=Count("id", filter=before & Q(kind=IncomeKind.INTAKE)),
+            # Net of voids (a voided intake leaves a reversing entry): deliveries that stood.
+            intakes=Sum("amount", filter=now & Q(kind=IncomeKind.INTAKE)),
+            intakes_before=Sum("amount", filter=before & Q(kind=IncomeKind.INTAKE)),
         )
         .filter(income_before__gt=0)
     )
@@ -62,7 +63,7 @@ def watch_list_candidates(*, period_start: datetime.date, period_end: datetime.d
     for row in rows:
         income, prior = row["income"] or ZERO, row["income_before"] or ZERO
         drop = (prior - income) / prior if prior > 0 else None
-        if row["intakes_before"] and not row["intakes"]:
+        if (row["intakes_before"] or ZERO) > 0 and (row["intakes"] or ZERO) <= 0:
             reason = WatchListEntry.Reason.STOPPED
         elif drop is not None and drop > share:
             reason = WatchListEntry.Reason.DECLINE

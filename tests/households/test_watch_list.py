@@ -105,3 +105,19 @@ def test_the_watch_list_is_in_the_admin_for_the_county_office_only(client, setti
     assert "李长青" in response.content.decode()
     client.force_login(UserFactory(role=roles.SUPERMARKET_STAFF))
     assert client.get("/admin/watch_list/").status_code in (302, 403)
+
+
+def test_a_voided_delivery_does_not_count_as_delivering(settings):
+    from households.models import IncomeEntry
+    from households.services import income_entry_reverse
+
+    settings.RELIEF_WATCH_DECLINE_SHARE = "0.30"
+    h = HouseholdFactory()
+    income(h, "intake", "100.00", datetime.date(2025, 9, 1))
+    income(h, "intake", "100.00", datetime.date(2026, 9, 1))
+    income_entry_reverse(entry=IncomeEntry.objects.get(household=h, date=datetime.date(2026, 9, 1)), reason="称错",
+                         date=datetime.date(2026, 9, 2))
+
+    compute()
+
+    assert WatchListEntry.objects.get(household=h).reason == WatchListEntry.Reason.STOPPED
