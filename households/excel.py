@@ -510,61 +510,54 @@ def _insert_many(model, objects: list) -> None:
     """INSERT the objects, with values prepared by each field's get_db_prep_save as the ORM would.
 
     Django's bulk_create spends most of its time compiling its statement in Python. SQLite gets
-    one prepared statement run for every row (executemany, a loop in C); PostgreSQL gets one
-    multi-row statement per chunk (a round trip per row would dominate there).
+    one prepared statement run for every row (executemany, a loop in C); PostgreSQL gets COPY,
+    its bulk-load path (psycopg adapts the rows in C).
     """
     if not objects:
         return
     fields = [f for f in model._meta.concrete_fields if not f.primary_key]
     quote = connection.ops.quote_name
-    head = "INSERT INTO {} ({}) VALUES ".format(quote(model._meta.db_table), ", ".join(quote(f.column) for f in fields))
-    row_sql = "({})".format(", ".join(["%s"] * len(fields)))
+    table, columns = quote(model._meta.db_table), ", ".join(quote(f.column) for f in fields)
     rows = [[f.get_db_prep_save(getattr(obj, f.attname), connection) for f in fields] for obj in objects]
     with connection.cursor() as cursor:
-        if connection.vendor != "postgresql":
-            cursor.executemany(head + row_sql, rows)
-            return
-        for chunk in _chunks(rows, _ROWS_PER_STATEMENT):
-            cursor.execute(head + ", ".join([row_sql] * len(chunk)), [value for row in chunk for value in row])
+        if connection.vendor == "postgresql":
+            _copy(cursor, f"{table} ({columns})", rows)
+        else:
+            cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * len(fields))})", rows)
 
 
 def _update_many(model, objects: list, field_names: list[str]) -> None:
     """UPDATE each object's ``field_names`` by primary key (see _insert_many).
 
-    bulk_update builds CASE WHEN chains whose cost grows with the batch squared. On PostgreSQL
-    this is one ``UPDATE ... FROM (VALUES ...)`` per chunk; the casts give the VALUES columns
-    their types (a NULL in the first row would otherwise make a column text).
+    bulk_update builds CASE WHEN chains whose cost grows with the batch squared. On PostgreSQL the
+    new values are COPied into a temporary table shaped like the real one, then applied with one
+    ``UPDATE ... FROM``.
     """
     if not objects:
         return
     fields = [model._meta.get_field(name) for name in field_names]
-    pk = model._meta.pk
     quote = connection.ops.quote_name
+    pk = quote(model._meta.pk.column)
     table = quote(model._meta.db_table)
     rows = [[*(f.get_db_prep_save(getattr(obj, f.attname), connection) for f in fields), obj.pk] for obj in objects]
     with connection.cursor() as cursor:
         if connection.vendor != "postgresql":
             sets = ", ".join(f"{quote(f.column)} = %s" for f in fields)
-            cursor.executemany(f"UPDATE {table} SET {sets} WHERE {quote(pk.column)} = %s", rows)
+            cursor.executemany(f"UPDATE {table} SET {sets} WHERE {pk} = %s", rows)
             return
-        names = [f"c{i}" for i in range(len(fields))]
-        sets = ", ".join(f"{quote(f.column)} = v.{n}::{f.db_type(connection)}" for f, n in zip(fields, names, strict=True))
-        row_sql = "({})".format(", ".join(["%s"] * (len(fields) + 1)))
-        for chunk in _chunks(rows, _ROWS_PER_STATEMENT):
-            values = ", ".join([row_sql] * len(chunk))
-            cursor.execute(
-                f"UPDATE {table} SET {sets} FROM (VALUES {values}) AS v({', '.join(names)}, pk) "
-                f"WHERE {table}.{quote(pk.column)} = v.pk::{pk.db_type(connection).replace('serial', 'integer')}",
-                [value for row in chunk for value in row],
-            )
+        staging = quote(f"import_{uuid.uuid4().hex}")
+        columns = ", ".join([*(quote(f.column) for f in fields), pk])
+        cursor.execute(f"CREATE TEMPORARY TABLE {staging} AS SELECT {columns} FROM {table} WITH NO DATA")
+        _copy(cursor, f"{staging} ({columns})", rows)
+        sets = ", ".join(f"{quote(f.column)} = s.{quote(f.column)}" for f in fields)
+        cursor.execute(f"UPDATE {table} SET {sets} FROM {staging} AS s WHERE {table}.{pk} = s.{pk}")
+        cursor.execute(f"DROP TABLE {staging}")
 
 
-_ROWS_PER_STATEMENT = 1000  # 20 columns x 1,000 rows: well under PostgreSQL's 65,535 parameters
-
-
-def _chunks(items: list, size: int):
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
+def _copy(cursor, target: str, rows: list[list]) -> None:
+    with cursor.cursor.copy(f"COPY {target} FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
 
 
 def _log_import(created, updated, changed_fields, author, now) -> None:

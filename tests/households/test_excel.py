@@ -178,6 +178,23 @@ def test_an_existing_registry_number_updates_the_household(village, county):
     assert Household.objects.count() == 2
 
 
+def test_an_update_can_clear_values_and_move_a_household_to_another_village(village):
+    other = VillageFactory(township=village.township, name="东坡村")
+    household = HouseholdFactory(number="T00000001", village=village, flag_marginal=True)
+    HouseholdFactory(number="T00000002", village=village)
+    result = _import(
+        [
+            sheet_row(village, 1, 贫困状态="未脱贫", 脱贫年份=None, 手机号=None, 村="东坡村", 收款账号=None),
+            sheet_row(village, 2, 贫困状态="监测户", 脱贫年份=2019),
+        ]
+    )
+    assert result.ok and result.updated == 2, result.problems
+    household.refresh_from_db()
+    assert (household.poverty_status, household.lifted_year, household.phone) == (PovertyStatus.IN_POVERTY, None, "")
+    assert household.village == other and household.payout_account == "" and not household.flag_marginal
+    assert Household.objects.get(number="T00000002").lifted_year == 2019
+
+
 def test_an_import_leaves_a_history_entry_naming_the_author_and_the_fields_not_the_values(village, county):
     from wagtail.models import ModelLogEntry
 
