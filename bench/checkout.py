@@ -12,7 +12,8 @@ Phases (each client is a thread with one keep-alive ``http.client`` connection, 
             does per order (the cart answer carries the checkout preview).
 Stock is spread over ``--products`` products of three batches each (FIFO crosses batches).
 
-Database ``relief_c1_bench`` (dropped and rebuilt each run); pgbench uses ``relief_c1_pgbench``.
+Database ``relief_c1_bench`` (rebuilt each run from a migrated template ``relief_c1_bench_tpl_*``,
+kept between runs); pgbench uses ``relief_c1_pgbench`` (dropped afterwards).
 """
 
 from __future__ import annotations
@@ -60,12 +61,34 @@ def _server_env() -> dict:
     return env
 
 
-def recreate_database(name: str) -> None:
+def recreate_database(name: str, template: str | None = None) -> None:
     import psycopg
 
     with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
         conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {name}")
+        conn.execute(f"CREATE DATABASE {name}" + (f" TEMPLATE {template}" if template else ""))
+
+
+def migrated_database() -> None:
+    """A freshly migrated bench database: copied from a migrated template kept between runs (the
+    template is rebuilt whenever the set of migration files changes)."""
+    import hashlib
+
+    import psycopg
+
+    files = sorted(str(p.relative_to(ROOT)) for p in ROOT.glob("**/migrations/0*.py") if ".venv" not in p.parts)
+    digest = hashlib.sha1("\n".join(files).encode()).hexdigest()[:16]
+    template = f"{DB}_tpl_{digest}"
+    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+        have = conn.execute("SELECT datname FROM pg_database WHERE datname LIKE %s", [f"{DB}_tpl_%"]).fetchall()
+        for (name,) in have:
+            if name != template:
+                conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    if (template,) not in have:
+        recreate_database(template)
+        env = {**_server_env(), "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{template}"}
+        subprocess.run([PY, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
+    recreate_database(DB, template=template)
 
 
 def setup_django() -> None:
@@ -304,8 +327,7 @@ def main() -> None:
     args = parser.parse_args()
 
     t0 = time.perf_counter()
-    recreate_database(DB)
-    subprocess.run([PY, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=_server_env(), check=True)
+    migrated_database()
     setup_django()
     from django.db import connection
 

@@ -163,3 +163,29 @@ def test_a_provider_failure_releases_stock_and_returns_the_allocation(employee, 
     assert BatchStock.objects.get(batch__sku=product.sku).reserved == 0
     kinds = list(AllocationEntry.objects.filter(employee=employee).values_list("kind", flat=True))
     assert kinds == ["grant", "spend", "refund"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_provider_is_called_only_after_the_checkout_transaction_committed(monkeypatch):
+    from django.db import transaction
+
+    seen = {}
+
+    class WatchingProvider(FakeProvider):
+        def create_checkout(self, **kwargs):
+            seen["in_transaction"] = transaction.get_connection().in_atomic_block
+            seen["order_committed"] = Order.objects.filter(number=kwargs["order"].number).exists()
+            return super().create_checkout(**kwargs)
+
+    monkeypatch.setattr("marketplace.payments.base.get_provider", lambda: WatchingProvider())
+    setting = allocation_year()
+    employee = EmployeeFactory()
+    allocation_grant(employee=employee, year=setting.year)
+    product = ProductFactory(price=Decimal("800.00"))
+    stock_batch(product, 2)
+    cart_item_set(employee=employee, product=product, quantity=1)
+
+    result = checkout_submit(employee=employee)
+
+    assert seen == {"in_transaction": False, "order_committed": True}
+    assert result.payment_url and Payment.objects.get(order=result.order).session_id == f"cs_fake_{result.order.number}"
