@@ -14,6 +14,8 @@ from django.views import View
 from django.views.generic import FormView
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 
+from core.masking import can_see_personal_data
+
 from .excel import COLUMNS, households_export_xlsx, households_import_xlsx
 from .forms import HouseholdImportForm
 from .selectors import household_list
@@ -80,7 +82,9 @@ class HouseholdExportView(View):
     def get(self, request):
         if not user_may_export(request.user):
             raise PermissionDenied
-        queryset = household_list(filters=request.GET, search=request.GET.get("q", ""))
+        queryset = household_list(
+            filters=request.GET, search=request.GET.get("q", ""), full_id=can_see_personal_data(request.user)
+        )
         content = households_export_xlsx(queryset=queryset, user=request.user)
         response = HttpResponse(content, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
         filename = f"households-{timezone.localdate():%Y%m%d}.xlsx"

@@ -21,11 +21,16 @@ class YesNoFilter(django_filters.BooleanFilter):
         super().__init__(*args, **kwargs)
 
 
-def household_search(queryset, query: str):
+MASKED_ID_TAIL = 4  # the digits a masked ID number still shows (core.masking)
+
+
+def household_search(queryset, query: str, *, full_id: bool = True):
     """Search by registry number, head's name, or the last digits of the ID number.
 
     The database search backend cannot do "ends with", and people at a desk quote the last
-    four or six digits of an ID card, so the search is a plain ORM filter.
+    four or six digits of an ID card, so the search is a plain ORM filter. Without ``full_id``
+    (anyone who sees IDs masked) only the last four digits match: a longer tail would let one
+    probe the hidden digits.
     """
     query = (query or "").strip()
     if not query:
@@ -34,7 +39,7 @@ def household_search(queryset, query: str):
 
     tail = normalise_id_number(query)
     condition = Q(number__icontains=query) | Q(head_name__icontains=query)
-    if tail:
+    if tail and (full_id or len(tail) <= MASKED_ID_TAIL):
         condition |= Q(id_number__endswith=tail)
     return queryset.filter(condition)
 

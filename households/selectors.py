@@ -8,11 +8,12 @@ from .filters import HouseholdFilterSet, household_search
 from .models import Household
 
 
-def household_list(*, filters: dict | None = None, search: str = "") -> QuerySet[Household]:
-    """Households matching the listing filters (``HouseholdFilterSet`` fields) and the search."""
+def household_list(*, filters: dict | None = None, search: str = "", full_id: bool = True) -> QuerySet[Household]:
+    """Households matching the listing filters (``HouseholdFilterSet`` fields) and the search
+    (``full_id``: whether the searcher may match more than the last four ID digits)."""
     queryset = Household.objects.select_related("village__township").order_by("number")
     filterset = HouseholdFilterSet(data=filters or {}, queryset=queryset)
     if not filterset.is_valid():
         # A filter that cannot be read must not widen the result (an export would leak everything).
         return queryset.none()
-    return household_search(filterset.qs, search)
+    return household_search(filterset.qs, search, full_id=full_id)

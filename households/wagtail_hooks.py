@@ -61,7 +61,7 @@ class HouseholdIndexView(IndexView):
         # Number, head's name, or the last digits of the ID (the search backend cannot do endswith).
         if not self.is_searching:
             return queryset
-        return household_search(queryset, self.search_query)
+        return household_search(queryset, self.search_query, full_id=can_see_personal_data(self.request.user))
 
     @cached_property
     def header_buttons(self):

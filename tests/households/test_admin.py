@@ -118,6 +118,15 @@ def test_search_finds_by_number_name_or_the_last_digits_of_the_id(client, county
     assert c.number not in _listing(client, county, q="002X")
 
 
+def test_masked_roles_can_search_by_the_four_visible_id_digits_but_not_probe_the_hidden_ones(client, point):
+    b = HouseholdFactory(id_number="11010519491231002X")
+    assert _numbers_listed(client, point, q="002X") == {b.number}
+    assert _numbers_listed(client, point, q="491231002X") == set()
+    client.force_login(point)
+    rows = read_xlsx(client.get(reverse("households_export"), {"q": "491231002X"}).content)
+    assert rows == [HEADERS]
+
+
 def _edit_data(household, **changes):
     data = {
         "number": household.number,
