@@ -225,6 +225,11 @@ class OriginPage(CachedPageMixin, Page):
         super().clean()
         if self.village_id and self.township_id and self.village.township_id != self.township_id:
             raise ValidationError({"village": _("This village is not in the chosen township.")})
+        parent = self.get_parent() if self.path and self.depth > 1 else None
+        parent = parent.specific if parent is not None else None
+        if isinstance(parent, OriginPage) and (not self.village_id or parent.township_id != self.township_id):
+            # checked once the page is in the tree: at the latest when it is published
+            raise ValidationError({"village": _("A page under a township's page is about one of its villages: choose the village.")})
 
     def get_context(self, request, *args, **kwargs):
         from . import selectors

@@ -69,3 +69,19 @@ def test_seeded_product_page_renders_responsive_images(client):
     assert "srcset=" in html and 'sizes="' in html
     assert 'alt="' in html
     assert Decimal("0") < page.product.price
+
+
+def test_a_page_under_a_township_page_must_be_about_one_of_its_villages():
+    from django.core.exceptions import ValidationError
+
+    setup = point_setup(households=1)
+    township_page = origin_pages(setup.village.township)
+    child = OriginPage(title="整个镇", slug="whole", township=setup.village.township, live=False)
+    township_page.add_child(instance=child)
+    with pytest.raises(ValidationError):
+        child.save_revision().publish()
+    village_page = OriginPage(title="一个村", slug="one-village", township=setup.village.township, village=setup.village, live=False)
+    township_page.add_child(instance=village_page)
+    village_page.save_revision().publish()
+    village_page.refresh_from_db()
+    assert village_page.live
