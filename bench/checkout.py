@@ -3,7 +3,7 @@ clients, p50/p95 latency, and — in the same run — this machine's ``pgbench -
 as a ratio. Afterwards the books are checked (zero invariant violations is part of the result).
 
     .venv/bin/python bench/checkout.py                      # 16 clients, 20 s per phase
-    .venv/bin/python bench/checkout.py --clients 16 --seconds 30 --workers 3 --threads 4
+    .venv/bin/python bench/checkout.py --clients 16 --seconds 30 --workers 2 --threads 8   # gthread workers
 
 Phases (each client is a thread with one keep-alive ``http.client`` connection, token auth):
   checkout  carts are filled beforehand (one product, 1–2 units, through the ORM), each client
@@ -318,8 +318,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=20)
-    parser.add_argument("--workers", type=int, default=3, help="gunicorn worker processes")
-    parser.add_argument("--threads", type=int, default=4, help="threads per worker (gthread); 1 = sync workers")
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
+    parser.add_argument("--threads", type=int, default=1, help="threads per worker (gthread); 1 = sync workers")
     parser.add_argument("--products", type=int, default=8)
     parser.add_argument("--employees", type=int, default=6000, help="employees with a cart filled for the checkout phase")
     parser.add_argument("--skip-cycle", action="store_true")
