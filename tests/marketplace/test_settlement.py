@@ -245,3 +245,13 @@ def test_reconcile_reports_a_day_whose_ledger_does_not_match_sales():
     problems = settled_days_mismatches()
 
     assert len(problems) == 1 and "2026-03-01" in problems[0]
+
+
+def test_a_sale_paid_after_midnight_county_time_is_dated_that_county_day():
+    allocation_year()
+    batch = packed_batch()
+    sold_order([(batch, 1)], paid_at=aware(2026, 3, 1, h=1))  # 2026-02-28 17:00 UTC
+
+    settlement_run()
+
+    assert IncomeEntry.objects.get(kind="sales").date == datetime.date(2026, 3, 1)
