@@ -171,7 +171,7 @@ def _employee(request: Request) -> Employee:
 
 
 def _cart_data(cart: CartView, employee: Employee) -> dict:
-    preview = checkout_preview(employee=employee)
+    preview = checkout_preview(employee=employee, cart=cart)
     return CartSerializer(
         {
             "lines": cart.lines, "units": cart.units, "total": cart.total, "allocation_amount": preview.allocation_amount,

@@ -39,7 +39,7 @@ from .allocation import (
     allocation_window_open,
     allocation_year_current,
 )
-from .cart import cart_get, cart_limits_problems
+from .cart import CartView, cart_get, cart_limits_problems
 from .orders import RESERVATION_REFERENCE, new_order_number, order_release_unpaid, supermarket
 
 logger = logging.getLogger(__name__)
@@ -96,10 +96,11 @@ def _card_unavailable_message(balance: Decimal, total: Decimal) -> str:
     ) % {"balance": balance, "total": total}
 
 
-def checkout_preview(*, employee: Employee) -> Preview:
+def checkout_preview(*, employee: Employee, cart: CartView | None = None) -> Preview:
     """What checkout would do now, without locking or writing: totals, the split between the
-    allocation and the card, and every problem that would refuse it (shown before checkout)."""
-    cart = cart_get(employee=employee)
+    allocation and the card, and every problem that would refuse it (shown before checkout).
+    ``cart``: the employee's cart as just read, if the caller has it."""
+    cart = cart if cart is not None else cart_get(employee=employee)
     setting = allocation_year_current()
     total = cart.total
     balance = allocation_balance(employee=employee, year=setting.year) if allocation_window_open(setting) else ZERO
