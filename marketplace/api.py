@@ -11,8 +11,7 @@ from django.http import Http404
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
-from rest_framework import exceptions, generics, serializers, status
-from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+from rest_framework import generics, serializers, status
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -132,23 +131,6 @@ ErrorSerializer = inline_serializer(
 # --- helpers --------------------------------------------------------------------------------------
 
 
-class EmployeeTokenAuthentication(TokenAuthentication):
-    """DRF's token auth, loading the user's employee record in the same query."""
-
-    def authenticate_credentials(self, key):
-        model = self.get_model()
-        try:
-            token = model.objects.select_related("user", "user__employee").get(key=key)
-        except model.DoesNotExist:
-            raise exceptions.AuthenticationFailed(_("Invalid token.")) from None
-        if not token.user.is_active:
-            raise exceptions.AuthenticationFailed(_("User inactive or deleted."))
-        return (token.user, token)
-
-
-AUTHENTICATION = [SessionAuthentication, EmployeeTokenAuthentication]
-
-
 class IsEmployee(BasePermission):
     message = gettext_lazy("Only employees have a cart, orders and an allocation.")
 
@@ -186,7 +168,6 @@ def _cart_data(cart: CartView, employee: Employee) -> dict:
 class ProductListApi(generics.ListAPIView):
     """Products on sale with the units available now; filter by produce, category, stock, price."""
 
-    authentication_classes = AUTHENTICATION
     serializer_class = ProductSerializer
     filterset_class = ProductFilter
 
@@ -195,7 +176,6 @@ class ProductListApi(generics.ListAPIView):
 
 
 class CartApi(APIView):
-    authentication_classes = AUTHENTICATION
     permission_classes = [IsEmployee]
 
     @extend_schema(responses=CartSerializer, summary="The cart, priced now, with the checkout split and problems")
@@ -205,7 +185,6 @@ class CartApi(APIView):
 
 
 class CartItemsApi(APIView):
-    authentication_classes = AUTHENTICATION
     permission_classes = [IsEmployee]
 
     @extend_schema(
@@ -222,7 +201,6 @@ class CartItemsApi(APIView):
 
 
 class CartItemApi(APIView):
-    authentication_classes = AUTHENTICATION
     permission_classes = [IsEmployee]
 
     @extend_schema(responses={200: CartSerializer}, summary="Remove a product from the cart")
@@ -232,7 +210,6 @@ class CartItemApi(APIView):
 
 
 class CheckoutApi(APIView):
-    authentication_classes = AUTHENTICATION
     permission_classes = [IsEmployee]
 
     @extend_schema(
@@ -258,7 +235,6 @@ class CheckoutApi(APIView):
 
 
 class OrderListApi(generics.ListAPIView):
-    authentication_classes = AUTHENTICATION
     permission_classes = [IsEmployee]
     serializer_class = OrderSerializer
     filterset_class = OrderFilter
@@ -277,7 +253,6 @@ def _own_order(request: Request, number: str) -> Order:
 
 
 class OrderDetailApi(APIView):
-    authentication_classes = AUTHENTICATION
     permission_classes = [IsEmployee]
 
     @extend_schema(responses={200: OrderSerializer}, summary="One of my orders")
@@ -286,7 +261,6 @@ class OrderDetailApi(APIView):
 
 
 class OrderCancelApi(APIView):
-    authentication_classes = AUTHENTICATION
     permission_classes = [IsEmployee]
 
     @extend_schema(
@@ -302,7 +276,6 @@ class OrderCancelApi(APIView):
 
 
 class MyAllocationApi(APIView):
-    authentication_classes = AUTHENTICATION
     permission_classes = [IsEmployee]
 
     @extend_schema(responses=AllocationSerializer, summary="My allocation this year and its ledger")
