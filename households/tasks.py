@@ -21,10 +21,7 @@ def income_report_warm_task() -> int:
     version, so this is only work when the ledger has grown since)."""
     from .reports import selectors
 
-    selectors.income_totals()
-    for group in selectors.GROUPS:
-        selectors.income_totals_by(group)
-    selectors.households_ranked(limit=100)
+    selectors.income_report()
     selectors.income_by_month()
     return len(selectors.income_by_produce())
 

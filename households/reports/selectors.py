@@ -19,7 +19,7 @@ from django.db.models import Q, Sum
 from django.db.models.functions import TruncMonth
 from django.utils.translation import gettext_lazy as _
 
-from core.money import yuan
+from core.money import from_fen, to_fen
 
 from ..models import RISK_FLAGS, Household, IncomeEntry, IncomeKind, LabourClass, PovertyStatus, Township, Village
 
@@ -76,15 +76,18 @@ def _clean(row: dict) -> dict:
     return row
 
 
-# --- The per-household pre-aggregate every registry grouping starts from -----------------------
+# --- The per-household sums every registry grouping starts from --------------------------------
 #
-# Summing the ledger per household first (one pass, 25,000 groups) and only then joining the
-# registry is what keeps the county report fast: joining a million ledger rows to households,
-# villages and townships before grouping (and counting distinct households) is many times slower.
-# Results are cached under the ledger's version: it is append-only, so its highest id (with the
-# registry's last change) names its state exactly and a cached answer is never stale.
+# The ledger is summed per household in one pass (for the entries' own filters: period and
+# produce) and cached; townships, villages, classes, flags and the ranking are then grouped in
+# Python over those 25,000 sums and the registry's attributes (also cached). One scan of the
+# ledger serves every table of the page and every registry filter, instead of one scan each.
+#
+# Cache keys carry the ledger's version. It is append-only, so its highest id names its state —
+# except for a transaction that took an id and commits late: the count of entries among the
+# most recent ids catches those (transactions are short; a settlement chunk is well inside it).
 
-HOUSEHOLD_FILTERS = ("township", "village", "labour_class", "poverty_status", "flag")
+RECENT_IDS = 200_000
 
 
 def _valid(filters: dict | None) -> dict | None:
@@ -92,53 +95,58 @@ def _valid(filters: dict | None) -> dict | None:
     return filterset.form.cleaned_data if filterset.is_valid() else None
 
 
-def _per_household_sql(cleaned: dict) -> tuple[str, list]:
-    t_entry = connection.ops.quote_name(IncomeEntry._meta.db_table)
-    where, params = ["1 = 1"], []
-    if cleaned.get("date_from"):
-        where.append("date >= %s")
-        params.append(cleaned["date_from"])
-    if cleaned.get("date_to"):
-        where.append("date <= %s")
-        params.append(cleaned["date_to"])
-    if cleaned.get("produce"):
-        where.append("produce = %s")
-        params.append(cleaned["produce"])
-    sums = ", ".join(f"SUM(CASE WHEN kind = '{k}' THEN amount ELSE 0 END) AS {k}" for k in KINDS)
-    sql = f"SELECT household_id, {sums}, SUM(amount) AS total FROM {t_entry} WHERE {' AND '.join(where)} GROUP BY household_id"
-    return sql, params
-
-
-def _household_filter_sql(cleaned: dict) -> tuple[str, list]:
-    qs = Household.objects.all()
-    if cleaned.get("township"):
-        qs = qs.filter(village__township=cleaned["township"])
-    if cleaned.get("village"):
-        qs = qs.filter(village=cleaned["village"])
-    if cleaned.get("labour_class"):
-        qs = qs.filter(labour_class=cleaned["labour_class"])
-    if cleaned.get("poverty_status"):
-        qs = qs.filter(poverty_status=cleaned["poverty_status"])
-    if cleaned.get("flag") in RISK_FLAGS:
-        qs = qs.filter(**{cleaned["flag"]: True})
-    if qs.query.where:
-        sql, params = qs.values("id").query.sql_with_params()
-        return f"h.id IN ({sql})", list(params)
-    return "1 = 1", []
-
-
-def _version() -> str:
+def _ledger_version() -> str:
+    table = connection.ops.quote_name(IncomeEntry._meta.db_table)
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT (SELECT MAX(id) FROM {IncomeEntry._meta.db_table}), "
-            f"(SELECT MAX(updated_at) FROM {Household._meta.db_table}), (SELECT COUNT(*) FROM {Household._meta.db_table})"
-        )
+        cursor.execute(f"SELECT MAX(id) FROM {table}")
+        top = cursor.fetchone()[0] or 0
+        cursor.execute(f"SELECT COUNT(*) FROM {table} WHERE id > %s", [top - RECENT_IDS])
+        return f"{top}.{cursor.fetchone()[0]}"
+
+
+def _registry_version() -> str:
+    table = connection.ops.quote_name(Household._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT MAX(updated_at), COUNT(*), MAX(id) FROM {table}")
         return "|".join(str(v) for v in cursor.fetchone())
 
 
+def _version() -> str:
+    return f"{_ledger_version()}|{_registry_version()}"
+
+
+def _key(name: str, parts) -> str:
+    return "income-report:" + hashlib.sha1(f"{name}|{parts!r}".encode()).hexdigest()
+
+
+# The big cached values (per-household sums, the registry's attributes) are also kept unpickled
+# in this process for the next call; their keys carry the versions, so a hit is never stale.
+_LOCAL: dict[str, object] = {}
+
+
+def _cache_get(key: str):
+    if key in _LOCAL:
+        return _LOCAL[key]
+    value = cache.get(key)
+    if value is not None:
+        _local_put(key, value)
+    return value
+
+
+def _cache_set(key: str, value) -> None:
+    cache.set(key, value, CACHE_SECONDS)
+    _local_put(key, value)
+
+
+def _local_put(key: str, value) -> None:
+    while len(_LOCAL) >= 8:
+        _LOCAL.pop(next(iter(_LOCAL)))
+    _LOCAL[key] = value
+
+
 def _cached(name: str, cleaned: dict, compute):
-    key_src = f"{name}|{sorted((k, str(getattr(v, 'pk', v))) for k, v in cleaned.items() if v not in (None, ''))}|{_version()}"
-    key = "income-report:" + hashlib.sha1(key_src.encode()).hexdigest()
+    parts = (sorted((k, str(getattr(v, "pk", v))) for k, v in cleaned.items() if v not in (None, "")), _version())
+    key = _key(name, parts)
     hit = cache.get(key)
     if hit is not None:
         return hit
@@ -147,76 +155,138 @@ def _cached(name: str, cleaned: dict, compute):
     return value
 
 
-def _grouped(cleaned: dict, select: str, group_by: str, order_by: str, limit: int | None = None) -> list[dict]:
-    per_hh, p1 = _per_household_sql(cleaned)
-    hh_where, p2 = _household_filter_sql(cleaned)
-    th, tv, tt = (connection.ops.quote_name(m._meta.db_table) for m in (Household, Village, Township))
-    sums = ", ".join(f"SUM(e.{k}) AS {k}" for k in (*KINDS, "total"))
-    sql = (
-        f"SELECT {select}, {sums}, COUNT(*) AS households FROM ({per_hh}) e "
-        f"JOIN {th} h ON h.id = e.household_id JOIN {tv} v ON v.id = h.village_id JOIN {tt} t ON t.id = v.township_id "
-        f"WHERE {hh_where} {'GROUP BY ' + group_by if group_by else ''} ORDER BY {order_by}"
-        + (f" LIMIT {int(limit)}" if limit else "")
-    )
+def _per_household(cleaned: dict) -> dict[int, tuple]:
+    """{household id: (intake, sales, dividend, total) in fen} over the entries in the period and produce."""
+    where, params = ["1 = 1"], []
+    for field, op in (("date_from", ">="), ("date_to", "<=")):
+        if cleaned.get(field):
+            where.append(f"date {op} %s")
+            params.append(cleaned[field])
+    if cleaned.get("produce"):
+        where.append("produce = %s")
+        params.append(cleaned["produce"])
+    key = _key("per-household", (str(cleaned.get("date_from")), str(cleaned.get("date_to")), cleaned.get("produce") or "",
+                                 _ledger_version()))
+    hit = _cache_get(key)
+    if hit is not None:
+        return hit
+    sums = ", ".join(f"SUM(CASE WHEN kind = '{k}' THEN amount ELSE 0 END)" for k in KINDS)
+    sql = (f"SELECT household_id, {sums}, SUM(amount) FROM {connection.ops.quote_name(IncomeEntry._meta.db_table)} "
+           f"WHERE {' AND '.join(where)} GROUP BY household_id")
     with transaction.atomic(), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            # The per-household hash aggregate (25,000 groups) spills to disk at the default 4 MB.
+            # 25,000 groups: the hash aggregate spills to disk at the default 4 MB.
             cursor.execute("SET LOCAL work_mem = '64MB'")
-        cursor.execute(sql, p1 + p2)
-        names = [c[0] for c in cursor.description]
-        rows = [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
-    for row in rows:
-        for k in (*KINDS, "total"):
-            row[k] = yuan(row[k] or 0)
-    return rows
+        cursor.execute(sql, params)
+        # Whole fen (ints) pickle and add far faster than Decimals.
+        data = {row[0]: tuple(to_fen(v or 0) for v in row[1:]) for row in cursor.fetchall()}
+    _cache_set(key, data)
+    return data
+
+
+REGISTRY_FIELDS = (
+    "id", "number", "head_name", "labour_class", "poverty_status", *RISK_FLAGS,
+    "village_id", "village__name", "village__code", "village__township_id", "village__township__name", "village__township__code",
+)
+
+
+def _registry() -> dict[int, dict]:
+    key = _key("registry", _registry_version())
+    hit = _cache_get(key)
+    if hit is None:
+        hit = {row["id"]: row for row in Household.objects.order_by().values(*REGISTRY_FIELDS)}
+        _cache_set(key, hit)
+    return hit
+
+
+def _selected(cleaned: dict) -> list[tuple[dict, tuple]]:
+    """(household attributes, sums) of the households with income in the selection."""
+    sums = _per_household(cleaned)
+    registry = _registry()
+    tests = []
+    if cleaned.get("township"):
+        tests.append(lambda h, t=cleaned["township"].pk: h["village__township_id"] == t)
+    if cleaned.get("village"):
+        tests.append(lambda h, v=cleaned["village"].pk: h["village_id"] == v)
+    for field in ("labour_class", "poverty_status"):
+        if cleaned.get(field):
+            tests.append(lambda h, f=field, v=cleaned[field]: h[f] == v)
+    if cleaned.get("flag") in RISK_FLAGS:
+        tests.append(lambda h, f=cleaned["flag"]: h[f])
+    out = []
+    for hid, amounts in sums.items():
+        h = registry.get(hid)
+        if h is not None and all(test(h) for test in tests):
+            out.append((h, amounts))
+    return out
+
+
+def _row(amounts_list: list[tuple], **extra) -> dict:
+    row = dict(extra)
+    for i, k in enumerate((*KINDS, "total")):
+        row[k] = from_fen(sum(a[i] for a in amounts_list))
+    row["households"] = len(amounts_list)
+    return row
 
 
 GROUPS = {
-    "township": ("t.id AS key, t.name AS label, t.code AS code", "t.id, t.name, t.code", "t.code"),
-    "village": ("v.id AS key, v.name AS village_name, t.name AS township_name, v.code AS code",
-                "v.id, v.name, t.name, v.code", "v.code"),
-    "labour_class": ("h.labour_class AS key", "h.labour_class", "h.labour_class"),
+    "township": (lambda h: h["village__township_id"], lambda h: h["village__township__name"], lambda h: h["village__township__code"]),
+    "village": (lambda h: h["village_id"], lambda h: f"{h['village__township__name']} {h['village__name']}", lambda h: h["village__code"]),
+    "labour_class": (lambda h: h["labour_class"], lambda h: str(dict(LabourClass.choices).get(h["labour_class"], h["labour_class"])),
+                     lambda h: h["labour_class"]),
 }
+
+
+def _totals_by(group: str, selected: list[tuple[dict, tuple]]) -> list[dict]:
+    key_of, label_of, order_of = GROUPS[group]
+    groups: dict = {}
+    for h, amounts in selected:
+        entry = groups.setdefault(key_of(h), (label_of(h), order_of(h), []))
+        entry[2].append(amounts)
+    rows = [_row(amounts, key=key, label=label, code=order) for key, (label, order, amounts) in groups.items()]
+    return sorted(rows, key=lambda r: r["code"])
+
+
+def _ranked(selected: list[tuple[dict, tuple]], limit: int | None, ascending: bool) -> list[dict]:
+    ordered = sorted(selected, key=lambda ha: ha[0]["number"])
+    ordered.sort(key=lambda ha: ha[1][3], reverse=not ascending)
+    return [
+        _row([amounts], household_id=h["id"], household__number=h["number"], household__head_name=h["head_name"],
+             household__village__name=h["village__name"], household__village__township__name=h["village__township__name"])
+        for h, amounts in (ordered[:limit] if limit else ordered)
+    ]
 
 
 def income_totals_by(group: str, *, filters: dict | None = None) -> list[dict]:
     """Totals per township, village or labour class (households = those with income in the selection)."""
     cleaned = _valid(filters)
-    if cleaned is None:
-        return []
-    select, group_by, order = GROUPS[group]
-
-    def compute():
-        rows = _grouped(cleaned, select, group_by, order)
-        labels = dict(LabourClass.choices)
-        for row in rows:
-            if group == "labour_class":
-                row["label"] = str(labels.get(row["key"], row["key"]))
-            elif group == "village":
-                row["label"] = f"{row['township_name']} {row['village_name']}"
-        return rows
-
-    return _cached(f"by-{group}", cleaned, compute)
+    return [] if cleaned is None else _totals_by(group, _selected(cleaned))
 
 
 def income_totals(*, filters: dict | None = None) -> dict:
     cleaned = _valid(filters)
     if cleaned is None:
         return _clean({"households": 0})
-    rows = _cached("totals", cleaned, lambda: _grouped(cleaned, "1 AS one", "", "1"))
-    return rows[0] if rows and rows[0]["households"] else _clean({"households": 0})
+    return _row([amounts for _h, amounts in _selected(cleaned)])
 
 
 def households_ranked(*, filters: dict | None = None, limit: int | None = 100, ascending: bool = False) -> list[dict]:
     """Households by income in the selection, highest first (or lowest first)."""
     cleaned = _valid(filters)
+    return [] if cleaned is None else _ranked(_selected(cleaned), limit, ascending)
+
+
+def income_report(*, filters: dict | None = None, limit: int | None = 100) -> dict:
+    """Every table of the county report from one look at the ledger: totals, per township, village
+    and class, and the ranking."""
+    cleaned = _valid(filters)
     if cleaned is None:
-        return []
-    select = ("h.id AS household_id, h.number AS household__number, h.head_name AS household__head_name, "
-              "v.name AS household__village__name, t.name AS household__village__township__name")
-    group_by = "h.id, h.number, h.head_name, v.name, t.name"
-    order = ("SUM(e.total) ASC" if ascending else "SUM(e.total) DESC") + ", h.number"
-    return _cached(f"ranked-{limit}-{ascending}", cleaned, lambda: _grouped(cleaned, select, group_by, order, limit))
+        return {"totals": _clean({"households": 0}), "township": [], "village": [], "labour_class": [], "ranked": []}
+    selected = _selected(cleaned)
+    report = {group: _totals_by(group, selected) for group in GROUPS}
+    report["totals"] = _row([amounts for _h, amounts in selected])
+    report["ranked"] = _ranked(selected, limit, False)
+    return report
 
 
 def income_by_month(*, filters: dict | None = None, household: Household | None = None) -> list[dict]:

@@ -46,15 +46,14 @@ def income_report(request):
     filters = request.GET.copy()
     filterset = selectors.IncomeReportFilterSet(filters)
     filterset.is_valid()
-    townships = selectors.income_totals_by("township", filters=filters)
-    villages = selectors.income_totals_by("village", filters=filters)
-    classes = selectors.income_totals_by("labour_class", filters=filters)
-    ranked = selectors.households_ranked(filters=filters, limit=100)
+    export = request.GET.get("format") == "xlsx"
+    report = selectors.income_report(filters=filters, limit=None if export else 100)
+    townships, villages, classes = report["township"], report["village"], report["labour_class"]
+    ranked, totals = report["ranked"], report["totals"]
     months = selectors.income_by_month(filters=filters)
     produce = selectors.income_by_produce(filters=filters)
-    totals = selectors.income_totals(filters=filters)
 
-    if request.GET.get("format") == "xlsx":
+    if export:
         hh = _("Households")
         sheets = [
             (_("By township"), [_("Township"), hh, *_money_headers()], [[r["label"], r["households"], *_money(r)] for r in townships]),
@@ -62,7 +61,7 @@ def income_report(request):
             (_("By class"), [_("Class"), hh, *_money_headers()], [[r["label"], r["households"], *_money(r)] for r in classes]),
             (_("Ranking"), [_("Registry number"), _("Head of household"), _("Township"), _("Village"), *_money_headers()],
              [[r["household__number"], r["household__head_name"], r["household__village__township__name"],
-               r["household__village__name"], *_money(r)] for r in selectors.households_ranked(filters=filters, limit=None)]),
+               r["household__village__name"], *_money(r)] for r in ranked]),
             (_("By month"), [_("Month"), *_money_headers()], [[r["month"].strftime("%Y-%m"), *_money(r)] for r in months]),
             (_("By produce"), [_("Produce"), *_money_headers()], [[r["produce"] or "-", *_money(r)] for r in produce]),
         ]
