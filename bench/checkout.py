@@ -192,6 +192,21 @@ def start_server(port: int, workers: int, threads: int) -> subprocess.Popen:
     raise RuntimeError("gunicorn did not come up")
 
 
+def _cpu_seconds(root_pid: int) -> float:
+    """User + system CPU seconds of ``root_pid`` and its children (the gunicorn workers)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        pid, ppid = int(stat.parent.name), int(fields[1])
+        if pid == root_pid or ppid == root_pid:
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
 def _post(conn: http.client.HTTPConnection, path: str, token: str, body: dict) -> tuple[int, dict]:
     conn.request("POST", path, body=json.dumps(body), headers={"Authorization": f"Token {token}", "Content-Type": "application/json"})
     response = conn.getresponse()
@@ -327,6 +342,7 @@ def main() -> None:
     args = parser.parse_args()
 
     t0 = time.perf_counter()
+    load_before = os.getloadavg()[0]
     migrated_database()
     setup_django()
     from django.db import connection
@@ -348,7 +364,9 @@ def main() -> None:
         work: queue.Queue = queue.Queue()
         for token, _e in checkout_rows:
             work.put(token)
+        cpu_before = _cpu_seconds(server.pid)
         checkout = run_phase(port=port, clients=args.clients, seconds=args.seconds, work=work, cycle=False, product_ids=product_ids)
+        checkout["server_cpu"] = _cpu_seconds(server.pid) - cpu_before
         cycle = None
         if cycle_rows:
             work = queue.Queue()
@@ -356,7 +374,9 @@ def main() -> None:
             for _round in range(40):
                 for token, _e in cycle_rows:
                     work.put(token)
+            cpu_before = _cpu_seconds(server.pid)
             cycle = run_phase(port=port, clients=args.clients, seconds=args.seconds, work=work, cycle=True, product_ids=product_ids)
+            cycle["server_cpu"] = _cpu_seconds(server.pid) - cpu_before
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -365,6 +385,7 @@ def main() -> None:
     problems = invariants(initial["units"])
 
     server_desc = f"gunicorn {args.workers} workers" + (f" x {args.threads} threads (gthread)" if args.threads > 1 else " (sync)")
+    print(f"\nload average before the run: {load_before:.1f} (other work on this machine shares the 2 CPUs)")
     print(f"\ncheckout benchmark — {args.clients} clients, {server_desc}, PostgreSQL, {os.cpu_count()} CPUs")
     for label, phase, key in (("checkout (cart filled beforehand)", checkout, "latencies"), ("cart add + checkout", cycle, "cycle")):
         if phase is None:
@@ -374,6 +395,8 @@ def main() -> None:
             f"  {label:34s} {rate:7.1f} checkouts/s   p50 {pct(phase[key], 50):6.1f} ms   p95 {pct(phase[key], 95):6.1f} ms"
             f"   ({phase['ok']} orders in {phase['elapsed']:.1f} s; responses {phase['statuses']})"
         )
+        if phase["ok"]:
+            print(f"    gunicorn CPU per order: {phase['server_cpu'] / phase['ok'] * 1000:.1f} ms (all workers; load average now {os.getloadavg()[0]:.1f})")
         for e in phase["errors"][:3]:
             print(f"    e.g. {e}")
         if tps:
