@@ -241,7 +241,9 @@ def _grade_with_price(*, produce_code: str, grade_code: str, on: datetime.date) 
 
 def lot_code_prefix(point: Facility, day: datetime.date) -> str:
     """``L`` + the point's code (letters and digits) + ``-`` + yymmdd + ``-``: e.g. ``LCP00001-261129-``."""
-    compact = re.sub(r"[^0-9A-Za-z]", "", point.code).upper()[:12]
+    compact = re.sub(r"[^0-9A-Za-z]", "", point.code).upper()
+    if len(compact) > 18:  # keep the code within Lot.code; cutting it would merge points' sequences
+        compact = f"P{point.pk}"
     return f"L{compact}-{day:%y%m%d}-"
 
 
@@ -265,10 +267,12 @@ def _lot_create(*, point: Facility, day: datetime.date, household_id: int, grade
                     code=f"{prefix}{seq:04d}", grade_id=grade_id, household_id=household_id, origin=point, weight_kg=weight, created_at=when
                 )
         except IntegrityError:
-            if Lot.objects.filter(code=f"{prefix}{seq:04d}").exists():
-                seq += 1
-                continue
-            raise
+            if not Lot.objects.filter(code=f"{prefix}{seq:04d}").exists():
+                raise
+            # Taken: continue after the highest code of this prefix rather than one step at a time.
+            highest = Lot.objects.filter(code__startswith=prefix).order_by("-code").values_list("code", flat=True).first()
+            tail = highest[len(prefix):] if highest else ""
+            seq = max(seq, int(tail) if tail.isdigit() else 0) + 1
     raise ConflictError(_("Could not allocate a lot code; please try again."))
 
 

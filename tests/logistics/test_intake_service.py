@@ -498,3 +498,27 @@ def test_concurrent_intakes_at_one_point_get_distinct_lot_codes(on_postgres):
     codes = list(Lot.objects.values_list("code", flat=True))
     assert len(codes) == len(set(codes)) == 4
 
+
+
+def test_points_whose_long_codes_share_a_beginning_get_lot_codes_of_their_own():
+    first, second = point_setup(), point_setup()
+    Facility = type(first.point)
+    Facility.objects.filter(pk=first.point.pk).update(code="CP-611025103001-A")
+    Facility.objects.filter(pk=second.point.pk).update(code="CP-611025103001-B")
+    first.point.refresh_from_db()
+    second.point.refresh_from_db()
+    a, _ = intake_record(**intake_kwargs(first))
+    b, _ = intake_record(**intake_kwargs(second))
+    assert a.lot.code != b.lot.code
+    assert a.lot.code.endswith("-0001") and b.lot.code.endswith("-0001")
+
+
+def test_a_taken_lot_code_moves_on_past_the_highest_code_of_the_day():
+    setup = point_setup()
+    first, _ = intake_record(**intake_kwargs(setup))
+    prefix = first.lot.code[: -len("0001")]
+    # Codes taken out of band (e.g. an earlier sync) further along the day's sequence:
+    Lot.objects.create(code=f"{prefix}0002", grade=first.grade, household=first.household, origin=setup.point, weight_kg=1)
+    Lot.objects.create(code=f"{prefix}0007", grade=first.grade, household=first.household, origin=setup.point, weight_kg=1)
+    second, _ = intake_record(**intake_kwargs(setup))
+    assert second.lot.code == f"{prefix}0008"
