@@ -170,16 +170,22 @@ def _per_household(cleaned: dict) -> dict[int, tuple]:
     hit = _cache_get(key)
     if hit is not None:
         return hit
-    sums = ", ".join(f"SUM(CASE WHEN kind = '{k}' THEN amount ELSE 0 END)" for k in KINDS)
-    sql = (f"SELECT household_id, {sums}, SUM(amount) FROM {connection.ops.quote_name(IncomeEntry._meta.db_table)} "
-           f"WHERE {' AND '.join(where)} GROUP BY household_id")
+    # One SUM per (household, kind) — a third cheaper than four conditional sums per row — then
+    # pivoted here.
+    sql = (f"SELECT household_id, kind, SUM(amount) FROM {connection.ops.quote_name(IncomeEntry._meta.db_table)} "
+           f"WHERE {' AND '.join(where)} GROUP BY household_id, kind")
+    index = {k: i for i, k in enumerate(KINDS)}
     with transaction.atomic(), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            # 25,000 groups: the hash aggregate spills to disk at the default 4 MB.
+            # 25,000 × 3 groups: the hash aggregate spills to disk at the default 4 MB.
             cursor.execute("SET LOCAL work_mem = '64MB'")
         cursor.execute(sql, params)
         # Whole fen (ints) pickle and add far faster than Decimals.
-        data = {row[0]: tuple(to_fen(v or 0) for v in row[1:]) for row in cursor.fetchall()}
+        pivot: dict[int, list[int]] = {}
+        for household_id, kind, amount in cursor.fetchall():
+            if kind in index:
+                pivot.setdefault(household_id, [0] * len(KINDS))[index[kind]] = to_fen(amount or 0)
+    data = {hid: (*fen, sum(fen)) for hid, fen in pivot.items()}
     _cache_set(key, data)
     return data
 
@@ -282,11 +288,15 @@ def income_report(*, filters: dict | None = None, limit: int | None = 100) -> di
     cleaned = _valid(filters)
     if cleaned is None:
         return {"totals": _clean({"households": 0}), "township": [], "village": [], "labour_class": [], "ranked": []}
-    selected = _selected(cleaned)
-    report = {group: _totals_by(group, selected) for group in GROUPS}
-    report["totals"] = _row([amounts for _h, amounts in selected])
-    report["ranked"] = _ranked(selected, limit, False)
-    return report
+
+    def compute() -> dict:
+        selected = _selected(cleaned)
+        report = {group: _totals_by(group, selected) for group in GROUPS}
+        report["totals"] = _row([amounts for _h, amounts in selected])
+        report["ranked"] = _ranked(selected, limit, False)
+        return report
+
+    return _cached(f"report-{limit}", cleaned, compute)
 
 
 def income_by_month(*, filters: dict | None = None, household: Household | None = None) -> list[dict]:

@@ -131,3 +131,14 @@ def test_a_registry_change_regroups_at_once_despite_the_cache(county):
     c.village = county["villages"][0]
     household_save(household=c)
     assert {r["key"] for r in selectors.income_totals_by("township")} == {t1.pk}
+
+
+def test_the_whole_report_agrees_with_each_table(county):
+    t1 = county["townships"][0]
+    for filters in ({}, {"township": str(t1.pk)}, {"date_from": "2026-01-01", "produce": "chestnut"}):
+        report = selectors.income_report(filters=filters)
+        assert report["township"] == selectors.income_totals_by("township", filters=filters)
+        assert report["village"] == selectors.income_totals_by("village", filters=filters)
+        assert report["labour_class"] == selectors.income_totals_by("labour_class", filters=filters)
+        assert report["ranked"] == selectors.households_ranked(filters=filters)
+        assert report["totals"] == selectors.income_totals(filters=filters)
