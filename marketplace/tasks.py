@@ -35,6 +35,14 @@ def orders_release_unpaid_task() -> int:
     return orders_release_unpaid()
 
 
+@shared_task
+def refunds_send_pending_task() -> int:
+    """Retry card refunds that the provider did not confirm after commit."""
+    from .services.orders import refunds_send_pending
+
+    return refunds_send_pending()
+
+
 BEAT_SCHEDULE = {
     **payment_tasks.BEAT_SCHEDULE,  # the payment work's periodic tasks live beside the provider
     "marketplace-allocations-expire-due": {
@@ -44,6 +52,10 @@ BEAT_SCHEDULE = {
     "marketplace-allocations-grant-year": {
         "task": "marketplace.tasks.allocations_grant_year_task",
         "schedule": crontab(minute=30, hour=0, day_of_month=1, month_of_year=1),  # 1 January
+    },
+    "marketplace-refunds-send-pending": {
+        "task": "marketplace.tasks.refunds_send_pending_task",
+        "schedule": crontab(minute="*/15"),
     },
     "marketplace-orders-release-unpaid": {
         "task": "marketplace.tasks.orders_release_unpaid_task",

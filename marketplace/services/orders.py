@@ -369,7 +369,15 @@ def refund_card(*, refund: Refund) -> str:
     if provider is None:
         raise PaymentProviderError(_("Card refunds are not available now; the refund is recorded and can be sent later."))
     payment = Payment.objects.get(order_id=refund.order_id)
-    provider_refund_id = provider.refund(payment=payment, amount=refund.card_amount, idempotency_key=f"refund:{refund.pk}")
+    try:
+        provider_refund_id = provider.refund(payment=payment, amount=refund.card_amount, idempotency_key=f"refund:{refund.pk}")
+    except PaymentProviderError:
+        raise
+    except Exception as exc:  # the provider is down or refused: the refund stays recorded, the sweep retries it
+        logger.warning("card refund %s failed: %s", refund.pk, type(exc).__name__)
+        raise PaymentProviderError(
+            _("The card refund could not be sent just now; it is recorded and will be sent again automatically.")
+        ) from exc
     with transaction.atomic():
         refund = Refund.objects.select_for_update().get(pk=refund.pk)
         if refund.provider_refund_id:
@@ -380,3 +388,18 @@ def refund_card(*, refund: Refund) -> str:
         Payment.objects.filter(pk=payment.pk).update(refunded_amount=refunded, status=status, updated_at=timezone.now())
         Refund.objects.filter(pk=refund.pk).update(provider_refund_id=provider_refund_id)
     return provider_refund_id
+
+
+def refunds_send_pending(*, older_than: datetime.timedelta = datetime.timedelta(minutes=5)) -> int:
+    """Send again the card parts of refunds the provider has not confirmed (it failed or was
+    unreachable after commit). Safe to repeat: each Refund row has its own idempotency key."""
+    cutoff = timezone.now() - older_than
+    sent = 0
+    for refund in Refund.objects.filter(card_amount__gt=0, provider_refund_id="", created_at__lt=cutoff).order_by("pk"):
+        try:
+            refund_card(refund=refund)
+        except Exception as exc:  # one failing refund must not stop the others; the next sweep retries it
+            logger.warning("card refund %s still not sent: %s", refund.pk, type(exc).__name__)
+            continue
+        sent += 1
+    return sent

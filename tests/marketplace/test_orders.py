@@ -12,6 +12,7 @@ from marketplace.services.checkout import checkout_submit
 from marketplace.services.orders import (
     InvalidTransition,
     OrderNotPayable,
+    PaymentProviderError,
     order_cancel,
     order_mark_paid,
     order_refund,
@@ -234,3 +235,33 @@ def test_after_the_window_closes_a_refund_keeps_the_allocation_spent_and_says_so
     assert sum(refund.lines.values_list("units", flat=True)) == 2
     assert allocation_balance(employee=employee, year=order.year) == Decimal("500.00")
     assert Order.objects.get(pk=order.pk).status == "refunded"
+
+
+def test_a_card_refund_the_provider_did_not_confirm_is_sent_again_by_the_sweep(employee, staff, monkeypatch):
+    from marketplace.tasks import refunds_send_pending_task
+
+    class DownProvider(FakeProvider):
+        def refund(self, **kwargs):
+            raise ConnectionError("provider unreachable")
+
+    working = FakeProvider()
+    monkeypatch.setattr("marketplace.payments.base.get_provider", lambda: working)
+    product = ProductFactory(price=Decimal("500.00"))
+    stock_batch(product, 10)
+    order = buy(employee, product, 2)
+    order_mark_paid(order=order)
+    monkeypatch.setattr("marketplace.payments.base.get_provider", lambda: DownProvider())
+
+    with pytest.raises(PaymentProviderError) as exc:
+        order_cancel(order=order, author=staff, reason="changed mind")
+    assert "自动" in exc.value.message
+    refund = Refund.objects.get(order=order)
+    assert Order.objects.get(pk=order.pk).status == "cancelled" and refund.provider_refund_id == ""
+
+    Refund.objects.filter(pk=refund.pk).update(created_at=timezone.now() - datetime.timedelta(minutes=6))
+    monkeypatch.setattr("marketplace.payments.base.get_provider", lambda: working)
+    assert refunds_send_pending_task.delay().get() == 1
+    assert refunds_send_pending_task.delay().get() == 0
+
+    assert working.refunds == [{"payment": order.payment.pk, "amount": Decimal("300.00"), "key": f"refund:{refund.pk}"}]
+    assert Payment.objects.get(order=order).status == "refunded"
