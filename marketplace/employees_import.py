@@ -6,7 +6,7 @@ reported with its row number, column and reason. Columns (the header row, any or
 
 - 工号 (staff number, required; unique within the employer and within the file),
 - 姓名 (name, required),
-- 手机号 (mobile phone, optional; checked — there is no field to keep it in yet, see below),
+- 手机号 (mobile phone, optional; checked and kept on the employee),
 - 用户名 (username, optional; default: the employer's code and the staff number,
   ``<code>-<staff number>`` in lower case).
 
@@ -276,12 +276,16 @@ def employees_import_xlsx(*, employer: Employer, file, author=None) -> ImportRes
                     user.set_unusable_password()
                     user.save()
                     user.groups.add(group)
-                    Employee.objects.create(user=user, employer=employer, staff_number=row.staff_number, name=row.name)
+                    Employee.objects.create(
+                        user=user, employer=employer, staff_number=row.staff_number, name=row.name, phone=row.phone
+                    )
                     result.created += 1
                     continue
                 changed = False
-                if employee.name != row.name or not employee.active:
-                    Employee.objects.filter(pk=employee.pk).update(name=row.name, active=True)
+                if employee.name != row.name or not employee.active or (row.phone and employee.phone != row.phone):
+                    Employee.objects.filter(pk=employee.pk).update(
+                        name=row.name, active=True, phone=row.phone or employee.phone
+                    )
                     changed = True
                 user = employee.user
                 if row.username_given and user.username != row.username:

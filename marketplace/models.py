@@ -59,6 +59,7 @@ class Employee(models.Model):
     employer = models.ForeignKey(Employer, on_delete=models.PROTECT, related_name="employees")
     staff_number = models.CharField(_("staff number"), max_length=20)
     name = models.CharField(_("name"), max_length=50)
+    phone = models.CharField(_("mobile phone"), max_length=11, blank=True)
     active = models.BooleanField(_("active"), default=True)
 
     class Meta:

@@ -54,6 +54,7 @@ def test_a_clean_file_creates_employees_with_accounts_in_the_employee_group(empl
     assert (result.rows, result.created, result.updated) == (2, 2, 0)
     zhang = Employee.objects.get(employer=employer, staff_number="1001")
     assert zhang.name == "张三" and zhang.user.username == "jyj-1001"
+    assert zhang.phone == "13812345678"
     assert not zhang.user.has_usable_password()
     assert roles.has_role(zhang.user, roles.EMPLOYEE)
     assert Employee.objects.get(employer=employer, staff_number="1002").user.username == "lisi"
@@ -73,6 +74,14 @@ def test_a_known_staff_number_updates_the_employee_and_reactivates_them(employer
     assert (result.created, result.updated) == (0, 1)
     employee.refresh_from_db()
     assert employee.name == "张三丰" and employee.active and employee.user.username == "zhangsf"
+
+
+def test_a_phone_in_the_file_is_kept_and_an_empty_cell_keeps_the_one_on_record(employer):
+    employees_import_xlsx(employer=employer, file=xlsx([("1001", "张三", "13812345678", "")]))
+    employees_import_xlsx(employer=employer, file=xlsx([("1001", "张三", "", "")]))
+    assert Employee.objects.get(staff_number="1001").phone == "13812345678"
+    employees_import_xlsx(employer=employer, file=xlsx([("1001", "张三", "13987654321", "")]))
+    assert Employee.objects.get(staff_number="1001").phone == "13987654321"
 
 
 def test_any_bad_row_imports_nothing_and_every_problem_is_reported_with_row_and_column(employer):
