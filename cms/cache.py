@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 import uuid
 from pathlib import Path
 
@@ -77,7 +78,7 @@ def _bump() -> None:
     if _process_local_cache():
         path = _version_file()
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")  # threads of one process too
         tmp.write_text(version)
         os.replace(tmp, path)
     cache.set(VERSION_KEY, version, None)
@@ -85,9 +86,11 @@ def _bump() -> None:
 
 def bump_catalogue_version(**_kwargs) -> None:
     """Make every cached page stale: now, and again when the surrounding transaction commits (so
-    that a page rendered between the two from not-yet-committed state is not kept)."""
+    that a page rendered between the two from not-yet-committed state is not kept). The commit
+    bump is registered once per transaction, however many rows it saves."""
     _bump()
-    if transaction.get_connection().in_atomic_block:
+    connection = transaction.get_connection()
+    if connection.in_atomic_block and not any(func is _bump for _sids, func, _robust in connection.run_on_commit):
         transaction.on_commit(_bump)
 
 

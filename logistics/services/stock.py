@@ -1,6 +1,8 @@
 """Retail units of packed batches at a facility: reserve, release, sell, return.
 
-Callers (marketplace checkout) lock the BatchStock rows first with ``batch_stock_lock`` — in
+Each function checks before it writes, so it joins the caller's transaction without a savepoint
+of its own (a savepoint pair per batch line was a fifth of a checkout's statements); a refusal
+leaves the caller's transaction usable. Callers (marketplace checkout) lock the BatchStock rows first with ``batch_stock_lock`` — in
 primary-key order, inside their transaction — then call these with the locked rows. Each call
 changes the counters and appends the matching BatchMovement, so the two always reconcile.
 """
@@ -65,7 +67,7 @@ def _move(
     )
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def batch_stock_reserve(*, stock: BatchStock, units: int, reference_type: str, reference_code: str, author=None) -> None:
     if units <= 0:
         raise ValueError("units must be positive")
@@ -76,19 +78,19 @@ def batch_stock_reserve(*, stock: BatchStock, units: int, reference_type: str, r
     _move(stock, kind=MovementKind.RESERVE, dq=0, dr=units, reference_type=reference_type, reference_code=reference_code, author=author)
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def batch_stock_release(*, stock: BatchStock, units: int, reference_type: str, reference_code: str, author=None, reason: str = "") -> None:
     """Give reserved units back to sale (an order cancelled or left unpaid)."""
     _move(stock, kind=MovementKind.RELEASE, dq=0, dr=-units, reference_type=reference_type, reference_code=reference_code, author=author, reason=reason)
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def batch_stock_sell(*, stock: BatchStock, units: int, reference_type: str, reference_code: str, author=None) -> None:
     """Reserved units leave the shelf: sold."""
     _move(stock, kind=MovementKind.SELL, dq=-units, dr=-units, reference_type=reference_type, reference_code=reference_code, author=author)
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def batch_stock_return(*, stock: BatchStock, units: int, reference_type: str, reference_code: str, author=None, reason: str = "") -> None:
     """Sold units come back to the shelf (a return before or after fulfilment)."""
     _move(stock, kind=MovementKind.RETURN, dq=units, dr=0, reference_type=reference_type, reference_code=reference_code, author=author, reason=reason)
@@ -104,7 +106,7 @@ def batch_stock_receive(
     return stock
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def batch_stock_ship_out(*, stock: BatchStock, units: int, reference_type: str, reference_code: str, author=None, at=None) -> None:
     """Unreserved units leave a facility on a shipment (the caller holds the row lock)."""
     if units <= 0:
@@ -116,7 +118,7 @@ def batch_stock_ship_out(*, stock: BatchStock, units: int, reference_type: str, 
     _move(stock, kind=MovementKind.SHIP_OUT, dq=-units, dr=0, reference_type=reference_type, reference_code=reference_code, author=author, at=at)
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def batch_stock_loss(
     *, stock: BatchStock, units: int, reason: str, reference_type: str, reference_code: str = "", author=None, at=None
 ) -> None:
