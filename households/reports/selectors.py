@@ -98,10 +98,12 @@ def _valid(filters: dict | None) -> dict | None:
 def _ledger_version() -> str:
     table = connection.ops.quote_name(IncomeEntry._meta.db_table)
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT MAX(id) FROM {table}")
-        top = cursor.fetchone()[0] or 0
+        # The newest row's time as well: ids start again in a new database (a restored copy, a
+        # test run) while the cache may live on.
+        cursor.execute(f"SELECT id, created_at FROM {table} ORDER BY id DESC LIMIT 1")
+        top, created = cursor.fetchone() or (0, None)
         cursor.execute(f"SELECT COUNT(*) FROM {table} WHERE id > %s", [top - RECENT_IDS])
-        return f"{top}.{cursor.fetchone()[0]}"
+        return f"{top}.{cursor.fetchone()[0]}.{created}"
 
 
 def _registry_version() -> str:

@@ -48,7 +48,7 @@ def test_a_worker_killed_mid_run_and_restarted_leaves_the_ledger_of_an_uninterru
         for i in range(6)
     ]
     buyer = employee()
-    for i in range(60):
+    for i in range(120):  # 720 order lines: 720 one-line chunks, seconds of work to kill into
         order = sold_order([(batches[(i + k) % 6], 1 + (i + k) % 4) for k in range(6)], unit_price="12.34", buyer=buyer)
         if i % 5 == 0:
             line = order.lines.first()
@@ -61,12 +61,12 @@ def test_a_worker_killed_mid_run_and_restarted_leaves_the_ledger_of_an_uninterru
 
     worker = celery_worker_process()
     settlement_run_task.delay(chunk_size=1)
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         run = SettlementRun.objects.first()
-        if run is not None and run.chunks_done >= 40:
+        if run is not None and run.chunks_done >= 20:
             break
-        time.sleep(0.02)
+        time.sleep(0.01)
     worker.send_signal(signal.SIGKILL)
     worker.wait(timeout=10)
     run = SettlementRun.objects.get()
