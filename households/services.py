@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime
+from collections.abc import Sequence
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from core.errors import DomainError
 from core.money import yuan
@@ -87,3 +88,25 @@ def income_entry_reverse(*, entry: IncomeEntry, reason: str, author=None, date: 
         reason=reason,
         author=author,
     )
+
+
+LEDGER_COLUMNS = (
+    "household_id", "kind", "amount", "date", "produce", "source_type", "source_code", "source_detail",
+    "reason", "author_id", "created_at",
+)
+
+
+def income_entries_append_select(*, select_sql: str, params: Sequence = ()) -> int:
+    """Append the income entries a SELECT produces, in one statement (set-based, no rows in Python).
+
+    ``select_sql`` returns the columns of LEDGER_COLUMNS in that order; amounts must already be
+    in fen-exact yuan (the caller split them in fen). Unknown kinds are refused by the statement
+    itself (they are not inserted). Returns the number of entries written.
+    """
+    table = IncomeEntry._meta.db_table
+    kinds = ", ".join(f"'{k}'" for k in IncomeKind.values)
+    cols = ", ".join(LEDGER_COLUMNS)
+    sql = f"INSERT INTO {table} ({cols}) SELECT {cols} FROM ({select_sql}) AS new_entries WHERE kind IN ({kinds})"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount

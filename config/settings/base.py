@@ -189,6 +189,9 @@ STRIPE_API_BASE = env("STRIPE_API_BASE", default="")  # tests point this at the 
 
 # --- Domain settings ------------------------------------------------------------------------
 RELIEF_MAX_INTAKE_KG = env.float("RELIEF_MAX_INTAKE_KG", default=500.0)
+RELIEF_SETTLEMENT_CHUNK_LINES = env.int("RELIEF_SETTLEMENT_CHUNK_LINES", default=5000)
+RELIEF_WATCH_DECLINE_SHARE = env("RELIEF_WATCH_DECLINE_SHARE", default="0.30")
+RELIEF_WATCH_PERIOD_MONTHS = env.int("RELIEF_WATCH_PERIOD_MONTHS", default=3)
 
 LOGGING = {
     "version": 1,

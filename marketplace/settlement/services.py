@@ -30,7 +30,7 @@ from core.errors import DomainError, NotAllowed
 from core.money import from_fen, to_fen
 from core.roles import is_county_office
 from households.models import IncomeEntry
-from households.reports.services import income_entries_append_select
+from households.services import income_entries_append_select
 from logistics.models import BatchShare, PackedBatch, Produce, Sku
 from marketplace.models import AllocationYear, Order, OrderLine, OrderLineBatch, Refund, RefundLine
 

@@ -13,6 +13,8 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -119,11 +121,48 @@ def payout_paid(request, pk: int):
     return redirect(back)
 
 
+class _AllocationsFlow(serializers.Serializer):
+    granted = serializers.DecimalField(max_digits=14, decimal_places=2)
+    spent = serializers.DecimalField(max_digits=14, decimal_places=2)
+    refunded = serializers.DecimalField(max_digits=14, decimal_places=2)
+    expired = serializers.DecimalField(max_digits=14, decimal_places=2)
+
+
+class _SalesFlow(serializers.Serializer):
+    orders = serializers.IntegerField()
+    total = serializers.DecimalField(max_digits=14, decimal_places=2)
+    from_allocation = serializers.DecimalField(max_digits=14, decimal_places=2)
+    by_card = serializers.DecimalField(max_digits=14, decimal_places=2)
+    refunded = serializers.DecimalField(max_digits=14, decimal_places=2)
+    net = serializers.DecimalField(max_digits=14, decimal_places=2)
+
+
+class _HouseholdsFlow(serializers.Serializer):
+    reached = serializers.IntegerField()
+    intake = serializers.DecimalField(max_digits=14, decimal_places=2)
+    sales_attributed = serializers.DecimalField(max_digits=14, decimal_places=2)
+    dividends = serializers.DecimalField(max_digits=14, decimal_places=2)
+    paid_to_households = serializers.DecimalField(max_digits=14, decimal_places=2)
+
+
+class MoneyFlowSerializer(serializers.Serializer):
+    """The shape of the public money flow (documentation for the schema; the figures come ready)."""
+
+    computed_at = serializers.DateTimeField()
+    allocations = _AllocationsFlow()
+    sales = _SalesFlow()
+    households = _HouseholdsFlow()
+    by_township = serializers.ListField(child=serializers.DictField())
+    by_month = serializers.ListField(child=serializers.DictField())
+    by_township_month = serializers.ListField(child=serializers.DictField())
+
+
 class PublicMoneyFlowAPI(APIView):
     """``GET /api/v1/public/money-flow/``: the public money flow, aggregates only, no sign-in."""
 
     permission_classes = [AllowAny]
     authentication_classes: list = []
 
+    @extend_schema(responses=MoneyFlowSerializer, summary="Public money flow (aggregates only)")
     def get(self, request):
         return Response(money_flow_latest())
