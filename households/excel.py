@@ -18,7 +18,6 @@ import io
 import re
 import uuid
 import zipfile
-from dataclasses import dataclass, field
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import IntegrityError, connection, transaction
@@ -28,6 +27,7 @@ from openpyxl import Workbook, load_workbook
 from openpyxl.utils.exceptions import InvalidFileException
 
 from core.masking import can_see_personal_data, mask_account, mask_id_number, mask_phone
+from core.spreadsheet import CellError, ImportResult, RowProblem
 
 from .models import RISK_FLAGS, SUBCLASSES_OF, Household, LabourClass, PovertyStatus, SubClass, Village
 from .validators import id_number_problem, normalise_id_number, normalise_text, phone_problem
@@ -105,35 +105,7 @@ _SCIENTIFIC = re.compile(r"^\d(\.\d+)?E\+?\d+$", re.IGNORECASE)
 _ACCOUNT_RE = re.compile(r"^\d{8,32}$")
 
 
-@dataclass(frozen=True)
-class RowProblem:
-    row: int  # the spreadsheet's own row number (the header is row 1)
-    column: str  # the column header, or "" for the whole row/file
-    reason: str
-
-
-@dataclass
-class ImportResult:
-    rows: int = 0
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    problems: list[RowProblem] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems
-
-    @property
-    def bad_rows(self) -> list[int]:
-        return sorted({p.row for p in self.problems})
-
-
-class _CellError(Exception):
-    pass
-
-
-# --- cell readers: each returns the clean value or raises _CellError(reason) -----------------
+# --- cell readers: each returns the clean value or raises CellError(reason) -----------------
 
 
 def _is_number(raw) -> bool:
@@ -146,8 +118,8 @@ def _shown_number(raw) -> str:
     return str(raw)
 
 
-def _number_lost_digits(column: str, raw) -> _CellError:
-    return _CellError(
+def _number_lost_digits(column: str, raw) -> CellError:
+    return CellError(
         _(
             "%(column)s was saved as a number (%(shown)s): Excel keeps only 15 digits, so the last digits "
             "(and any X) are lost. Format the column as text and type the values again."
@@ -175,9 +147,9 @@ def _registry_number(raw) -> str:
     if _SCIENTIFIC.match(value):
         raise _number_lost_digits(HEADER["number"], value)
     if not value:
-        raise _CellError(_("The registry number is missing."))
+        raise CellError(_("The registry number is missing."))
     if len(value) > 20:
-        raise _CellError(_("The registry number is longer than 20 characters."))
+        raise CellError(_("The registry number is longer than 20 characters."))
     return value
 
 
@@ -189,65 +161,65 @@ def _id_number(raw) -> str:
         raise _number_lost_digits(HEADER["id_number"], raw)
     value = normalise_id_number(raw)
     if not value:
-        raise _CellError(_("The ID number is missing."))
+        raise CellError(_("The ID number is missing."))
     if _SCIENTIFIC.match(value):
         raise _number_lost_digits(HEADER["id_number"], value)
     if "*" in value:
-        raise _CellError(_("The ID number is masked (an export made by a role that may not see it); use the full number."))
+        raise CellError(_("The ID number is masked (an export made by a role that may not see it); use the full number."))
     problem = id_number_problem(value)
     if problem:
-        raise _CellError(problem)
+        raise CellError(problem)
     return value
 
 
 def _phone(raw) -> str:
     if _is_number(raw):
         if isinstance(raw, float) and not raw.is_integer():
-            raise _CellError(_("The mobile phone is not a phone number."))
+            raise CellError(_("The mobile phone is not a phone number."))
         raw = str(int(raw))
     value = normalise_text(raw).replace(" ", "").replace("-", "")
     if not value:
         return ""
     if "*" in value:
-        raise _CellError(_("The mobile phone is masked; use the full number."))
+        raise CellError(_("The mobile phone is masked; use the full number."))
     problem = phone_problem(value)
     if problem:
-        raise _CellError(problem)
+        raise CellError(problem)
     return value
 
 
 def _members(raw) -> int:
     text = _text(raw).replace(" ", "").removesuffix("人")
     if not text:
-        raise _CellError(_("The number of members is missing."))
+        raise CellError(_("The number of members is missing."))
     if not text.isdigit() or not 1 <= int(text) <= 30:
-        raise _CellError(_("The number of members must be a whole number from 1 to 30 (found “%(v)s”).") % {"v": text})
+        raise CellError(_("The number of members must be a whole number from 1 to 30 (found “%(v)s”).") % {"v": text})
     return int(text)
 
 
 def _required_text(raw, *, missing: str, max_length: int) -> str:
     value = _text(raw)
     if not value:
-        raise _CellError(missing)
+        raise CellError(missing)
     if len(value) > max_length:
-        raise _CellError(_("Longer than %(n)d characters.") % {"n": max_length})
+        raise CellError(_("Longer than %(n)d characters.") % {"n": max_length})
     return value
 
 
 def _payout_bank(raw) -> str:
     value = _text(raw)
     if len(value) > 50:
-        raise _CellError(_("Longer than %(n)d characters.") % {"n": 50})
+        raise CellError(_("Longer than %(n)d characters.") % {"n": 50})
     return value
 
 
 def _choice(raw, lookup: dict[str, str], words: dict, missing: str) -> str:
     value = _text(raw).replace(" ", "")
     if not value:
-        raise _CellError(missing)
+        raise CellError(missing)
     code = lookup.get(value) or lookup.get(value.lower())
     if code is None:
-        raise _CellError(_("“%(v)s” is not one of: %(allowed)s.") % {"v": value, "allowed": "、".join(words.values())})
+        raise CellError(_("“%(v)s” is not one of: %(allowed)s.") % {"v": value, "allowed": "、".join(words.values())})
     return code
 
 
@@ -259,11 +231,11 @@ def _lifted_year(raw) -> int | None:
         if not text:
             return None
         if not text.isdigit():
-            raise _CellError(_("The year lifted must be a year such as 2016 (found “%(v)s”).") % {"v": text})
+            raise CellError(_("The year lifted must be a year such as 2016 (found “%(v)s”).") % {"v": text})
         year = int(text)
     this_year = timezone.localdate().year
     if not FIRST_LIFTED_YEAR <= year <= this_year:
-        raise _CellError(
+        raise CellError(
             _("The year lifted must be between %(first)d and %(last)d (found %(v)d).")
             % {"first": FIRST_LIFTED_YEAR, "last": this_year, "v": year}
         )
@@ -276,7 +248,7 @@ def _flag(raw) -> bool:
         return True
     if value in _NO_WORDS:
         return False
-    raise _CellError(_("Write 是 or 否 (found “%(v)s”).") % {"v": value})
+    raise CellError(_("Write 是 or 否 (found “%(v)s”).") % {"v": value})
 
 
 def _payout_account(raw) -> str:
@@ -288,9 +260,9 @@ def _payout_account(raw) -> str:
     if not value:
         return ""
     if "*" in value:
-        raise _CellError(_("The payout account is masked; use the full account number."))
+        raise CellError(_("The payout account is masked; use the full account number."))
     if not _ACCOUNT_RE.match(value):
-        raise _CellError(_("The payout account must be 8 to 32 digits."))
+        raise CellError(_("The payout account must be 8 to 32 digits."))
     return value
 
 
@@ -302,11 +274,11 @@ def _header_key(value) -> str:
 
 
 def _read_rows(file):
-    """Yield (row_number, cells) of the first sheet; raise _CellError if it is no .xlsx."""
+    """Yield (row_number, cells) of the first sheet; raise CellError if it is no .xlsx."""
     try:
         workbook = load_workbook(file, read_only=True, data_only=True)
     except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-        raise _CellError(_("This file is not an Excel workbook (.xlsx).")) from exc
+        raise CellError(_("This file is not an Excel workbook (.xlsx).")) from exc
     try:
         sheet = workbook.worksheets[0]
         yield from enumerate(sheet.iter_rows(values_only=True), start=1)
@@ -330,7 +302,7 @@ def households_import_xlsx(*, file, author=None) -> ImportResult:
     rows = _read_rows(file)
     try:
         header_row = next(rows, None)
-    except _CellError as exc:
+    except CellError as exc:
         problems.append(RowProblem(0, "", str(exc)))
         return result
     if header_row is None:
@@ -381,7 +353,7 @@ def households_import_xlsx(*, file, author=None) -> ImportResult:
         for key, reader in readers.items():
             try:
                 values[key] = reader(cells[positions[key]])
-            except _CellError as exc:
+            except CellError as exc:
                 row_problems.append(RowProblem(row_number, HEADER[key], str(exc)))
 
         number = values.get("number")

@@ -21,7 +21,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
@@ -34,6 +34,7 @@ from openpyxl import Workbook, load_workbook
 from openpyxl.utils.exceptions import InvalidFileException
 
 from core import roles
+from core.spreadsheet import CellError, ImportResult, RowProblem
 from households.validators import normalise_text, phone_problem
 
 from .models import Employee, Employer
@@ -51,30 +52,6 @@ _STAFF_NUMBER_RE = re.compile(r"^[A-Za-z0-9_-]{1,20}$")
 _username_validator = UnicodeUsernameValidator()
 
 
-@dataclass(frozen=True)
-class RowProblem:
-    row: int  # the spreadsheet's own row number (the header is row 1)
-    column: str  # the column header, or "" for the whole row/file
-    reason: str
-
-
-@dataclass
-class ImportResult:
-    rows: int = 0
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    problems: list[RowProblem] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems
-
-    @property
-    def bad_rows(self) -> list[int]:
-        return sorted({p.row for p in self.problems})
-
-
 @dataclass
 class _Row:
     number: int
@@ -83,10 +60,6 @@ class _Row:
     phone: str
     username: str
     username_given: bool
-
-
-class _CellError(Exception):
-    pass
 
 
 def _text(raw) -> str:
@@ -99,21 +72,21 @@ def _text(raw) -> str:
 
 def _staff_number(raw) -> str:
     if isinstance(raw, float) and not raw.is_integer():
-        raise _CellError(_("The staff number must not be a decimal number (found %(v)s).") % {"v": raw})
+        raise CellError(_("The staff number must not be a decimal number (found %(v)s).") % {"v": raw})
     value = _text(raw).replace(" ", "")
     if not value:
-        raise _CellError(_("The staff number is missing."))
+        raise CellError(_("The staff number is missing."))
     if not _STAFF_NUMBER_RE.match(value):
-        raise _CellError(_("The staff number may only hold letters, digits, - and _, up to 20 characters (found “%(v)s”).") % {"v": value})
+        raise CellError(_("The staff number may only hold letters, digits, - and _, up to 20 characters (found “%(v)s”).") % {"v": value})
     return value
 
 
 def _name(raw) -> str:
     value = _text(raw)
     if not value:
-        raise _CellError(_("The name is missing."))
+        raise CellError(_("The name is missing."))
     if len(value) > 50:
-        raise _CellError(_("The name is longer than 50 characters."))
+        raise CellError(_("The name is longer than 50 characters."))
     return value
 
 
@@ -122,10 +95,10 @@ def _phone(raw) -> str:
     if not value:
         return ""
     if "*" in value:
-        raise _CellError(_("The mobile phone is masked; use the full number."))
+        raise CellError(_("The mobile phone is masked; use the full number."))
     problem = phone_problem(value)
     if problem:
-        raise _CellError(problem)
+        raise CellError(problem)
     return value
 
 
@@ -134,11 +107,11 @@ def _username(raw) -> str:
     if not value:
         return ""
     if len(value) > 150:
-        raise _CellError(_("The username is longer than 150 characters."))
+        raise CellError(_("The username is longer than 150 characters."))
     try:
         _username_validator(value)
     except ValidationError as exc:
-        raise _CellError(_("The username may only hold letters, digits and @ . + - _ (found “%(v)s”).") % {"v": value}) from exc
+        raise CellError(_("The username may only hold letters, digits and @ . + - _ (found “%(v)s”).") % {"v": value}) from exc
     return value
 
 
@@ -150,7 +123,7 @@ def _read_rows(file):
     try:
         workbook = load_workbook(file, read_only=True, data_only=True)
     except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-        raise _CellError(_("This file is not an Excel workbook (.xlsx).")) from exc
+        raise CellError(_("This file is not an Excel workbook (.xlsx).")) from exc
     try:
         yield from enumerate(workbook.worksheets[0].iter_rows(values_only=True), start=1)
     finally:
@@ -162,7 +135,7 @@ def _parse(*, employer: Employer, file, result: ImportResult) -> list[_Row]:
     rows = _read_rows(file)
     try:
         header = next(rows, None)
-    except _CellError as exc:
+    except CellError as exc:
         problems.append(RowProblem(0, "", str(exc)))
         return []
     if header is None:
@@ -198,7 +171,7 @@ def _parse(*, employer: Employer, file, result: ImportResult) -> list[_Row]:
             raw = cells[positions[key]] if positions[key] < len(cells) else None
             try:
                 values[key] = reader(raw)
-            except _CellError as exc:
+            except CellError as exc:
                 row_problems.append(RowProblem(row_number, HEADER[key], str(exc)))
         number = values.get("staff_number")
         if number:
