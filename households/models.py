@@ -103,6 +103,10 @@ class HouseholdQuerySet(models.QuerySet):
 
 
 class Household(models.Model):
+
+    # Written in bulk by day-to-day work; Wagtail's reference index (snippet "usage") would add
+    # a read and a write to every save once the admin has registered the model.
+    wagtail_reference_index_ignore = True
     number = models.CharField(_("registry number"), max_length=20, unique=True)
     head_name = models.CharField(_("head of household"), max_length=50)
     id_number = models.CharField(_("resident ID number"), max_length=18, validators=[validate_id_number])
@@ -221,6 +225,8 @@ ZERO = Decimal("0.00")
 class WatchListEntry(models.Model):
     """A household found on the income-decline watch list (收入下降户) by the monthly check,
     with the evidence: income in the period against the same period a year before."""
+
+    wagtail_reference_index_ignore = True  # bulk-written records stay out of the reference index
 
     class Reason(models.TextChoices):
         DECLINE = "decline", _("Income fell")

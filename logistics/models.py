@@ -99,6 +99,8 @@ class Grade(models.Model):
 class PurchasePrice(models.Model):
     """The county's purchase price per kg for a grade, in force from ``effective_from``."""
 
+    wagtail_reference_index_ignore = True  # bulk-written records stay out of the reference index
+
     grade = models.ForeignKey(Grade, on_delete=models.PROTECT, related_name="prices")
     price_per_kg = models.DecimalField(_("price per kg (yuan)"), max_digits=10, decimal_places=2)
     effective_from = models.DateField(_("effective from"))
@@ -117,6 +119,10 @@ class PurchasePrice(models.Model):
 
 class Lot(models.Model):
     """Produce of one household, one grade, from one intake: the unit of traceability."""
+
+    # Written in bulk by day-to-day work; Wagtail's reference index (snippet "usage") would add
+    # a read and a write to every save once the admin has registered the model.
+    wagtail_reference_index_ignore = True
 
     code = models.CharField(_("lot code"), max_length=32, unique=True)
     grade = models.ForeignKey(Grade, on_delete=models.PROTECT, related_name="lots")
@@ -137,6 +143,8 @@ class Lot(models.Model):
 
 class Intake(models.Model):
     """A purchase at a collection point (a Critical Tracking Event)."""
+
+    wagtail_reference_index_ignore = True  # bulk-written records stay out of the reference index
 
     client_id = models.UUIDField(_("client id"), unique=True, default=uuid.uuid4)
     lot = models.OneToOneField(Lot, on_delete=models.PROTECT, related_name="intake")
@@ -221,6 +229,8 @@ class Sku(models.Model):
 
 
 class Shipment(models.Model):
+
+    wagtail_reference_index_ignore = True  # bulk-written records stay out of the reference index
     class Status(models.TextChoices):
         DISPATCHED = "dispatched", _("Dispatched")
         RECEIVED = "received", _("Received")
@@ -287,6 +297,8 @@ class PackingInput(models.Model):
 
 
 class PackedBatch(models.Model):
+
+    wagtail_reference_index_ignore = True  # bulk-written records stay out of the reference index
     class Inspection(models.TextChoices):
         PENDING = "pending", _("Awaiting inspection")
         PASSED = "passed", _("Passed")

@@ -55,6 +55,10 @@ class Employer(models.Model):
 
 
 class Employee(models.Model):
+
+    # Written in bulk by day-to-day work; Wagtail's reference index (snippet "usage") would add
+    # a read and a write to every save once the admin has registered the model.
+    wagtail_reference_index_ignore = True
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="employee")
     employer = models.ForeignKey(Employer, on_delete=models.PROTECT, related_name="employees")
     staff_number = models.CharField(_("staff number"), max_length=20)
@@ -142,6 +146,8 @@ class AllocationEntry(AppendOnlyModel):
 
 
 class Order(models.Model):
+
+    wagtail_reference_index_ignore = True  # bulk-written records stay out of the reference index
     class Status(models.TextChoices):
         PENDING_PAYMENT = "pending_payment", _("Pending payment")
         PAID = "paid", _("Paid")

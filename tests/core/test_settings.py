@@ -26,7 +26,9 @@ def test_sqlite_writers_wait_instead_of_failing():
 def _manage(*args, **env):
     return subprocess.run(
         [sys.executable, "manage.py", *args], cwd=ROOT, capture_output=True, text=True,
-        env={k: v for k, v in {**os.environ, **env}.items() if k not in ("DATABASE_URL",) or k in env}, timeout=120,
+        # The browser tests' DJANGO_ALLOW_ASYNC_UNSAFE must not leak into a deploy check.
+        env={k: v for k, v in {**os.environ, **env}.items() if k not in ("DATABASE_URL", "DJANGO_ALLOW_ASYNC_UNSAFE") or k in env},
+        timeout=120,
     )
 
 

@@ -280,6 +280,9 @@ def test_point_staff_not_assigned_to_a_collection_point_may_not_record(setup):
 
 
 def test_recording_an_intake_takes_a_bounded_number_of_queries(setup, django_assert_max_num_queries):
+    from django.urls import get_resolver
+
+    get_resolver().url_patterns  # noqa: B018  as in a running server: URLs loaded, the admin's snippets registered
     intake_record(**intake_kwargs(setup))  # warms the staff's cached assignment and villages
     with django_assert_max_num_queries(12):
         intake_record(**intake_kwargs(setup))
