@@ -8,6 +8,7 @@ from wagtail.documents import urls as wagtaildocs_urls
 
 api_v1 = [
     path("", include("households.api_urls")),
+    path("", include("lovepoints.api")),
     path("", include("logistics.api_urls")),
     path("", include("marketplace.api_urls")),
     path("", include("marketplace.settlement.api_urls")),
@@ -23,6 +24,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/v1/", include(api_v1)),
     path("", include("households.urls")),
+    path("", include("lovepoints.urls")),
     path("", include("logistics.urls")),
     path("", include("marketplace.urls")),
     path("", include("marketplace.settlement.urls")),

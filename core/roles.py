@@ -13,6 +13,7 @@ COLLECTION_POINT_STAFF = "collection_point_staff"
 SORTING_STATION_STAFF = "sorting_station_staff"
 SUPERMARKET_STAFF = "supermarket_staff"
 EMPLOYEE = "employee"
+VILLAGE_STAFF = "village_staff"
 
 ROLE_LABELS = {
     COUNTY_OFFICE: _("County office (扶贫办)"),
@@ -20,6 +21,7 @@ ROLE_LABELS = {
     SORTING_STATION_STAFF: _("Sorting-station staff"),
     SUPERMARKET_STAFF: _("Supermarket staff"),
     EMPLOYEE: _("Employee"),
+    VILLAGE_STAFF: _("Village staff (love points)"),
 }
 
 # role -> app_label -> actions ("add", "change", "view", or a full codename) the role holds on
@@ -35,6 +37,7 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
     SORTING_STATION_STAFF: {},
     SUPERMARKET_STAFF: {},
     EMPLOYEE: {},
+    VILLAGE_STAFF: {},
 }
 
 
@@ -83,7 +86,7 @@ def ensure_role_groups(**kwargs) -> None:
             for perm in Permission.objects.filter(content_type__app_label=app_label):
                 if perm.codename.split("_", 1)[0] in actions or perm.codename in actions:
                     wanted.append(perm)
-        if role != EMPLOYEE:
+        if role not in (EMPLOYEE, VILLAGE_STAFF):
             wanted += list(Permission.objects.filter(content_type__app_label="wagtailadmin", codename="access_admin"))
         if role == COUNTY_OFFICE:
             wanted += list(Permission.objects.filter(content_type__app_label="wagtailcore"))

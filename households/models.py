@@ -231,6 +231,7 @@ class WatchListEntry(models.Model):
     class Reason(models.TextChoices):
         DECLINE = "decline", _("Income fell")
         STOPPED = "stopped", _("Stopped delivering")
+        NO_POINTS = "no_points", _("No love points in the period")
 
     household = models.ForeignKey(Household, on_delete=models.PROTECT, related_name="watch_entries")
     reason = models.CharField(_("reason"), max_length=10, choices=Reason.choices)

@@ -1,6 +1,6 @@
 """Reconciliation: checks that the books balance, run by ``python manage.py reconcile``.
 
-Pluggable: a check is a function ``fn() -> list[str]`` (the problems found, each naming what is
+Pluggable (the registry is core/reconcile.py): a check is a function ``fn() -> list[str]`` (the problems found, each naming what is
 out of balance) registered under a name with ``@register_check("name")``. Logistics registers
 its own here; other apps register theirs from their ``AppConfig.ready()`` (marketplace:
 allocation balances; settlement: attributed revenue), importing this module — never the other
@@ -24,12 +24,12 @@ made by hand) has no document behind it, so it shows as an imbalance until expla
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from decimal import Decimal
 
 from django.db import connection
 
 from core.money import kg
+from core.reconcile import Check, register_check, registered_checks, run_checks  # noqa: F401  (re-exported: apps register here)
 
 from .models import (
     BatchMovement,
@@ -47,33 +47,7 @@ from .models import (
     ShipmentLine,
 )
 
-Check = Callable[[], list[str]]
-_CHECKS: dict[str, Check] = {}
-
 EPS = "0.0005"  # half a gram: SQLite sums decimals as floats
-
-
-def register_check(name: str) -> Callable[[Check], Check]:
-    """Register ``fn() -> list[str]`` under ``name`` (a later registration of the name replaces it)."""
-
-    def decorator(fn: Check) -> Check:
-        _CHECKS[name] = fn
-        return fn
-
-    return decorator
-
-
-def registered_checks() -> dict[str, Check]:
-    return dict(_CHECKS)
-
-
-def run_checks(names: list[str] | None = None) -> dict[str, list[str]]:
-    """{check name: problems} for the named checks (all by default)."""
-    chosen = names or list(_CHECKS)
-    unknown = [n for n in chosen if n not in _CHECKS]
-    if unknown:
-        raise KeyError(f"unknown checks: {', '.join(unknown)}")
-    return {name: list(_CHECKS[name]()) for name in chosen}
 
 
 def _t(model) -> str:

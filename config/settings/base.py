@@ -19,6 +19,7 @@ ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhos
 INSTALLED_APPS = [
     "core",
     "households",
+    "lovepoints",
     "logistics",
     "marketplace",
     "marketplace.settlement",

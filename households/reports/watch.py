@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import calendar
 import datetime
+from collections.abc import Callable, Iterable
 from decimal import Decimal
 
 from django.conf import settings
@@ -16,6 +17,16 @@ from ..models import IncomeEntry, IncomeKind, WatchListEntry
 from .services import households_flag_income_decline
 
 ZERO = Decimal("0.00")
+
+
+# Signals other apps add to the watch list (love points: "no points for the period"), each a
+# ``fn(period_start, period_end) -> iterable of household ids`` with the reason it stands for.
+# Households never imports those apps; they register here from their AppConfig.ready().
+_SIGNALS: dict[str, Callable[[datetime.date, datetime.date], Iterable[int]]] = {}
+
+
+def register_watch_signal(reason: str, fn: Callable[[datetime.date, datetime.date], Iterable[int]]) -> None:
+    _SIGNALS[reason] = fn
 
 
 def decline_share() -> Decimal:
@@ -83,10 +94,35 @@ def watch_list_compute(*, today: datetime.date | None = None, period_start: date
     if period_start is None or period_end is None:
         period_start, period_end = last_complete_months(today or datetime.date.today(), period_months())
     found = watch_list_candidates(period_start=period_start, period_end=period_end)
+    found += _signalled(period_start=period_start, period_end=period_end, already={f["household_id"] for f in found})
     entries = [WatchListEntry(period_start=period_start, period_end=period_end, **f) for f in found]
     WatchListEntry.objects.bulk_create(entries, batch_size=2000, ignore_conflicts=True)
     households_flag_income_decline(household_ids=[f["household_id"] for f in found])
     return list(WatchListEntry.objects.filter(period_start=period_start, period_end=period_end))
+
+
+def _signalled(*, period_start: datetime.date, period_end: datetime.date, already: set[int]) -> list[dict]:
+    """Households a registered signal names (and the rule above did not), with their income in the
+    period and a year before as the evidence beside the reason."""
+    named: dict[int, str] = {}
+    for reason, fn in _SIGNALS.items():
+        for household_id in fn(period_start, period_end):
+            if household_id not in already:
+                named.setdefault(household_id, reason)
+    if not named:
+        return []
+    prior_start, prior_end = _year_before(period_start), _year_before(period_end)
+    now = Q(date__gte=period_start, date__lte=period_end)
+    before = Q(date__gte=prior_start, date__lte=prior_end)
+    sums = {
+        r["household_id"]: r for r in IncomeEntry.objects.filter(household_id__in=list(named)).filter(now | before)
+        .order_by().values("household_id").annotate(income=Sum("amount", filter=now), income_before=Sum("amount", filter=before))
+    }
+    return [
+        {"household_id": hid, "reason": reason, "income": (sums.get(hid) or {}).get("income") or ZERO,
+         "income_year_before": (sums.get(hid) or {}).get("income_before") or ZERO, "drop_share": None}
+        for hid, reason in sorted(named.items())
+    ]
 
 
 def month_end(year: int, month: int) -> datetime.date:
