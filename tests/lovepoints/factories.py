@@ -50,6 +50,11 @@ class World:
         services.review_submit(review=review, author=self.staff if (village or self.village) == self.village else self.other_staff)
         return services.review_approve(review=review, author=self.county)
 
+    def approve_submitted(self):
+        from lovepoints.models import ReviewMonth
+
+        return [services.review_approve(review=r, author=self.county) for r in ReviewMonth.objects.filter(status="submitted")]
+
     def give_points(self, household, codes=("diligence", "filial", "volunteer"), month=None):
         for code in codes:
             self.award(household, code, month=month)
