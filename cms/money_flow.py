@@ -12,6 +12,7 @@ from django.urls import path
 from django.utils.translation import gettext as _
 
 from households.reports.charts import bar_chart_svg
+from lovepoints.selectors import township_totals as love_points_by_township
 from marketplace.settlement.money_flow import money_flow_latest
 
 
@@ -23,7 +24,7 @@ def money_flow_page(request):
         bar_chart_svg(paid, title=_("Paid to households, by township")),
         bar_chart_svg(months, title=_("Reaching households, by month")),
     ]
-    return render(request, "cms/money_flow.html", {"flow": data, "charts": charts})
+    return render(request, "cms/money_flow.html", {"flow": data, "charts": charts, "love_points": love_points_by_township()})
 
 
 urlpatterns = [path("money-flow/", money_flow_page, name="money-flow")]

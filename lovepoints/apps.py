@@ -8,10 +8,11 @@ class LovePointsConfig(AppConfig):
     verbose_name = _("Love points (爱心超市)")
 
     def ready(self) -> None:
-        # Love points plug their balance checks into the project's reconcile registry (core) and
-        # their "no points for months" signal into the households watch list; neither of those
-        # modules imports this app.
-        from . import reconcile, watch
+        # Love points plug their balance checks into the project's reconcile registry (core),
+        # their "no points for months" signal into the households watch list, and the balance
+        # beside a household's income; none of those modules imports this app.
+        from . import figures, reconcile, watch
 
         reconcile.register()
         watch.register()
+        figures.register()

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 
 from core.roles import is_county_office
 
+from ..extensions import household_figures
 from ..models import Household, IncomeKind
 from . import selectors
 from .charts import bar_chart_svg
@@ -103,4 +104,5 @@ def household_income(request, number: str):
     ]
     return render(request, "households/reports/household_income.html", {
         "household": household, "entries": entries, "summary": summary, "charts": charts, "kind_labels": KIND_LABELS,
+        "figures": household_figures(household),
     })
