@@ -92,7 +92,9 @@ def test_a_forged_stock_counter_is_named():
 
 
 def test_checks_registered_by_other_apps_run_too(monkeypatch):
-    monkeypatch.setattr(reconcile, "_CHECKS", dict(reconcile._CHECKS))
+    import core.reconcile
+
+    monkeypatch.setattr(core.reconcile, "_CHECKS", dict(core.reconcile._CHECKS))
 
     @reconcile.register_check("other_app_balance")
     def other():
