@@ -31,6 +31,7 @@ run: seed
 	@echo "  station   sorting-station staff (分拣站)"
 	@echo "  shop      supermarket staff (扶贫超市)"
 	@echo "  employee  employee (干部职工): the storefront"
+	@echo "  village   village staff (村爱心超市): http://127.0.0.1:8000/love-points/"
 	@echo ""
 	$(BIN)/python manage.py runserver 127.0.0.1:8000
 
