@@ -11,7 +11,7 @@ import datetime
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Count, DecimalField, F, IntegerField, OuterRef, Prefetch, Q, Subquery, Sum, Value
+from django.db.models import Count, DecimalField, F, OuterRef, Prefetch, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
@@ -19,36 +19,19 @@ from wagtail.images import get_image_model
 
 from core.money import ZERO, price_per_jin, to_decimal
 from households.models import IncomeEntry, IncomeKind, Village
-from logistics.models import BatchStock, Facility, Intake, PackedBatch, Produce
+from logistics.models import Intake, PackedBatch, Produce
+from logistics.selectors.stock import available_units_subquery
 from marketplace.models import Order
+from marketplace.selectors import orders_sold
 
 from .filters import ProductPageFilter
 from .models import CategoryPage, OriginPage, ProductPage
 
-SOLD_STATUSES = [
-    Order.Status.PAID, Order.Status.PICKING, Order.Status.READY_FOR_PICKUP, Order.Status.OUT_FOR_DELIVERY, Order.Status.COMPLETED,
-]
-
-
-def _sellable_stock():
-    return BatchStock.objects.filter(
-        facility__kind=Facility.Kind.SUPERMARKET,
-        facility__active=True,
-        batch__inspection_status=PackedBatch.Inspection.PASSED,
-        batch__on_hold=False,
-    )
-
 
 def available_units_expression(sku_ref: str = "product__sku_id"):
-    """Units of the SKU on sale at the supermarket now (on hand − reserved, sellable batches)."""
-    per_sku = (
-        _sellable_stock()
-        .filter(batch__sku_id=OuterRef(sku_ref))
-        .values("batch__sku_id")
-        .annotate(n=Sum(F("quantity") - F("reserved")))
-        .values("n")
-    )
-    return Coalesce(Subquery(per_sku, output_field=IntegerField()), Value(0))
+    """Units of the SKU on sale at the supermarket now: logistics' one rule of what is sellable
+    (inspected, not held, not past its best-before date)."""
+    return available_units_subquery(sku_ref)
 
 
 def _newest_batch_expression(sku_ref: str = "product__sku_id"):
@@ -249,7 +232,7 @@ def programme_headline() -> ProgrammeHeadline:
         total=total(), intake=total(IncomeKind.INTAKE), sales=total(IncomeKind.SALES), dividends=total(IncomeKind.DIVIDEND),
         households=Count("household_id", distinct=True),
     )
-    sales = Order.objects.filter(status__in=SOLD_STATUSES).aggregate(
+    sales = orders_sold().aggregate(
         total=Coalesce(Sum("total"), Value(ZERO), output_field=DecimalField())
     )["total"]
     if income["total"]:
@@ -264,7 +247,8 @@ def programme_headline() -> ProgrammeHeadline:
 
 
 def employee_for(user):
-    """The user's Employee record, or None (only employees can shop)."""
+    """The user's Employee record, or None (only employees have a cart and orders). Whether
+    they may shop now is marketplace's rule (``services.eligibility``), not decided here."""
     if not user or not user.is_authenticated:
         return None
     from marketplace.models import Employee
@@ -272,7 +256,7 @@ def employee_for(user):
     cached = getattr(user, "_storefront_employee", False)
     if cached is not False:
         return cached
-    employee = Employee.objects.filter(user=user, active=True).select_related("employer").first()
+    employee = Employee.objects.filter(user=user).select_related("employer").first()
     user._storefront_employee = employee
     return employee
 
@@ -300,10 +284,3 @@ def order_of(*, employee, number: str):
         return marketplace_selectors.order_get(number=number, employee=employee)
     except Order.DoesNotExist:
         return None
-
-
-CANCELLABLE_STATUSES = {Order.Status.PENDING_PAYMENT, Order.Status.PAID, Order.Status.PICKING}
-
-
-def order_cancellable(order) -> bool:
-    return order.status in CANCELLABLE_STATUSES

@@ -34,6 +34,17 @@ def _services():
     return cart, checkout, orders
 
 
+def _shopping_refusal(employee) -> str | None:
+    """Why the employee may not shop now (marketplace's one rule), or None."""
+    from marketplace.services.eligibility import shopping_refusal
+
+    return shopping_refusal(employee)
+
+
+def _may_not_shop(request, reason: str):
+    return render(request, "cms/shop/may_not_shop.html", {"reason": reason}, status=403)
+
+
 def _not_employee(request):
     return render(request, "cms/shop/not_employee.html", status=403)
 
@@ -72,6 +83,9 @@ def cart_add(request):
     if product is None:
         messages.error(request, _("This product does not exist."))
         return redirect("storefront:cart")
+    refusal = _shopping_refusal(employee)
+    if refusal is not None:  # the same 403 and reason the API gives
+        return _may_not_shop(request, refusal)
     if request.method == "GET":
         return render(request, "cms/shop/cart_add_confirm.html", {
             "product": product, "quantity": quantity if quantity and quantity > 0 else 1, "next": _safe_next(request, "/"),
@@ -170,7 +184,9 @@ def order_view(request, number: str):
     order = selectors.order_of(employee=employee, number=number)
     if order is None:
         raise Http404
-    return render(request, "cms/shop/order.html", {"order": order, "cancellable": selectors.order_cancellable(order)})
+    _cart, _checkout, orders = _services()
+    cancellable = orders.order_may_transition(order=order, to=Order.Status.CANCELLED, actor=request.user)
+    return render(request, "cms/shop/order.html", {"order": order, "cancellable": cancellable})
 
 
 @login_required
@@ -184,7 +200,7 @@ def order_cancel_view(request, number: str):
         raise Http404
     _cart, _checkout, orders = _services()
     try:
-        orders.order_cancel(order=order, author=request.user, reason=request.POST.get("reason") or _("Cancelled by the employee"))
+        orders.order_cancel(order=order, actor=request.user, reason=request.POST.get("reason") or "")
     except DomainError as exc:
         messages.error(request, exc.message)
     else:
@@ -200,6 +216,7 @@ def allocation_view(request):
     year = selectors.current_year()
     return render(request, "cms/shop/allocation.html", {
         "employee": employee, "year": year, "summary": selectors.allocation_for(employee, year=year),
+        "refusal": _shopping_refusal(employee),
     })
 
 

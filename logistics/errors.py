@@ -39,3 +39,7 @@ class PackingRefused(DomainError):
 
 class BatchStateConflict(ConflictError):
     code = "batch_state"
+
+
+class NoSupermarket(DomainError):
+    code = "no_supermarket"

@@ -188,6 +188,7 @@ class MovementKind(models.TextChoices):
     RELEASE = "release", _("Reservation released")
     SELL = "sell", _("Sold")
     RETURN = "return", _("Returned to stock")
+    EXPIRED = "expired", _("Written off: past best-before")
     ADJUST = "adjust", _("Correction")
 
 
@@ -310,7 +311,7 @@ class PackedBatch(models.Model):
     packing_run = models.OneToOneField(PackingRun, on_delete=models.PROTECT, related_name="batch")
     units = models.PositiveIntegerField(_("units packed"))
     unit_weight_kg = models.DecimalField(_("net weight per unit (kg)"), max_digits=8, decimal_places=3)
-    best_before = models.DateField(_("best before"))
+    best_before = models.DateField(_("best before"), db_index=True)  # the daily expiry sweep and FEFO read by it
     packed_at = models.DateTimeField(_("packed at"), db_index=True)
     inspection_status = models.CharField(max_length=10, choices=Inspection.choices, default=Inspection.PENDING)
     on_hold = models.BooleanField(_("on hold (recall)"), default=False)
@@ -324,10 +325,6 @@ class PackedBatch(models.Model):
 
     def __str__(self) -> str:
         return self.code
-
-    @property
-    def sellable(self) -> bool:
-        return self.inspection_status == self.Inspection.PASSED and not self.on_hold
 
 
 class QualityInspection(models.Model):

@@ -17,7 +17,8 @@ and, separately, each kind of movement equals its document: intake movements = t
 weight, ship-out = the shipment lines dispatched, receive = lines of received shipments,
 transit loss = dispatched − received, pack = the packing inputs. A packing run's inputs equal
 units × net weight + waste, and its batch's household shares add up to its inputs. Retail
-units, per batch: packed = on hand + in transit + sold − returned + loss, and every BatchStock
+units, per batch: packed = on hand + in transit + sold − returned + loss (an ``expired`` write-off
+is recorded loss), and every BatchStock
 counter equals the sum of its BatchMovement rows. A movement no service writes (an ``adjust``
 made by hand) has no document behind it, so it shows as an imbalance until explained.
 """
@@ -258,7 +259,7 @@ def check_batch_balance() -> list[str]:
                 SUM(CASE WHEN kind = 'packed' THEN quantity_delta ELSE 0 END) AS packed,
                 SUM(CASE WHEN kind = 'sell' THEN -quantity_delta ELSE 0 END) AS sold,
                 SUM(CASE WHEN kind = 'return' THEN quantity_delta ELSE 0 END) AS returned,
-                SUM(CASE WHEN kind = 'loss' THEN -quantity_delta ELSE 0 END) AS loss,
+                SUM(CASE WHEN kind IN ('loss', 'expired') THEN -quantity_delta ELSE 0 END) AS loss,
                 SUM(CASE WHEN kind = 'loss' AND reference_type = 'shipment' THEN -quantity_delta ELSE 0 END) AS tloss,
                 SUM(CASE WHEN kind = 'ship_out' THEN -quantity_delta ELSE 0 END) AS ship_out,
                 SUM(CASE WHEN kind = 'receive' THEN quantity_delta ELSE 0 END) AS recv

@@ -8,6 +8,7 @@
 ``/station/batches/<code>/``             a batch: inspection, hold (recall) and whom to notify, labels
 ``/station/batches/<code>/labels.pdf``   the QR label sheet
 ``/station/trace/``                      staff trace lookup (batch, lot or household), with the .xlsx export
+``/station/expired/write-off/``          POST: write off a batch's expired units at the facility
 
 Staff act at their own facility; the county office picks one (``?facility=<code>``).
 Forms call the services; a domain error becomes a message on the form.
@@ -24,6 +25,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import path, reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
@@ -33,11 +35,13 @@ from core.errors import DomainError
 from .labels import batch_labels_pdf
 from .models import BatchStock, Facility, Lot, PackedBatch, Shipment, Sku
 from .selectors.lots import lots_on_hand
+from .selectors.stock import expiring_rows
 from .selectors.trace import public_batch_trace, trace_batch, trace_for_code
 from .services.access import facility_of, is_supply_chain_staff
 from .services.batches import batch_hold, batch_inspect, batch_release_hold
 from .services.packing import packing_run_complete
 from .services.shipments import lot_loss_record, shipment_dispatch, shipment_receive
+from .services.stock import batch_write_off_expired
 
 
 def trace_public(request, code: str):
@@ -92,7 +96,33 @@ def station_home(request):
     return render(request, "logistics/station/home.html", {
         "facility": facility, "incoming": incoming, "recent_out": recent_out, "stock": stock, "lots": lots[:50],
         "lot_count": len(lots), "total_kg": total_kg, "q": _q(request, facility),
+        "expiring": expiring_rows(facility_id=facility.pk), "next": request.get_full_path(),
     })
+
+
+@login_required
+@require_http_methods(["POST"])
+def write_off_expired(request):
+    """The button beside an expired batch: its expired units here leave the books as ``expired``."""
+    facility = _facility(request)
+    if facility is None:
+        raise PermissionDenied
+    batch = PackedBatch.objects.filter(code=request.POST.get("batch", "")).first()
+    try:
+        if batch is None:
+            raise DomainError(_("Choose the batch."))
+        units = batch_write_off_expired(batch=batch, author=request.user, facility=facility)
+    except DomainError as exc:
+        _error(request, exc)
+    else:
+        if units:
+            messages.success(request, _("%(n)d expired units of batch %(code)s written off.") % {"n": units, "code": batch.code})
+        else:
+            messages.info(request, _("Nothing of batch %(code)s is left to write off here.") % {"code": batch.code})
+    back = request.POST.get("next") or ""
+    if not (back and url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}, require_https=request.is_secure())):
+        back = reverse("station-home") + _q(request, facility)
+    return HttpResponseRedirect(back)
 
 
 @login_required
@@ -280,6 +310,7 @@ urlpatterns = [
     path("station/pack/", pack, name="station-pack"),
     path("station/loss/", lot_loss, name="station-loss"),
     path("station/trace/", staff_trace, name="station-trace"),
+    path("station/expired/write-off/", write_off_expired, name="station-write-off-expired"),
     path("station/shipments/<str:code>/receive/", receive, name="station-receive"),
     path("station/batches/<str:code>/", batch_detail, name="station-batch"),
     path("station/batches/<str:code>/labels.pdf", batch_labels, name="station-batch-labels"),

@@ -17,7 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.errors import ConflictError, NotAllowed
+from core.errors import NotAllowed
 
 from . import selectors
 from .filters import OrderFilter, ProductFilter
@@ -189,7 +189,7 @@ class CartItemsApi(APIView):
 
     @extend_schema(
         request=CartItemInputSerializer,
-        responses={200: CartSerializer, 400: ErrorSerializer},
+        responses={200: CartSerializer, 400: ErrorSerializer, 403: OpenApiResponse(ErrorSerializer, description="may not shop now")},
         summary="Set how many of a product the cart holds (0 removes it); any price sent is ignored",
     )
     def post(self, request: Request) -> Response:
@@ -216,6 +216,7 @@ class CheckoutApi(APIView):
         request=CheckoutInputSerializer,
         responses={
             201: OrderSerializer,
+            403: OpenApiResponse(ErrorSerializer, description="may not shop now (inactive, employer not taking part, outside the window)"),
             409: OpenApiResponse(ErrorSerializer, description="stock or balance short, or the cart is empty"),
             502: OpenApiResponse(ErrorSerializer, description="the payment provider failed; nothing is reserved"),
         },
@@ -264,14 +265,12 @@ class OrderCancelApi(APIView):
     permission_classes = [IsEmployee]
 
     @extend_schema(
-        request=None, responses={200: OrderSerializer, 409: ErrorSerializer}, summary="Cancel my order before it is fulfilled"
+        request=None, responses={200: OrderSerializer, 409: ErrorSerializer},
+        summary="Cancel my order before the supermarket starts picking it",
     )
     def post(self, request: Request, number: str) -> Response:
         order = _own_order(request, number)
-        if order.status == Order.Status.PICKING:
-            # the supermarket is already at the shelves: staff may still cancel, the employee asks them
-            raise ConflictError(_("The supermarket is already picking order %(number)s; please ask them to cancel it.") % {"number": number})
-        order_cancel(order=order, author=request.user, reason=_("Cancelled by the employee"))
+        order_cancel(order=order, actor=request.user)  # the status machine decides, as for the storefront
         return Response(OrderSerializer(_own_order(request, number)).data)
 
 

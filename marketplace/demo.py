@@ -108,8 +108,9 @@ def seed_employees(employers: list[Employer], demo_user=None) -> int:
     return len(new_employees)
 
 
-def seed_orders(products: list[Product]) -> int:
-    """Completed allocation-only orders over the past weeks, placed through the real services."""
+def seed_orders(products: list[Product], staff=None) -> int:
+    """Completed allocation-only orders over the past weeks, placed through the real services
+    (fulfilled by ``staff``, the supermarket's demo login, when given; else left paid)."""
     if Order.objects.filter(employee__employer__code__in=[c for c, _n, _a in EMPLOYERS]).exists():
         return 0
     rng = random.Random(2024)
@@ -130,9 +131,9 @@ def seed_orders(products: list[Product]) -> int:
 
             cart_clear(employee=employee)
             continue
-        steps = ["picking", "ready" if order.fulfilment == "pickup" else "delivering", "completed"]
+        steps = ["picking", "ready" if order.fulfilment == "pickup" else "delivering", "completed"] if staff else []
         for step in steps:
-            order_transition(order=order, to_status=step, author=None, note="demo")
+            order_transition(order=order, to=step, actor=staff, reason="demo")
         placed += 1
     return placed
 
@@ -148,7 +149,7 @@ def seed(*, households: int = 2000, stdout=None, context: dict | None = None) ->
         created = seed_employees(employers, users.get("employee"))
     setting = allocation_year_current()
     granted = allocation_grant_year(year=setting.year)
-    placed = seed_orders([p for p in products if p.active])
+    placed = seed_orders([p for p in products if p.active], staff=users.get("shop"))
     if stdout:
         stdout.write(
             f"marketplace: {len(products)} products, {len(employers)} employers, {created} employees added, "

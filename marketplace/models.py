@@ -44,6 +44,9 @@ class Employer(models.Model):
     code = models.CharField(_("code"), max_length=20, unique=True)
     name = models.CharField(_("name"), max_length=80, unique=True)
     office_address = models.CharField(_("office address"), max_length=200, blank=True)
+    active = models.BooleanField(
+        _("taking part"), default=True, help_text=_("Its employees may shop only while their employer takes part.")
+    )
 
     class Meta:
         ordering = ["code"]

@@ -6,44 +6,34 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Count, DecimalField, F, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum, Value
+from django.db.models import Count, DecimalField, Prefetch, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
 
 from core.money import ZERO
-from logistics.models import BatchStock, Facility, PackedBatch
+from logistics.selectors.stock import available_units_subquery
 
 from .filters import EmployeeProgressFilter, EmployerProgressFilter, OrderFilter, ProductFilter
 from .models import AllocationEntry, Employee, Employer, Order, OrderEvent, OrderLine, Product
 from .services.allocation import allocation_today
+from .services.orders import SOLD_STATUSES
 
 K = AllocationEntry.Kind
 MONEY = DecimalField(max_digits=14, decimal_places=2)
 
 
-def _available_subquery():
-    """Sellable units of the product's SKU at the supermarket (passed inspection, not on hold)."""
-    units = (
-        BatchStock.objects.filter(
-            batch__sku_id=OuterRef("sku_id"),
-            facility__kind=Facility.Kind.SUPERMARKET,
-            facility__active=True,
-            batch__inspection_status=PackedBatch.Inspection.PASSED,
-            batch__on_hold=False,
-        )
-        .order_by()
-        .values("batch__sku_id")
-        .annotate(units=Sum(F("quantity") - F("reserved")))
-        .values("units")
-    )
-    return Coalesce(Subquery(units, output_field=IntegerField()), Value(0))
-
-
 def product_list(*, filters: dict | None = None, include_inactive: bool = False) -> QuerySet[Product]:
     """Products with ``available`` annotated, in one query however many there are."""
-    qs = Product.objects.select_related("sku", "sku__produce").annotate(available=_available_subquery())
+    qs = Product.objects.select_related("sku", "sku__produce").annotate(available=available_units_subquery("sku_id"))
     if not include_inactive:
         qs = qs.filter(active=True)
     return ProductFilter(filters or {}, queryset=qs).qs
+
+
+def orders_sold() -> QuerySet[Order]:
+    """The orders whose units count as sold: paid, and neither cancelled nor wholly refunded
+    (``services.orders.SOLD_STATUSES``, the state machine's word on it). Settlement, the home
+    page's figures and the reports count sales from here."""
+    return Order.objects.filter(status__in=SOLD_STATUSES)
 
 
 def product_get(*, product_id: int) -> Product | None:

@@ -25,11 +25,12 @@ from django.views.decorators.http import require_POST
 
 from core import roles
 from core.errors import DomainError
-from logistics.models import Facility, StaffAssignment
+from logistics.selectors.stock import expiring_rows, supermarket
+from logistics.services.access import is_supermarket_staff
 
 from .models import Employer, Order
 from .selectors import order_get, order_list
-from .services.orders import order_cancel, order_refund, order_transition
+from .services.orders import order_cancel, order_may_transition, order_refund, order_transition
 from .statements import StatementMonth, employer_statement, statement_xlsx, statements_for_month
 
 S = Order.Status
@@ -67,17 +68,6 @@ def actions_for(order: Order) -> list[tuple[str, str]]:
             continue
         out.append((action, action_label(action, order)))
     return out
-
-
-def is_supermarket_staff(user) -> bool:
-    """County office, or supermarket staff assigned to an active supermarket."""
-    if not user or not user.is_authenticated or not user.is_active:
-        return False
-    if roles.is_county_office(user):
-        return True
-    if not roles.has_role(user, roles.SUPERMARKET_STAFF):
-        return False
-    return StaffAssignment.objects.filter(user=user, facility__kind=Facility.Kind.SUPERMARKET, facility__active=True).exists()
 
 
 def supermarket_staff_required(view):
@@ -171,7 +161,13 @@ def fulfilment_queue(request):
     for group in groups:
         for order in group.orders:
             counts[order.status] += 1
+    facility = supermarket()
     return render(request, "marketplace/staff/fulfilment_queue.html", {
+        # what expires within 7 days on the supermarket's shelves, with the write-off button
+        "facility": facility,
+        "expiring": expiring_rows(facility_id=facility.pk) if facility else [],
+        "q": f"?facility={facility.code}" if facility and roles.is_county_office(request.user) else "",
+        "next": request.get_full_path(),
         "groups": groups,
         "status_choices": [(s, S(s).label, counts.get(s, 0)) for s in QUEUE_STATUSES],
         "selected_status": status,
@@ -193,8 +189,6 @@ def order_page(request, number: str):
     lines = []
     for line in order.lines.all():
         lines.append({"line": line, "refunded": refunded[line.pk], "refundable": line.quantity - refunded[line.pk]})
-    from .services.orders import CANCELLABLE, REFUNDABLE
-
     events = list(order.events.select_related("author"))
     for event in events:
         event.from_label = _status_label(event.from_status)
@@ -207,8 +201,8 @@ def order_page(request, number: str):
         "events": events,
         "refunds": order.refunds.all(),
         "payment": getattr(order, "payment", None),
-        "can_cancel": order.status in CANCELLABLE and order.status != S.PENDING_PAYMENT,
-        "can_refund": order.status in REFUNDABLE,
+        "can_cancel": order_may_transition(order=order, to=S.CANCELLED, actor=request.user),
+        "can_refund": order_may_transition(order=order, to=S.REFUNDED, actor=request.user),
     })
 
 
@@ -220,7 +214,7 @@ def order_step(request, number: str, action: str):
         raise Http404
     target, _sources = ACTIONS[action]
     try:
-        order_transition(order=order, to_status=target, author=request.user, note=request.POST.get("note", "")[:200])
+        order_transition(order=order, to=target, actor=request.user, reason=request.POST.get("note", "")[:200])
     except DomainError as exc:
         messages.error(request, exc.message)
     else:
@@ -232,12 +226,8 @@ def order_step(request, number: str, action: str):
 @supermarket_staff_required
 def order_cancel_view(request, number: str):
     order = _order_or_404(number)
-    reason = (request.POST.get("reason") or "").strip()
-    if not reason:
-        messages.error(request, _("Say why the order is cancelled."))
-        return _back(request, order)
     try:
-        order_cancel(order=order, author=request.user, reason=reason)
+        order_cancel(order=order, actor=request.user, reason=request.POST.get("reason") or "")
     except DomainError as exc:
         messages.error(request, exc.message)
     else:
@@ -270,7 +260,7 @@ def order_refund_view(request, number: str):
             messages.error(request, _("Enter how many units of which products are returned, or refund the whole order."))
             return _back(request, order)
     try:
-        refund = order_refund(order=order, lines=lines, reason=reason, author=request.user, restock=bool(request.POST.get("restock")))
+        refund = order_refund(order=order, lines=lines, reason=reason, actor=request.user, restock=bool(request.POST.get("restock")))
     except DomainError as exc:
         # A card refund the provider refused after the refund was recorded also lands here: the
         # message says so, and the refund can be sent again from its record.

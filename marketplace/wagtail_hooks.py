@@ -32,7 +32,7 @@ class EmployerViewSet(SnippetViewSet):
     icon = "site"
     menu_label = gettext_lazy("Employers")
     menu_name = "employers"
-    list_display = ["name", "code", "office_address"]
+    list_display = ["name", "code", "office_address", "active"]
     search_fields = ["name", "code"]
     ordering = ["code"]
     copy_view_enabled = False

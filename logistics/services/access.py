@@ -27,6 +27,18 @@ def is_supply_chain_staff(user) -> bool:
     return roles.is_county_office(user) or any(roles.has_role(user, r) for r in STAFF_ROLES)
 
 
+def is_supermarket_staff(user) -> bool:
+    """County office, or supermarket staff assigned to an active supermarket: who fulfils,
+    cancels and refunds orders."""
+    if not user or not user.is_authenticated or not user.is_active:
+        return False
+    if roles.is_county_office(user):
+        return True
+    if not roles.has_role(user, roles.SUPERMARKET_STAFF):
+        return False
+    return StaffAssignment.objects.filter(user=user, facility__kind=Facility.Kind.SUPERMARKET, facility__active=True).exists()
+
+
 def ensure_acts_at(user, facility: Facility) -> None:
     """Refuse unless ``user`` works at ``facility`` or is county office."""
     if roles.is_county_office(user):

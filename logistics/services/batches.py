@@ -1,7 +1,7 @@
 """Quality inspection and recalls (holds) of packed batches.
 
 A batch is sellable only when its latest inspection passed and it is not on hold
-(``stock.sellable_stock_queryset``); a hold takes it off sale at once, and its forward trace
+(``selectors.stock.sellable_stock``; nor past its best-before date); a hold takes it off sale at once, and its forward trace
 (``selectors.trace.trace_forward``) lists whom to notify.
 """
 

@@ -1,5 +1,7 @@
 """The employee's cart — the only writer of Cart and CartItem.
 
+Only someone who may shop (``eligibility.ensure_may_shop``) puts anything in it.
+
 The server prices every line from ``Product.price`` when the cart is read; a price sent by a
 client is never looked at. Limits: ``Product.max_per_order`` per product and the county's
 ``AllocationYear.max_units_per_order`` for all units of one order together.
@@ -18,6 +20,7 @@ from core.money import ZERO, yuan
 
 from ..models import Cart, CartItem, Employee, Product
 from .allocation import allocation_year_current
+from .eligibility import ensure_may_shop
 
 
 class CartError(DomainError):
@@ -111,9 +114,10 @@ def cart_item_set(*, employee: Employee, product: Product | int, quantity: int) 
         raise CartError(_("The quantity cannot be negative."))
     product = _product(product)
     cart = _locked_cart(employee)
-    if quantity == 0:
+    if quantity == 0:  # taking something out is always allowed, even for someone who may no longer shop
         CartItem.objects.filter(cart=cart, product=product).delete()
         return cart_get(employee=employee)
+    ensure_may_shop(employee)
     if not product.active:
         raise CartError(_("%(product)s is no longer on sale.") % {"product": product.name})
     others = [(i.product, i.quantity) for i in CartItem.objects.filter(cart=cart).exclude(product=product).select_related("product")]

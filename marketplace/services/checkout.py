@@ -1,4 +1,5 @@
-"""Checkout: the cart becomes an order — stock reserved FIFO, allocation debited — in one
+"""Checkout: the cart becomes an order — stock reserved earliest best-before first (FEFO, then
+oldest packed), allocation debited — in one
 transaction; the card part (if any) is started with the payment provider only after commit.
 
 Lock order, the same everywhere in the shop so that two transactions never wait on each other
@@ -7,6 +8,10 @@ in a circle: the cart (or the order) → the stock rows, in primary-key order �
 Units: a checkout reserves units. An order paid entirely from the allocation is paid at once and
 its units move reserved → sold in the same transaction; a card order keeps them reserved until
 ``order_mark_paid`` (the provider's webhook) sells them, or the 30-minute sweep releases them.
+
+What may be sold is ``logistics.selectors.stock.sellable_stock`` (at the supermarket, inspected,
+not held, not past its best-before date in the county's calendar); who may buy is
+``eligibility.ensure_may_shop``. The preview and the checkout ask the same two functions.
 
 Checkout must not be called inside an outer transaction: the provider is called after commit,
 and a network call must never be made while a row lock is held.
@@ -25,9 +30,8 @@ from django.utils.translation import gettext as _
 
 from core.errors import ConflictError
 from core.money import ZERO, yuan
-from logistics.models import Facility
+from logistics.selectors.stock import available_units, county_today
 from logistics.services import stock as stock_services
-from logistics.services.stock import sellable_stock_queryset
 
 from ..models import Cart, CartItem, Employee, Order, OrderEvent, OrderLine, OrderLineBatch, Payment
 from ..payments import base as payments_base
@@ -40,6 +44,7 @@ from .allocation import (
     allocation_year_current,
 )
 from .cart import CartView, cart_get, cart_limits_problems
+from .eligibility import ensure_may_shop, shopping_refusal
 from .orders import RESERVATION_REFERENCE, new_order_number, order_release_unpaid, supermarket
 
 logger = logging.getLogger(__name__)
@@ -108,19 +113,16 @@ def checkout_preview(*, employee: Employee, cart: CartView | None = None) -> Pre
     card_amount = total - allocation_amount
     card_available = payments_base.get_provider() is not None
     problems: list[str] = []
+    refusal = shopping_refusal(employee)
+    if refusal is not None:
+        problems.append(refusal)
     if cart.is_empty:
         problems.append(_("Your cart is empty."))
     else:
         problems += cart_limits_problems(
             items=[(line.product, line.quantity) for line in cart.lines], max_units_per_order=setting.max_units_per_order
         )
-        facility = Facility.objects.filter(kind=Facility.Kind.SUPERMARKET, active=True).order_by("pk").first()
-        available: dict[int, int] = defaultdict(int)
-        if facility is not None:
-            for sku_id, quantity, reserved in sellable_stock_queryset(
-                facility_id=facility.pk, sku_ids=[line.product.sku_id for line in cart.lines]
-            ).values_list("batch__sku_id", "quantity", "reserved"):
-                available[sku_id] += quantity - reserved
+        available = available_units(sku_ids={line.product.sku_id for line in cart.lines})
         for line in cart.lines:
             if available[line.product.sku_id] < line.quantity:
                 problems.append(_shortfall_message(line.product, available[line.product.sku_id], line.quantity))
@@ -146,6 +148,7 @@ def checkout_submit(
     ``at`` back-dates the order (demo and benchmark data only)."""
     if fulfilment not in Order.Fulfilment.values:
         raise CheckoutRefused(_("Choose pickup at the supermarket or delivery to your office."))
+    ensure_may_shop(employee, on=county_today(at) if at else None)
     provider = payments_base.get_provider()
     for attempt in range(3):
         try:
@@ -198,7 +201,7 @@ def _checkout_transaction(*, employee: Employee, fulfilment: str, provider_name:
     facility = supermarket()
     rows = stock_services.batch_stock_lock(facility_id=facility.pk, sku_ids={i.product.sku_id for i in items})
     by_sku: dict[int, list] = defaultdict(list)
-    for row in rows:  # oldest batch first
+    for row in rows:  # earliest best-before first (FEFO)
         by_sku[row.batch.sku_id].append(row)
     plan: list[tuple[CartItem, list[tuple[object, int]]]] = []
     shortfalls: list[str] = []

@@ -1,12 +1,24 @@
 """Orders after checkout: payment, fulfilment, cancellation, refunds, the unpaid sweep — the only
 writer of Order status, OrderEvent, Refund and RefundLine.
 
-State machine::
+The status machine guards itself: every change of ``Order.status`` after checkout goes through
+``order_transition``, which refuses a change not in ``TRANSITIONS`` or made by someone the
+table does not name (the storefront, the API, the staff screens, the webhook, the sweep and the
+demo all call it, directly or through ``order_cancel`` / ``order_mark_paid`` /
+``order_release_unpaid`` / ``order_refund``, which add their own inputs and idempotency)::
 
-    pending_payment → paid → picking → ready (pickup) | delivering (office) → completed
-    pending_payment → cancelled           (unpaid release, or cancelled by the employee)
-    paid | picking → cancelled            (before fulfilment: units back on the shelf, money back)
-    ready | delivering | completed → refunded   (after fulfilment, whole; a partial refund keeps the status)
+    pending_payment → paid                 the payment provider (system)
+    pending_payment → cancelled            the employee, the supermarket (with a reason), the unpaid sweep
+    paid → picking                         the supermarket
+    paid → cancelled                       the employee, the supermarket (with a reason)
+    picking → ready | delivering           the supermarket (ready: pickup orders; delivering: office orders)
+    picking → cancelled                    the supermarket only, with a reason: the employee asks them
+    ready | delivering → completed         the supermarket
+    ready | delivering | completed → refunded   the supermarket, with a reason, once every unit is refunded
+                                                (a partial refund keeps the status)
+
+Who is who (``order_actor``): the supermarket is its staff and the county office; the employee
+is the order's owner; ``SYSTEM`` is the provider's webhook and the periodic sweep.
 
 Stock rule: units are reserved at checkout and sold at payment (an allocation-only order is
 paid at checkout). A cancellation before fulfilment puts the units back on the shelf: reserved
@@ -29,6 +41,7 @@ import datetime
 import logging
 import secrets
 from collections import defaultdict
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import transaction
@@ -36,10 +49,13 @@ from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from core.errors import ConflictError, DomainError
+from core.errors import ConflictError, DomainError, NotAllowed
 from core.money import ZERO, yuan
+from logistics.errors import NoSupermarket  # noqa: F401  (callers catch it from here)
 from logistics.models import BatchStock, Facility
+from logistics.selectors import stock as stock_selectors
 from logistics.services import stock as stock_services
+from logistics.services.access import is_supermarket_staff
 
 from ..models import Order, OrderEvent, OrderLine, OrderLineBatch, Payment, Refund, RefundLine
 from ..payments import base as payments_base
@@ -53,19 +69,46 @@ UNPAID_AFTER = datetime.timedelta(minutes=30)
 _NUMBER_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read out over the phone
 
 S = Order.Status
-TRANSITIONS: dict[str, set[str]] = {
-    S.PENDING_PAYMENT: {S.PAID, S.CANCELLED},
-    S.PAID: {S.PICKING, S.CANCELLED},
-    S.PICKING: {S.READY_FOR_PICKUP, S.OUT_FOR_DELIVERY, S.CANCELLED},
-    S.READY_FOR_PICKUP: {S.COMPLETED, S.REFUNDED},
-    S.OUT_FOR_DELIVERY: {S.COMPLETED, S.REFUNDED},
-    S.COMPLETED: {S.REFUNDED},
-    S.CANCELLED: set(),
-    S.REFUNDED: set(),
+
+SYSTEM = "system"  # the payment provider's webhook, the unpaid sweep: no person
+EMPLOYEE = "employee"  # the order's owner
+SUPERMARKET = "supermarket"  # supermarket staff and the county office
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Who may make one transition, and who must say why."""
+
+    who: frozenset[str]
+    reason_from: frozenset[str] = frozenset()
+
+
+def _rule(who: set[str], reason_from: set[str] | None = None) -> Rule:
+    return Rule(frozenset(who), frozenset(reason_from or ()))
+
+
+TRANSITIONS: dict[str, dict[str, Rule]] = {
+    S.PENDING_PAYMENT: {
+        S.PAID: _rule({SYSTEM}),
+        S.CANCELLED: _rule({EMPLOYEE, SUPERMARKET, SYSTEM}, reason_from={SUPERMARKET, SYSTEM}),
+    },
+    S.PAID: {
+        S.PICKING: _rule({SUPERMARKET}),
+        S.CANCELLED: _rule({EMPLOYEE, SUPERMARKET}, reason_from={SUPERMARKET}),
+    },
+    S.PICKING: {
+        S.READY_FOR_PICKUP: _rule({SUPERMARKET}),
+        S.OUT_FOR_DELIVERY: _rule({SUPERMARKET}),
+        S.CANCELLED: _rule({SUPERMARKET}, reason_from={SUPERMARKET}),
+    },
+    S.READY_FOR_PICKUP: {S.COMPLETED: _rule({SUPERMARKET}), S.REFUNDED: _rule({SUPERMARKET}, reason_from={SUPERMARKET})},
+    S.OUT_FOR_DELIVERY: {S.COMPLETED: _rule({SUPERMARKET}), S.REFUNDED: _rule({SUPERMARKET}, reason_from={SUPERMARKET})},
+    S.COMPLETED: {S.REFUNDED: _rule({SUPERMARKET}, reason_from={SUPERMARKET})},
+    S.CANCELLED: {},
+    S.REFUNDED: {},
 }
-FULFILMENT_STEPS = {S.PICKING, S.READY_FOR_PICKUP, S.OUT_FOR_DELIVERY, S.COMPLETED}
-CANCELLABLE = {S.PENDING_PAYMENT, S.PAID, S.PICKING}
-REFUNDABLE = {S.READY_FOR_PICKUP, S.OUT_FOR_DELIVERY, S.COMPLETED}
+# Statuses whose orders count as sold: paid, and neither cancelled nor wholly refunded.
+SOLD_STATUSES = frozenset({S.PAID, S.PICKING, S.READY_FOR_PICKUP, S.OUT_FOR_DELIVERY, S.COMPLETED})
 
 
 class OrderError(DomainError):
@@ -73,7 +116,15 @@ class OrderError(DomainError):
 
 
 class InvalidTransition(ConflictError):
+    """Not in the table for this order's status, or not for this person."""
+
     code = "invalid_transition"
+
+
+class TransitionNotAllowed(NotAllowed):
+    """The person has no part in this order (not its owner, not the supermarket)."""
+
+    code = "transition_not_allowed"
 
 
 class OrderNotPayable(ConflictError):
@@ -82,15 +133,9 @@ class OrderNotPayable(ConflictError):
     code = "order_not_payable"
 
 
-class NoSupermarket(DomainError):
-    code = "no_supermarket"
-
-
 def supermarket() -> Facility:
-    facility = Facility.objects.filter(kind=Facility.Kind.SUPERMARKET, active=True).order_by("pk").first()
-    if facility is None:
-        raise NoSupermarket(_("The supermarket is not set up yet."))
-    return facility
+    """The supermarket (``logistics.selectors.stock.supermarket``), or NoSupermarket."""
+    return stock_selectors.supermarket_required()
 
 
 def new_order_number(now: datetime.datetime | None = None) -> str:
@@ -107,15 +152,6 @@ def _lock(order: Order) -> Order:
 
 def _event(order: Order, from_status: str, to_status: str, author=None, note: str = "") -> OrderEvent:
     return OrderEvent.objects.create(order=order, from_status=from_status, to_status=to_status, author=author, note=note[:200])
-
-
-def _set_status(order: Order, to_status: str, *, author=None, note: str = "", **fields) -> None:
-    from_status = order.status
-    order.status = to_status
-    for name, value in fields.items():
-        setattr(order, name, value)
-    Order.objects.filter(pk=order.pk).update(status=to_status, **fields)
-    _event(order, from_status, to_status, author=author, note=note)
 
 
 def _links(order: Order) -> list[OrderLineBatch]:
@@ -141,12 +177,169 @@ def _return_allocation(order: Order, amount: Decimal, *, key: str, reason: str, 
     return amount, ""
 
 
+# --- the status machine -------------------------------------------------------------------------
+
+
+def order_actor(actor, order: Order) -> str:
+    """Who ``actor`` is to ``order``: SYSTEM, SUPERMARKET (its staff or the county office) or
+    EMPLOYEE (the order's owner). Anyone else is refused (403)."""
+    if actor is None or actor == SYSTEM:
+        return SYSTEM
+    if is_supermarket_staff(actor):
+        return SUPERMARKET
+    if getattr(actor, "is_authenticated", False) and order.employee.user_id == actor.pk:
+        return EMPLOYEE
+    raise TransitionNotAllowed(_("You may not change order %(number)s.") % {"number": order.number})
+
+
+def _status_label(status: str) -> str:
+    return str(S(status).label) if status in S.values else status
+
+
+def _refusal(order: Order, to: str, who: str) -> InvalidTransition | None:
+    """Why ``who`` may not move ``order`` to ``to`` now (None: they may)."""
+    rule = TRANSITIONS.get(order.status, {}).get(to)
+    if rule is None:
+        if to == S.REFUNDED:
+            return InvalidTransition(
+                _("Order %(number)s is %(status)s: only a fulfilled order can be refunded; cancel it instead.")
+                % {"number": order.number, "status": _status_label(order.status)}
+            )
+        if to == S.CANCELLED:
+            return InvalidTransition(
+                _("Order %(number)s is %(status)s: it can no longer be cancelled.")
+                % {"number": order.number, "status": _status_label(order.status)}
+            )
+        return InvalidTransition(
+            _("Order %(number)s is %(status)s and cannot become %(to)s.")
+            % {"number": order.number, "status": _status_label(order.status), "to": _status_label(to)}
+        )
+    if who not in rule.who:
+        if to == S.CANCELLED and who == EMPLOYEE:
+            return InvalidTransition(
+                _("The supermarket is already picking order %(number)s; please ask them to cancel it.") % {"number": order.number}
+            )
+        return InvalidTransition(
+            _("Only the supermarket may make order %(number)s %(to)s.") % {"number": order.number, "to": _status_label(to)}
+        )
+    if to == S.READY_FOR_PICKUP and order.fulfilment != Order.Fulfilment.PICKUP:
+        return InvalidTransition(_("Order %(number)s is delivered to the office, not picked up.") % {"number": order.number})
+    if to == S.OUT_FOR_DELIVERY and order.fulfilment != Order.Fulfilment.OFFICE:
+        return InvalidTransition(_("Order %(number)s is picked up at the supermarket, not delivered.") % {"number": order.number})
+    return None
+
+
+def order_may_transition(*, order: Order, to: str, actor) -> bool:
+    """Whether ``actor`` may move ``order`` to ``to`` now: what a page asks before it shows the
+    button (the same table ``order_transition`` enforces)."""
+    try:
+        who = order_actor(actor, order)
+    except TransitionNotAllowed:
+        return False
+    return _refusal(order, to, who) is None
+
+
+@transaction.atomic
+def order_transition(*, order: Order, to: str, actor, reason: str = "") -> Order:
+    """The one writer of ``Order.status`` after checkout (see the table at the top).
+
+    Locks the order, refuses a change not in ``TRANSITIONS`` for the order's status and this
+    person (InvalidTransition, 409; TransitionNotAllowed, 403, for a stranger), asks for the
+    reason the table requires, carries out what the change means for stock and money, then
+    writes the status and an OrderEvent with who, when and why. ``actor`` is a user or SYSTEM.
+
+    A cancellation that returns a card payment sets ``order.card_refund`` (the Refund whose
+    card part is sent after commit by ``order_cancel``)."""
+    order = _lock(order)
+    who = order_actor(actor, order)
+    refusal = _refusal(order, to, who)
+    if refusal is not None:
+        raise refusal
+    reason = (reason or "").strip()
+    if not reason and who in TRANSITIONS[order.status][to].reason_from:
+        raise OrderError(_("Say why the order is cancelled.") if to == S.CANCELLED else _("Say why the order is refunded."))
+    if not reason and to == S.CANCELLED and who == EMPLOYEE:
+        reason = _("Cancelled by the employee")
+    author = None if who == SYSTEM else actor
+    from_status = order.status
+    fields = _EFFECTS.get((from_status, to), _EFFECTS.get(to, _no_effect))(order, author=author, reason=reason)
+    note = f"{reason} {fields.pop('_note', '')}".strip()
+    order.status = to
+    for name, value in fields.items():
+        setattr(order, name, value)
+    Order.objects.filter(pk=order.pk).update(status=to, **fields)
+    _event(order, from_status, to, author=author, note=note)
+    return order
+
+
+def _no_effect(order: Order, *, author, reason: str) -> dict:
+    return {}
+
+
+def _effect_paid(order: Order, *, author, reason: str) -> dict:
+    """The card part has been paid: the reserved units are sold."""
+    links = _links(order)
+    stock = _lock_stock(link.batch_id for link in links)
+    for link in links:
+        stock_services.batch_stock_sell(
+            stock=stock[link.batch_id], units=link.units, reference_type=RESERVATION_REFERENCE, reference_code=order.number, author=author
+        )
+    now = timezone.now()
+    Payment.objects.filter(order=order, status=Payment.Status.PENDING).update(status=Payment.Status.SUCCEEDED, updated_at=now)
+    return {"paid_at": now}
+
+
+def _effect_release(order: Order, *, author, reason: str) -> dict:
+    """Cancelled before payment: reserved units back to sale, the allocation part back."""
+    links = _links(order)
+    stock = _lock_stock(link.batch_id for link in links)
+    for link in links:
+        stock_services.batch_stock_release(
+            stock=stock[link.batch_id], units=link.units, reference_type=RESERVATION_REFERENCE, reference_code=order.number,
+            author=author, reason=reason[:200],
+        )
+    _returned, note = _return_allocation(order, order.allocation_amount, key=f"release:{order.number}", reason=reason, author=author)
+    Payment.objects.filter(order=order, status=Payment.Status.PENDING).update(status=Payment.Status.EXPIRED, updated_at=timezone.now())
+    return {"_note": note}
+
+
+def _effect_cancel_paid(order: Order, *, author, reason: str) -> dict:
+    """Cancelled after payment, before fulfilment: sold units back on the shelf (they never left
+    the supermarket) and the money back — a Refund of everything not yet refunded."""
+    done = _refunded_units(order)
+    take = [(link, link.units - done[(link.line_id, link.batch_id)]) for link in _links(order)]
+    take = [(link, units) for link, units in take if units > 0]
+    order.card_refund = _write_refund(
+        order=order, take=take, reason=reason, author=author, key_prefix="cancel", stock_action="batch_stock_return"
+    ) if take else None
+    return {}
+
+
+def _effect_refunded(order: Order, *, author, reason: str) -> dict:
+    """Wholly refunded: only once every unit has been refunded (``order_refund`` writes the money)."""
+    done = sum(_refunded_units(order).values())
+    if done < sum(link.units for link in _links(order)):
+        raise InvalidTransition(
+            _("Order %(number)s still has units not refunded: refund them first.") % {"number": order.number}
+        )
+    return {}
+
+
+_EFFECTS = {
+    (S.PENDING_PAYMENT, S.PAID): _effect_paid,
+    (S.PENDING_PAYMENT, S.CANCELLED): _effect_release,
+    (S.PAID, S.CANCELLED): _effect_cancel_paid,
+    (S.PICKING, S.CANCELLED): _effect_cancel_paid,
+    S.REFUNDED: _effect_refunded,
+}
+
+
 # --- payment ------------------------------------------------------------------------------------
 
 
 @transaction.atomic
-def order_mark_paid(*, order: Order, author=None) -> bool:
-    """The card part has been paid: pending_payment → paid, reserved units sold.
+def order_mark_paid(*, order: Order) -> bool:
+    """The card part has been paid (the provider's webhook): pending_payment → paid.
 
     Returns True when the order became paid, False when it already was (a no-op: webhooks
     repeat). Raises OrderNotPayable when the order had been released or cancelled — the
@@ -156,36 +349,19 @@ def order_mark_paid(*, order: Order, author=None) -> bool:
         if order.status in (S.CANCELLED, S.REFUNDED):
             raise OrderNotPayable(_("Order %(number)s was cancelled before the payment arrived.") % {"number": order.number})
         return False
-    links = _links(order)
-    stock = _lock_stock(link.batch_id for link in links)
-    for link in links:
-        stock_services.batch_stock_sell(
-            stock=stock[link.batch_id], units=link.units, reference_type=RESERVATION_REFERENCE, reference_code=order.number, author=author
-        )
-    now = timezone.now()
-    _set_status(order, S.PAID, author=author, note="card payment received", paid_at=now)
-    Payment.objects.filter(order=order, status=Payment.Status.PENDING).update(status=Payment.Status.SUCCEEDED, updated_at=now)
+    order_transition(order=order, to=S.PAID, actor=SYSTEM, reason="card payment received")
     return True
 
 
 @transaction.atomic
-def order_release_unpaid(*, order: Order, reason: str, author=None) -> bool:
+def order_release_unpaid(*, order: Order, reason: str) -> bool:
     """An order left unpaid (or whose payment could not start): reserved units back to sale,
     the allocation part back to the ledger, status cancelled. A no-op (False) unless the order
     is still pending payment — a paid order is never released."""
     order = _lock(order)
     if order.status != S.PENDING_PAYMENT:
         return False
-    links = _links(order)
-    stock = _lock_stock(link.batch_id for link in links)
-    for link in links:
-        stock_services.batch_stock_release(
-            stock=stock[link.batch_id], units=link.units, reference_type=RESERVATION_REFERENCE, reference_code=order.number,
-            author=author, reason=reason[:200],
-        )
-    _returned, note = _return_allocation(order, order.allocation_amount, key=f"release:{order.number}", reason=reason, author=author)
-    _set_status(order, S.CANCELLED, author=author, note=f"{reason} {note}".strip())
-    Payment.objects.filter(order=order, status=Payment.Status.PENDING).update(status=Payment.Status.EXPIRED, updated_at=timezone.now())
+    order_transition(order=order, to=S.CANCELLED, actor=SYSTEM, reason=reason)
     return True
 
 
@@ -197,29 +373,6 @@ def orders_release_unpaid(*, older_than: datetime.timedelta = UNPAID_AFTER, now:
         if order_release_unpaid(order=order, reason="unpaid after 30 minutes"):
             released += 1
     return released
-
-
-# --- fulfilment ---------------------------------------------------------------------------------
-
-
-@transaction.atomic
-def order_transition(*, order: Order, to_status: str, author, note: str = "") -> Order:
-    """A fulfilment step (paid → picking → ready | delivering → completed), recorded with who
-    and when. Payment, cancellation and refunds have their own services."""
-    order = _lock(order)
-    if to_status not in FULFILMENT_STEPS:
-        raise InvalidTransition(_("Use payment, cancellation or refund for this change."))
-    if to_status not in TRANSITIONS[order.status]:
-        raise InvalidTransition(
-            _("Order %(number)s is %(status)s and cannot become %(to)s.")
-            % {"number": order.number, "status": S(order.status).label, "to": S(to_status).label}
-        )
-    if to_status == S.READY_FOR_PICKUP and order.fulfilment != Order.Fulfilment.PICKUP:
-        raise InvalidTransition(_("Order %(number)s is delivered to the office, not picked up.") % {"number": order.number})
-    if to_status == S.OUT_FOR_DELIVERY and order.fulfilment != Order.Fulfilment.OFFICE:
-        raise InvalidTransition(_("Order %(number)s is picked up at the supermarket, not delivered.") % {"number": order.number})
-    _set_status(order, to_status, author=author, note=note)
-    return order
 
 
 # --- cancellation and refunds -----------------------------------------------------------------
@@ -268,48 +421,33 @@ def _write_refund(
     return refund
 
 
-def order_cancel(*, order: Order, author, reason: str) -> Order:
-    """Cancel before fulfilment (pending payment, paid, picking): units back on the shelf, the
+def order_cancel(*, order: Order, actor, reason: str = "") -> Order:
+    """Cancel before fulfilment (``order_transition`` to cancelled: the employee until picking
+    starts, the supermarket until fulfilment with a reason): units back on the shelf, the
     allocation part back to the ledger, the card part refunded through the provider after commit."""
-    if not reason.strip():
-        raise OrderError(_("Say why the order is cancelled."))
-    with transaction.atomic():
-        order = _lock(order)
-        if order.status == S.PENDING_PAYMENT:
-            order_release_unpaid(order=order, reason=reason, author=author)
-            order.refresh_from_db()
-            return order
-        if order.status not in CANCELLABLE:
-            raise InvalidTransition(
-                _("Order %(number)s is %(status)s: it can no longer be cancelled.") % {"number": order.number, "status": S(order.status).label}
-            )
-        done = _refunded_units(order)
-        take = [(link, link.units - done[(link.line_id, link.batch_id)]) for link in _links(order)]
-        take = [(link, units) for link, units in take if units > 0]
-        refund = _write_refund(
-            order=order, take=take, reason=reason, author=author, key_prefix="cancel", stock_action="batch_stock_return"
-        ) if take else None
-        _set_status(order, S.CANCELLED, author=author, note=reason)
+    order = order_transition(order=order, to=S.CANCELLED, actor=actor, reason=reason)
+    refund = getattr(order, "card_refund", None)
     if refund is not None and refund.card_amount > 0:
         refund_card(refund=refund)
     return order
 
 
 def order_refund(
-    *, order: Order, lines: dict[int, int] | None, reason: str, author, restock: bool = False
+    *, order: Order, lines: dict[int, int] | None, reason: str, actor, restock: bool = False
 ) -> Refund:
-    """Refund after fulfilment, the whole order (``lines=None``) or ``{line id: units}``.
+    """Refund after fulfilment, the whole order (``lines=None``) or ``{line id: units}``: who
+    may is the table's rule for → refunded (the supermarket, with a reason); the order becomes
+    refunded, through ``order_transition``, once every unit is.
 
     Units are not put back on sale unless ``restock`` (see the module docstring)."""
     if not reason.strip():
         raise OrderError(_("Say why the order is refunded."))
     with transaction.atomic():
         order = _lock(order)
-        if order.status not in REFUNDABLE:
-            raise InvalidTransition(
-                _("Order %(number)s is %(status)s: only a fulfilled order can be refunded; cancel it instead.")
-                % {"number": order.number, "status": S(order.status).label}
-            )
+        refusal = _refusal(order, S.REFUNDED, order_actor(actor, order))
+        if refusal is not None:
+            raise refusal
+        author = actor
         done = _refunded_units(order)
         links = _links(order)
         order_lines = {line.pk: line for line in OrderLine.objects.filter(order=order).select_related("product")}
@@ -349,7 +487,7 @@ def order_refund(
         refunded_now = sum(units for _link, units in take)
         all_units = sum(link.units for link in links)
         if sum(done.values()) + refunded_now >= all_units:
-            _set_status(order, S.REFUNDED, author=author, note=reason)
+            order_transition(order=order, to=S.REFUNDED, actor=actor, reason=reason)
         else:
             _event(order, order.status, order.status, author=author, note=f"partial refund: {reason}")
     if refund.card_amount > 0:

@@ -33,16 +33,15 @@ from households.models import IncomeEntry
 from households.services import income_entries_append_select
 from logistics.models import BatchShare, PackedBatch, Produce, Sku
 from marketplace.models import AllocationYear, Order, OrderLine, OrderLineBatch, Refund, RefundLine
+from marketplace.services.orders import SOLD_STATUSES as ORDER_SOLD_STATUSES
 
 from .models import DividendLine, Payout, SettlementLine, SettlementRun
 
 log = logging.getLogger(__name__)
 
-# Orders whose units count as sold: paid and not cancelled or wholly refunded before settlement.
-SOLD_STATUSES = (
-    Order.Status.PAID, Order.Status.PICKING, Order.Status.READY_FOR_PICKUP, Order.Status.OUT_FOR_DELIVERY,
-    Order.Status.COMPLETED,
-)
+# Orders whose units count as sold: the state machine's one answer (paid, and neither cancelled
+# nor wholly refunded before settlement), here in both ORM and SQL form.
+SOLD_STATUSES = tuple(sorted(ORDER_SOLD_STATUSES))
 SOLD_SQL = ", ".join(f"'{s}'" for s in SOLD_STATUSES)
 DEFAULT_CHUNK_LINES = 5000
 

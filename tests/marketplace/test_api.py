@@ -3,11 +3,13 @@ from decimal import Decimal
 import pytest
 from rest_framework.test import APIClient
 
+from core import roles
 from marketplace.models import Order
 from marketplace.services.allocation import allocation_grant
 from marketplace.services.cart import cart_item_set
 from marketplace.services.checkout import checkout_submit
 from tests.households.factories import UserFactory
+from tests.logistics.factories import SupermarketFactory, staff_at
 from tests.marketplace.factories import EmployeeFactory, FakeProvider, ProductFactory, allocation_year, stock_batch
 
 pytestmark = pytest.mark.django_db
@@ -180,7 +182,7 @@ def test_an_employee_cannot_cancel_once_the_supermarket_is_picking(employee):
     stock_batch(product, 5)
     cart_item_set(employee=employee, product=product, quantity=1)
     order = checkout_submit(employee=employee).order
-    order_transition(order=order, to_status="picking", author=UserFactory())
+    order_transition(order=order, to="picking", actor=staff_at(SupermarketFactory(), roles.SUPERMARKET_STAFF))
 
     response = client_for(employee.user).post(f"/api/v1/orders/{order.number}/cancel/")
 

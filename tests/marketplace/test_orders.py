@@ -4,6 +4,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from core import roles
 from logistics.models import BatchStock
 from marketplace.models import Order, OrderEvent, Payment, Refund, RefundLine
 from marketplace.services.allocation import allocation_balance, allocation_grant
@@ -21,7 +22,7 @@ from marketplace.services.orders import (
     orders_release_unpaid,
 )
 from marketplace.tasks import orders_release_unpaid_task
-from tests.households.factories import UserFactory
+from tests.logistics.factories import SupermarketFactory, staff_at
 from tests.marketplace.factories import EmployeeFactory, FakeProvider, ProductFactory, allocation_year, stock_batch
 
 pytestmark = pytest.mark.django_db
@@ -44,7 +45,7 @@ def employee():
 
 @pytest.fixture
 def staff():
-    return UserFactory()
+    return staff_at(SupermarketFactory(), roles.SUPERMARKET_STAFF)
 
 
 def stock_of(product):
@@ -123,13 +124,13 @@ def test_fulfilment_follows_the_state_machine_and_records_who_and_when(employee,
     order = buy(employee, product, 1, fulfilment="office")
 
     with pytest.raises(InvalidTransition):
-        order_transition(order=order, to_status="completed", author=staff)
-    order_transition(order=order, to_status="picking", author=staff)
+        order_transition(order=order, to="completed", actor=staff)
+    order_transition(order=order, to="picking", actor=staff)
     with pytest.raises(InvalidTransition) as exc:
-        order_transition(order=order, to_status="ready", author=staff)
+        order_transition(order=order, to="ready", actor=staff)
     assert "配送" in exc.value.message
-    order_transition(order=order, to_status="delivering", author=staff)
-    order_transition(order=order, to_status="completed", author=staff, note="signed by the office")
+    order_transition(order=order, to="delivering", actor=staff)
+    order_transition(order=order, to="completed", actor=staff, reason="signed by the office")
 
     events = list(OrderEvent.objects.filter(order=order).order_by("id"))
     assert [(e.from_status, e.to_status) for e in events] == [
@@ -142,10 +143,10 @@ def test_cancel_before_fulfilment_returns_sold_units_and_the_allocation(employee
     product = ProductFactory(price=Decimal("100.00"))
     stock_batch(product, 10)
     order = buy(employee, product, 3)
-    order_transition(order=order, to_status="picking", author=staff)
+    order_transition(order=order, to="picking", actor=staff)
     assert stock_of(product) == (7, 0)
 
-    order_cancel(order=order, author=staff, reason="out of season")
+    order_cancel(order=order, actor=staff, reason="out of season")
 
     assert Order.objects.get(pk=order.pk).status == "cancelled"
     assert stock_of(product) == (10, 0)
@@ -161,7 +162,7 @@ def test_cancel_refunds_the_card_part_through_the_provider_after_commit(employee
     order = buy(employee, product, 2)
     order_mark_paid(order=order)
 
-    order_cancel(order=order, author=staff, reason="changed mind")
+    order_cancel(order=order, actor=staff, reason="changed mind")
 
     refund = Refund.objects.get(order=order)
     assert (refund.card_amount, refund.allocation_amount) == (Decimal("300.00"), Decimal("700.00"))
@@ -178,22 +179,22 @@ def test_a_completed_order_cannot_be_cancelled_but_can_be_refunded_per_line(empl
     cart_item_set(employee=employee, product=tea, quantity=2)
     order = buy(employee, nuts, 3)
     for step in ("picking", "ready", "completed"):
-        order_transition(order=order, to_status=step, author=staff)
+        order_transition(order=order, to=step, actor=staff)
     with pytest.raises(InvalidTransition):
-        order_cancel(order=order, author=staff, reason="too late")
+        order_cancel(order=order, actor=staff, reason="too late")
     tea_line = order.lines.get(product=tea)
 
-    refund = order_refund(order=order, lines={tea_line.pk: 1}, reason="damaged box", author=staff)
+    refund = order_refund(order=order, lines={tea_line.pk: 1}, reason="damaged box", actor=staff)
 
     assert refund.allocation_amount == Decimal("50.00")
     assert allocation_balance(employee=employee, year=order.year) == Decimal("700.00") - Decimal("160.00") + Decimal("50.00")
     assert Order.objects.get(pk=order.pk).status == "completed"  # partial refund keeps the status
     assert stock_of(tea) == (3, 0)  # refunded after fulfilment: not back on sale
     with pytest.raises(Exception) as exc:
-        order_refund(order=order, lines={tea_line.pk: 2}, reason="again", author=staff)
+        order_refund(order=order, lines={tea_line.pk: 2}, reason="again", actor=staff)
     assert "还可退1件" in str(exc.value)
 
-    order_refund(order=order, lines=None, reason="whole order", author=staff, restock=True)
+    order_refund(order=order, lines=None, reason="whole order", actor=staff, restock=True)
 
     assert Order.objects.get(pk=order.pk).status == "refunded"
     assert stock_of(tea) == (4, 0) and stock_of(nuts) == (5, 0)
@@ -206,10 +207,10 @@ def test_a_partial_refund_returns_the_card_part_first_then_the_allocation(employ
     order = buy(employee, product, 3)  # 900 = 700 allocation + 200 card
     order_mark_paid(order=order)
     for step in ("picking", "ready", "completed"):
-        order_transition(order=order, to_status=step, author=staff)
+        order_transition(order=order, to=step, actor=staff)
     line = order.lines.get()
 
-    refund = order_refund(order=order, lines={line.pk: 1}, reason="one box spoiled", author=staff)
+    refund = order_refund(order=order, lines={line.pk: 1}, reason="one box spoiled", actor=staff)
 
     assert (refund.card_amount, refund.allocation_amount) == (Decimal("200.00"), Decimal("100.00"))
     assert provider.refunds[-1]["amount"] == Decimal("200.00")
@@ -224,11 +225,11 @@ def test_after_the_window_closes_a_refund_keeps_the_allocation_spent_and_says_so
     stock_batch(product, 10)
     order = buy(employee, product, 2)
     for step in ("picking", "ready", "completed"):
-        order_transition(order=order, to_status=step, author=staff)
+        order_transition(order=order, to=step, actor=staff)
     closes = allocation_year().closes_on
     monkeypatch.setattr(allocation_services, "allocation_today", lambda: closes + datetime.timedelta(days=1))
 
-    refund = order_refund(order=order, lines=None, reason="late complaint", author=staff)
+    refund = order_refund(order=order, lines=None, reason="late complaint", actor=staff)
 
     assert refund.allocation_amount == Decimal("0.00")
     assert "截止" in refund.reason
@@ -253,7 +254,7 @@ def test_a_card_refund_the_provider_did_not_confirm_is_sent_again_by_the_sweep(e
     monkeypatch.setattr("marketplace.payments.base.get_provider", lambda: DownProvider())
 
     with pytest.raises(PaymentProviderError) as exc:
-        order_cancel(order=order, author=staff, reason="changed mind")
+        order_cancel(order=order, actor=staff, reason="changed mind")
     assert "自动" in exc.value.message
     refund = Refund.objects.get(order=order)
     assert Order.objects.get(pk=order.pk).status == "cancelled" and refund.provider_refund_id == ""

@@ -65,12 +65,12 @@ def _buy(employee, *items, fulfilment="pickup"):
 
 def _fulfil(order, author):
     for status in (Order.Status.PICKING, Order.Status.READY_FOR_PICKUP, Order.Status.COMPLETED):
-        order_transition(order=order, to_status=status, author=author)
+        order_transition(order=order, to=status, actor=author)
 
 
 def test_a_statement_adds_up_spending_net_of_refunds_to_the_fen(shop, at):
     at(datetime.datetime(YEAR, 3, 10, 9, 0))
-    staff = UserFactory()
+    staff = staff_at(shop, roles.SUPERMARKET_STAFF)
     odd = ProductFactory(price=Decimal("33.33"))
     tea = ProductFactory(price=Decimal("120.01"))
     stock_batch(odd, 100, facility=shop)
@@ -85,7 +85,7 @@ def test_a_statement_adds_up_spending_net_of_refunds_to_the_fen(shop, at):
     _buy(c, (tea, 5))  # another employer's
     _fulfil(returned, staff)
     line = OrderLine.objects.get(order=returned, product=odd)
-    order_refund(order=returned, lines={line.pk: 1}, reason="破损", author=staff)  # 33.33 back
+    order_refund(order=returned, lines={line.pk: 1}, reason="破损", actor=staff)  # 33.33 back
 
     statement = employer_statement(employer=edu, month=StatementMonth(YEAR, 3))
 
@@ -128,14 +128,14 @@ def test_months_are_cut_at_local_midnight_and_a_refund_counts_in_its_own_month(s
     product = ProductFactory(price=Decimal("10.00"))
     stock_batch(product, 50, facility=shop)
     employer = EmployerFactory()
-    staff = UserFactory()
+    staff = staff_at(shop, roles.SUPERMARKET_STAFF)
     at(datetime.datetime(YEAR, 6, 30, 23, 59, 59))
     employee = _employee(employer)
     june = _buy(employee, (product, 1))
     at(datetime.datetime(YEAR, 7, 1, 0, 0, 0))
     _buy(employee, (product, 2))
     _fulfil(june, staff)
-    order_refund(order=june, lines=None, reason="退货", author=staff)
+    order_refund(order=june, lines=None, reason="退货", actor=staff)
 
     june_statement = employer_statement(employer=employer, month=StatementMonth(YEAR, 6))
     july_statement = employer_statement(employer=employer, month=StatementMonth(YEAR, 7))
