@@ -156,7 +156,8 @@ def checkout_view(request):
         "error": error,
         "fulfilment": fulfilment,
         "fulfilment_choices": Order.Fulfilment.choices,
-        "card_not_configured": preview.card_amount > 0 and not preview.card_available,
+        # someone who may not shop is told why (in the problems), not that card payment is missing
+        "card_not_configured": preview.card_amount > 0 and not preview.card_available and _shopping_refusal(employee) is None,
         "employee": employee,
     }, status=status)
 

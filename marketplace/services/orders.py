@@ -250,7 +250,7 @@ def order_transition(*, order: Order, to: str, actor, reason: str = "") -> Order
 
     A cancellation that returns a card payment sets ``order.card_refund`` (the Refund whose
     card part is sent after commit by ``order_cancel``)."""
-    order = _lock(order)
+    given, order = order, _lock(order)
     who = order_actor(actor, order)
     refusal = _refusal(order, to, who)
     if refusal is not None:
@@ -264,9 +264,10 @@ def order_transition(*, order: Order, to: str, actor, reason: str = "") -> Order
     from_status = order.status
     fields = _EFFECTS.get((from_status, to), _EFFECTS.get(to, _no_effect))(order, author=author, reason=reason)
     note = f"{reason} {fields.pop('_note', '')}".strip()
-    order.status = to
-    for name, value in fields.items():
-        setattr(order, name, value)
+    for instance in {id(order): order, id(given): given}.values():  # the caller's copy shows the change too
+        instance.status = to
+        for name, value in fields.items():
+            setattr(instance, name, value)
     Order.objects.filter(pk=order.pk).update(status=to, **fields)
     _event(order, from_status, to, author=author, note=note)
     return order

@@ -57,8 +57,11 @@ def allocation_year(year: int | None = None, **fields) -> AllocationYear:
     return setting
 
 
-def stock_batch(product: Product, units: int, *, days_ago: int = 10, passed: bool = True, facility=None) -> PackedBatch:
-    """A packed batch of ``product``'s SKU with ``units`` on the supermarket's shelf."""
+def stock_batch(
+    product: Product, units: int, *, days_ago: int = 10, passed: bool = True, facility=None, best_before: datetime.date | None = None
+) -> PackedBatch:
+    """A packed batch of ``product``'s SKU with ``units`` on the supermarket's shelf (good for a
+    year after packing unless ``best_before`` says otherwise)."""
     station = StationFactory()
     facility = facility or SupermarketFactory()
     user = UserFactory()
@@ -67,7 +70,7 @@ def stock_batch(product: Product, units: int, *, days_ago: int = 10, passed: boo
     run = PackingRun.objects.create(code=f"PR-T{n:06d}-{product.sku_id}", station=station, sku=product.sku, created_by=user, created_at=packed_at)
     batch = PackedBatch.objects.create(
         code=f"B-T{n:06d}-{product.sku_id}", sku=product.sku, station=station, packing_run=run, units=units,
-        unit_weight_kg=product.sku.unit_weight_kg, best_before=(packed_at + datetime.timedelta(days=365)).date(), packed_at=packed_at,
+        unit_weight_kg=product.sku.unit_weight_kg, best_before=best_before or (packed_at + datetime.timedelta(days=365)).date(), packed_at=packed_at,
         inspection_status=PackedBatch.Inspection.PASSED if passed else PackedBatch.Inspection.PENDING,
     )
     with transaction.atomic():
