@@ -35,6 +35,8 @@ from django.middleware.csrf import get_token
 from django.utils.translation import get_language
 from wagtail import views as wagtail_views
 
+from logistics.selectors.stock import county_today
+
 VERSION_KEY = "cms:catalogue-version"
 PAGE_TTL = 600
 CSRF_PLACEHOLDER = "__storefront_csrf_token__"
@@ -106,7 +108,9 @@ def serve(request, path):
     """Wagtail's ``serve`` behind the anonymous page cache."""
     if request.method not in ("GET", "HEAD") or not page_cache_enabled() or not _is_surely_anonymous(request):
         return wagtail_views.serve(request, path)
-    key = _key(request, catalogue_version())
+    # the county's day is part of the version: at local midnight batches go past their
+    # best-before without any stock movement, and yesterday's stock badges must not be served
+    key = _key(request, f"{catalogue_version()}:{county_today().isoformat()}")
     hit = cache.get(key)
     if hit is not None:
         content_type, body = hit

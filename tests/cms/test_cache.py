@@ -110,3 +110,25 @@ def test_a_visitor_with_pending_messages_gets_a_fresh_page_not_the_cached_one(cl
     client.get(url)
     client.cookies["messages"] = "anything"
     assert CACHED_HEADER not in client.get(url)
+
+
+def test_a_batch_going_past_its_best_before_at_county_midnight_is_not_served_from_the_cache(client, monkeypatch):
+    import datetime
+
+    from django.utils import timezone
+
+    from logistics.selectors.stock import county_today
+    from marketplace.models import Product
+    from tests.marketplace.factories import stock_batch
+
+    shop = catalogue(1, price="40.00", units=0)
+    stock_batch(Product.objects.get(pk=shop.products[0].pk), 6, best_before=county_today())
+    url = shop.pages[0].url
+    assert "6 件有货" in client.get(url).content.decode()
+    assert client.get(url)[CACHED_HEADER] == "hit"
+
+    tomorrow = timezone.now() + datetime.timedelta(days=1)
+    monkeypatch.setattr(timezone, "now", lambda: tomorrow)  # no stock movement happens at midnight
+
+    after = client.get(url)
+    assert after[CACHED_HEADER] == "miss" and "6 件有货" not in after.content.decode()
