@@ -51,7 +51,6 @@ from django.utils.translation import gettext as _
 
 from core.errors import ConflictError, DomainError, NotAllowed
 from core.money import ZERO, yuan
-from logistics.errors import NoSupermarket  # noqa: F401  (callers catch it from here)
 from logistics.models import BatchStock, Facility
 from logistics.selectors import stock as stock_selectors
 from logistics.services import stock as stock_services
