@@ -179,3 +179,23 @@ def test_the_supermarket_staff_screen_lists_what_expires_on_its_shelves(client):
     section = page[page.index('data-testid="expiring"'):]
     assert soon.code in section and "今天是最后一天" in section
     assert at_station.code not in section
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_button_pressed_twice_and_the_daily_task_at_once_write_off_each_unit_once(on_postgres):
+    from tests.marketplace.test_concurrency import run_together
+
+    c = chain()
+    batch = _batch_at_supermarket(c, best_before=_days(-1))
+
+    results = run_together([
+        lambda: batch_write_off_expired(batch=batch, author=c.shop_staff, facility=c.supermarket),
+        lambda: batch_write_off_expired(batch=batch, author=c.shop_staff, facility=c.supermarket),
+        batches_write_off_expired_task,
+    ])
+
+    assert sorted(results) == [0, 0, 4]
+    assert BatchStock.objects.get(batch=batch, facility=c.supermarket).quantity == 0
+    assert BatchMovement.objects.filter(batch=batch, kind=MovementKind.EXPIRED).count() == 1
+    assert "All books balance" in _reconciles()
