@@ -13,7 +13,7 @@ from __future__ import annotations
 from django.urls import path
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
@@ -26,6 +26,7 @@ from . import access, selectors, services
 ErrorSerializer = inline_serializer(name="LovePointsError", fields={"detail": serializers.CharField(), "code": serializers.CharField()})
 
 
+@extend_schema_field({"type": "string", "pattern": r"^\d{4}-\d{2}$", "example": "2026-11"})
 class MonthField(serializers.Field):
     """A month as ``YYYY-MM`` → its first day."""
 
