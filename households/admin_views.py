@@ -83,6 +83,7 @@ class HouseholdExportView(View):
         if not user_may_export(request.user):
             raise PermissionDenied
         queryset = household_list(
+            user=request.user,
             filters=request.GET, search=request.GET.get("q", ""), full_id=can_see_personal_data(request.user)
         )
         content = households_export_xlsx(queryset=queryset, user=request.user)

@@ -72,6 +72,17 @@ class HouseholdFilterSet(WagtailFilterSet):
             *RISK_FLAGS,
         ]
 
+    def __init__(self, *args, user=None, **kwargs):
+        """``user`` (or the ``request``'s): the township and village choices are theirs only, so a
+        filter cannot name (or reveal) a place outside their scope."""
+        super().__init__(*args, **kwargs)
+        user = user or getattr(self.request, "user", None)
+        if user is not None:
+            from .access import townships_visible_to, villages_visible_to
+
+            self.filters["township"].queryset = townships_visible_to(user)
+            self.filters["village"].queryset = villages_visible_to(user).select_related("township").order_by("township__code", "code")
+
     def filter_early_lifted(self, queryset, name, value):
         if value is None:
             return queryset

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
+from .access import households_visible_to
 from .filters import HouseholdFilterSet, household_search
 from .models import Household
 
 
-def household_list(*, filters: dict | None = None, search: str = "", full_id: bool = True) -> QuerySet[Household]:
-    """Households matching the listing filters (``HouseholdFilterSet`` fields) and the search
-    (``full_id``: whether the searcher may match more than the last four ID digits)."""
-    queryset = Household.objects.select_related("village__township").order_by("number")
-    filterset = HouseholdFilterSet(data=filters or {}, queryset=queryset)
+def household_list(*, user, filters: dict | None = None, search: str = "", full_id: bool = True) -> QuerySet[Household]:
+    """Households ``user`` may see (households/access.py) matching the listing filters
+    (``HouseholdFilterSet`` fields) and the search (``full_id``: whether the searcher may match
+    more than the last four ID digits)."""
+    queryset = households_visible_to(user).select_related("village__township").order_by("number")
+    filterset = HouseholdFilterSet(data=filters or {}, queryset=queryset, user=user)
     if not filterset.is_valid():
         # A filter that cannot be read must not widen the result (an export would leak everything).
         return queryset.none()

@@ -1,6 +1,10 @@
 """Wagtail admin for the registry: townships, villages and households as snippets (listing with
 filters and search, validated edit, history), Excel import/export, and the registry menu.
 
+Every listing, its search, filters and export, and every object view take their rows from the
+access policy (households/access.py, core/admin_access.py): a collection point sees the villages it
+serves, a station its township, the county office everything.
+
 Personal data (ID numbers, phones, payout accounts) is shown masked to every role but county
 office, in the listing and in the inspect view alike (core.masking).
 """
@@ -26,8 +30,10 @@ from wagtail.snippets.views.snippets import (
     SnippetViewSetGroup,
 )
 
+from core.admin_access import ScopedViewSetMixin
 from core.masking import can_see_personal_data, mask_account, mask_id_number, mask_phone
 
+from .access import households_visible_to, townships_visible_to, villages_visible_to
 from .admin_views import HouseholdExportView, HouseholdImportView, user_may_export, user_may_import
 from .filters import HouseholdFilterSet, household_search
 from .forms import HouseholdAdminForm
@@ -112,8 +118,9 @@ class HouseholdInspectView(InspectView):
         return self._shown("payout_account")
 
 
-class HouseholdViewSet(SnippetViewSet):
+class HouseholdViewSet(ScopedViewSetMixin, SnippetViewSet):
     model = Household
+    access_scope = households_visible_to
     icon = "group"
     menu_label = gettext_lazy("Households")
     menu_name = "households"
@@ -183,8 +190,9 @@ class HouseholdViewSet(SnippetViewSet):
     )
 
 
-class VillageViewSet(SnippetViewSet):
+class VillageViewSet(ScopedViewSetMixin, SnippetViewSet):
     model = Village
+    access_scope = villages_visible_to
     icon = "home"
     menu_label = gettext_lazy("Villages")
     menu_name = "villages"
@@ -195,8 +203,9 @@ class VillageViewSet(SnippetViewSet):
     copy_view_enabled = False
 
 
-class TownshipViewSet(SnippetViewSet):
+class TownshipViewSet(ScopedViewSetMixin, SnippetViewSet):
     model = Township
+    access_scope = townships_visible_to
     icon = "site"
     menu_label = gettext_lazy("Townships")
     menu_name = "townships"

@@ -23,7 +23,25 @@ class PurchasePriceFilterSet(WagtailFilterSet):
         fields = ["grade"]
 
 
-class LotFilterSet(WagtailFilterSet):
+class _ScopedChoices:
+    """Facility choices narrowed to the requesting user's scope (logistics/access.py)."""
+
+    facility_filters: tuple[str, ...] = ()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        user = getattr(self.request, "user", None)
+        if user is not None:
+            from .access import facilities_visible_to
+
+            visible = facilities_visible_to(user)
+            for name in self.facility_filters:
+                self.filters[name].queryset = self.filters[name].queryset.filter(pk__in=visible.values("pk"))
+
+
+class LotFilterSet(_ScopedChoices, WagtailFilterSet):
+    facility_filters = ("origin",)
+
     grade = django_filters.ModelChoiceFilter(label=_("grade"), queryset=Grade.objects.select_related("produce"))
     origin = django_filters.ModelChoiceFilter(
         label=_("collection point"), queryset=Facility.objects.filter(kind=Facility.Kind.COLLECTION_POINT)
@@ -35,7 +53,9 @@ class LotFilterSet(WagtailFilterSet):
         fields = ["grade", "origin", "created_at"]
 
 
-class PackedBatchFilterSet(WagtailFilterSet):
+class PackedBatchFilterSet(_ScopedChoices, WagtailFilterSet):
+    facility_filters = ("station",)
+
     sku = django_filters.ModelChoiceFilter(label=_("SKU"), queryset=Sku.objects.all())
     station = django_filters.ModelChoiceFilter(
         label=_("sorting station"), queryset=Facility.objects.filter(kind=Facility.Kind.SORTING_STATION)
@@ -47,7 +67,9 @@ class PackedBatchFilterSet(WagtailFilterSet):
         fields = ["sku", "station", "inspection_status", "on_hold", "packed_at"]
 
 
-class ShipmentFilterSet(WagtailFilterSet):
+class ShipmentFilterSet(_ScopedChoices, WagtailFilterSet):
+    facility_filters = ("origin", "destination")
+
     dispatched_at = django_filters.DateFromToRangeFilter(label=_("dispatched at"), widget=DateRangePickerWidget)
 
     class Meta:

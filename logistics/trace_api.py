@@ -1,7 +1,8 @@
 """Trace API for staff, mounted under /api/v1/:
 
 - ``GET trace/<code>/`` — a batch code (backward and forward), a lot code or a household
-  registry number (forward); any supply-chain staff role or the county office.
+  registry number (forward); any supply-chain staff role or the county office, for a subject in
+  their scope (logistics/access.py) — 404 otherwise.
 - ``GET trace/<code>/export.xlsx`` — the same trace as a spreadsheet with FSMA-204's key data elements.
 """
 
@@ -17,8 +18,7 @@ from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .selectors.trace import trace_for_code
-from .services.access import is_supply_chain_staff
+from .access import is_supply_chain_staff, trace_for_user
 from .trace_export import trace_xlsx
 
 
@@ -29,8 +29,10 @@ class IsSupplyChainStaff(BasePermission):
         return is_supply_chain_staff(request.user)
 
 
-def _trace_or_404(code: str):
-    trace = trace_for_code(code)
+def _trace_or_404(request, code: str):
+    """The trace if its subject is in the user's scope (logistics/access.py); outside it, the
+    same 404 as for a code that does not exist."""
+    trace = trace_for_user(request.user, code)
     if trace is None:
         raise NotFound(_("No batch, lot or household has the code “%(code)s”.") % {"code": code})
     return trace
@@ -47,7 +49,7 @@ class TraceView(APIView):
         responses={200: OpenApiTypes.OBJECT, 404: OpenApiTypes.OBJECT},
     )
     def get(self, request, code: str):
-        return Response(_trace_or_404(code).as_dict())
+        return Response(_trace_or_404(request, code).as_dict())
 
 
 class TraceExportView(APIView):
@@ -58,7 +60,7 @@ class TraceExportView(APIView):
         responses={(200, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"): OpenApiTypes.BINARY},
     )
     def get(self, request, code: str):
-        trace = _trace_or_404(code)
+        trace = _trace_or_404(request, code)
         response = HttpResponse(
             trace_xlsx(trace), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
         )

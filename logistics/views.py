@@ -10,7 +10,8 @@
 ``/station/trace/``                      staff trace lookup (batch, lot or household), with the .xlsx export
 ``/station/expired/write-off/``          POST: write off a batch's expired units at the facility
 
-Staff act at their own facility; the county office picks one (``?facility=<code>``).
+Staff act at their own facility; the county office picks one (``?facility=<code>``). Shipments,
+batches and traces outside the user's scope (logistics/access.py) answer 404.
 Forms call the services; a domain error becomes a message on the form.
 """
 
@@ -32,12 +33,19 @@ from django.views.decorators.http import require_http_methods
 from core import roles
 from core.errors import DomainError
 
+from .access import (
+    batches_visible_to,
+    facility_of,
+    is_supply_chain_staff,
+    lots_visible_to,
+    shipments_visible_to,
+    trace_for_user,
+)
 from .labels import batch_labels_pdf
-from .models import BatchStock, Facility, Lot, PackedBatch, Shipment, Sku
+from .models import BatchStock, Facility, Shipment, Sku
 from .selectors.lots import lots_on_hand
 from .selectors.stock import expiring_rows
-from .selectors.trace import public_batch_trace, trace_batch, trace_for_code
-from .services.access import facility_of, is_supply_chain_staff
+from .selectors.trace import public_batch_trace, trace_batch
 from .services.batches import batch_hold, batch_inspect, batch_release_hold
 from .services.packing import packing_run_complete
 from .services.shipments import lot_loss_record, shipment_dispatch, shipment_receive
@@ -107,7 +115,7 @@ def write_off_expired(request):
     facility = _facility(request)
     if facility is None:
         raise PermissionDenied
-    batch = PackedBatch.objects.filter(code=request.POST.get("batch", "")).first()
+    batch = batches_visible_to(request.user).filter(code=request.POST.get("batch", "")).first()
     try:
         if batch is None:
             raise DomainError(_("Choose the batch."))
@@ -160,7 +168,7 @@ def dispatch(request):
 @require_http_methods(["GET", "POST"])
 def receive(request, code: str):
     facility = _facility(request)
-    shipment = get_object_or_404(Shipment.objects.select_related("origin", "destination"), code=code)
+    shipment = get_object_or_404(shipments_visible_to(request.user).select_related("origin", "destination"), code=code)
     if facility is None or (shipment.destination_id != facility.pk and not roles.is_county_office(request.user)):
         raise PermissionDenied
     lines = list(shipment.lines.select_related("lot__grade__produce", "batch__sku").order_by("pk"))
@@ -224,7 +232,9 @@ def pack(request):
 def batch_detail(request, code: str):
     if not is_supply_chain_staff(request.user):
         raise PermissionDenied
-    batch = get_object_or_404(PackedBatch.objects.select_related("sku__produce", "sku__grade", "station", "packing_run"), code=code)
+    batch = get_object_or_404(
+        batches_visible_to(request.user).select_related("sku__produce", "sku__grade", "station", "packing_run"), code=code
+    )
     if request.method == "POST":
         action = request.POST.get("action")
         try:
@@ -257,7 +267,7 @@ def batch_labels(request, code: str):
     user = request.user
     if not (roles.is_county_office(user) or roles.has_role(user, roles.SORTING_STATION_STAFF)):
         raise PermissionDenied
-    batch = get_object_or_404(PackedBatch.objects.select_related("sku__produce", "sku__grade", "station"), code=code)
+    batch = get_object_or_404(batches_visible_to(user).select_related("sku__produce", "sku__grade", "station"), code=code)
     own = facility_of(user)
     if not roles.is_county_office(user) and (own is None or own.pk != batch.station_id):
         raise PermissionDenied
@@ -279,7 +289,7 @@ def lot_loss(request):
         return _choose(request)
     lots = lots_on_hand(facility_id=facility.pk)
     if request.method == "POST":
-        lot = Lot.objects.filter(code=request.POST.get("lot", "")).first()
+        lot = lots_visible_to(request.user).filter(code=request.POST.get("lot", "")).first()
         try:
             if lot is None:
                 raise DomainError(_("Choose the lot."))
@@ -299,7 +309,7 @@ def staff_trace(request):
     if not is_supply_chain_staff(request.user):
         raise PermissionDenied
     code = request.GET.get("code", "").strip()
-    trace = trace_for_code(code) if code else None
+    trace = trace_for_user(request.user, code) if code else None
     return render(request, "logistics/station/trace.html", {"code": code, "trace": trace, "searched": bool(code)})
 
 

@@ -1,7 +1,9 @@
 """Wagtail admin of the supply chain: facilities, produce and grades, SKUs (reference data,
 snippets); the purchase price list (new rows only, through prices.purchase_price_set); lots,
 packed batches (with the hold / inspect action) and shipments, read-only — the ledgers are
-written by the services, never by an admin form."""
+written by the services, never by an admin form. Facilities, lots, batches and shipments are
+scoped by the access policy (logistics/access.py): staff see their own facility's (a station its
+township's), the county office everything."""
 
 from __future__ import annotations
 
@@ -18,20 +20,20 @@ from wagtail.permissions import register_permission_policy
 from wagtail.snippets.models import register_snippet
 from wagtail.snippets.views.snippets import SnippetViewSet, SnippetViewSetGroup
 
+from core.admin_access import ScopedViewSetMixin
 from core.errors import DomainError
 
+from .access import batches_visible_to, facilities_visible_to, lots_visible_to, shipments_visible_to
 from .filters import FacilityFilterSet, LotFilterSet, PackedBatchFilterSet, PurchasePriceFilterSet, ShipmentFilterSet
 from .models import Facility, Grade, Lot, PackedBatch, Produce, PurchasePrice, Shipment, Sku
 from .services.prices import purchase_price_set
 
 
-class ReadOnlyPolicy(ModelPermissionPolicy):
-    """View only: rows of these models are written by the services."""
-
-    writable: tuple[str, ...] = ()
+class AddOnlyPolicy(ModelPermissionPolicy):
+    """Prices: new rows only (through prices.purchase_price_set), never an edit of a past one."""
 
     def user_has_permission(self, user, action):
-        if action in ("add", "change", "delete") and action not in self.writable:
+        if action in ("change", "delete"):
             return False
         return super().user_has_permission(user, action)
 
@@ -39,17 +41,12 @@ class ReadOnlyPolicy(ModelPermissionPolicy):
         return self.user_has_permission(user, action)
 
 
-class AddOnlyPolicy(ReadOnlyPolicy):
-    writable = ("add",)
-
-
-for model in (Lot, PackedBatch, Shipment):
-    register_permission_policy(model, ReadOnlyPolicy(model))
 register_permission_policy(PurchasePrice, AddOnlyPolicy(PurchasePrice))
 
 
-class FacilityViewSet(SnippetViewSet):
+class FacilityViewSet(ScopedViewSetMixin, SnippetViewSet):
     model = Facility
+    access_scope = facilities_visible_to
     icon = "site"
     menu_label = _("Facilities")
     list_display = ["name", "code", "kind", "township", "ships_to", "active"]
@@ -130,8 +127,11 @@ class PurchasePriceViewSet(ModelViewSet):
     copy_view_enabled = False
 
 
-class LotViewSet(ModelViewSet):
+class LotViewSet(ScopedViewSetMixin, ModelViewSet):
     model = Lot
+    access_scope = lots_visible_to
+    admin_writable = ()  # written by the services only
+    list_select_related = ("grade__produce", "household", "origin")
     icon = "clipboard-list"
     menu_label = _("Lots")
     form_fields = ["code"]
@@ -142,9 +142,6 @@ class LotViewSet(ModelViewSet):
     copy_view_enabled = False
     list_per_page = 50
 
-    def get_queryset(self, request):
-        return Lot.objects.select_related("grade__produce", "household", "origin")
-
 
 class BatchActionColumn(Column):
     def get_value(self, instance):
@@ -152,8 +149,11 @@ class BatchActionColumn(Column):
         return format_html('<a href="{}">{}</a>', url, _("Inspect / hold / labels"))
 
 
-class PackedBatchViewSet(ModelViewSet):
+class PackedBatchViewSet(ScopedViewSetMixin, ModelViewSet):
     model = PackedBatch
+    access_scope = batches_visible_to
+    admin_writable = ()  # written by the services only
+    list_select_related = ("sku", "station")
     icon = "pick"
     menu_label = _("Packed batches")
     form_fields = ["code"]
@@ -164,12 +164,12 @@ class PackedBatchViewSet(ModelViewSet):
     copy_view_enabled = False
     list_per_page = 50
 
-    def get_queryset(self, request):
-        return PackedBatch.objects.select_related("sku", "station")
 
-
-class ShipmentViewSet(ModelViewSet):
+class ShipmentViewSet(ScopedViewSetMixin, ModelViewSet):
     model = Shipment
+    access_scope = shipments_visible_to
+    admin_writable = ()  # written by the services only
+    list_select_related = ("origin", "destination")
     icon = "redirect"
     menu_label = _("Shipments")
     form_fields = ["code"]
@@ -179,9 +179,6 @@ class ShipmentViewSet(ModelViewSet):
     inspect_view_enabled = True
     copy_view_enabled = False
     list_per_page = 50
-
-    def get_queryset(self, request):
-        return Shipment.objects.select_related("origin", "destination")
 
 
 class SupplyChainGroup(ViewSetGroup):

@@ -28,6 +28,7 @@ from core.errors import DomainError
 from logistics.selectors.stock import expiring_rows, supermarket
 from logistics.services.access import is_supermarket_staff
 
+from .access import orders_visible_to
 from .models import Employer, Order
 from .selectors import order_get, order_list
 from .services.orders import order_cancel, order_may_transition, order_refund, order_transition
@@ -77,6 +78,8 @@ def supermarket_staff_required(view):
             return redirect_to_login(request.get_full_path())
         if not is_supermarket_staff(request.user):
             raise PermissionDenied
+        if "number" in kwargs and not orders_visible_to(request.user).filter(number=kwargs["number"]).exists():
+            raise Http404  # the order is outside the user's scope (marketplace/access.py), or none
         return view(request, *args, **kwargs)
 
     return wrapper

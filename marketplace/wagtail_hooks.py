@@ -8,9 +8,11 @@ from wagtail.admin.menu import MenuItem
 from wagtail.snippets.models import register_snippet
 from wagtail.snippets.views.snippets import SnippetViewSet, SnippetViewSetGroup
 
+from core.admin_access import ScopedViewSetMixin
 from core.roles import is_county_office
 
 from . import staff_admin  # noqa: F401  (fulfilment queue, statements, employee import)
+from .access import employees_visible_to, employers_visible_to
 from .admin_views import AllocationGrantView, AllocationProgressView
 from .models import AllocationYear, Employee, Employer, Product
 
@@ -27,8 +29,9 @@ class ProductViewSet(SnippetViewSet):
     copy_view_enabled = False
 
 
-class EmployerViewSet(SnippetViewSet):
+class EmployerViewSet(ScopedViewSetMixin, SnippetViewSet):
     model = Employer
+    access_scope = employers_visible_to
     icon = "site"
     menu_label = gettext_lazy("Employers")
     menu_name = "employers"
@@ -38,8 +41,10 @@ class EmployerViewSet(SnippetViewSet):
     copy_view_enabled = False
 
 
-class EmployeeViewSet(SnippetViewSet):
+class EmployeeViewSet(ScopedViewSetMixin, SnippetViewSet):
     model = Employee
+    access_scope = employees_visible_to
+    list_select_related = ("employer",)
     icon = "user"
     menu_label = gettext_lazy("Employees")
     menu_name = "employees"

@@ -51,6 +51,13 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
 ]
 
+# Object permissions come from the access policy (core/access.py, ``rules``); the model
+# permissions of each role (its Django group) from Django's ModelBackend.
+AUTHENTICATION_BACKENDS = [
+    "rules.permissions.ObjectPermissionBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",

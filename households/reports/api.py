@@ -11,7 +11,7 @@ from rest_framework.views import APIView
 
 from core.roles import is_county_office
 
-from ..models import Household
+from ..access import households_visible_to
 from . import selectors
 
 
@@ -47,6 +47,6 @@ class HouseholdIncomeAPI(APIView):
 
     @extend_schema(responses=HouseholdIncomeSerializer, summary="A household's income: totals by kind and by month")
     def get(self, request, number: str):
-        household = get_object_or_404(Household, number=number)
+        household = get_object_or_404(households_visible_to(request.user), number=number)
         summary = selectors.household_income_summary(household=household)
         return Response(HouseholdIncomeSerializer({"number": household.number, **summary}).data)

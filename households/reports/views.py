@@ -12,8 +12,9 @@ from django.utils.translation import gettext as _
 
 from core.roles import is_county_office
 
+from ..access import households_visible_to
 from ..extensions import household_figures
-from ..models import Household, IncomeKind
+from ..models import IncomeKind
 from . import selectors
 from .charts import bar_chart_svg
 from .excel import workbook_response
@@ -82,7 +83,7 @@ def income_report(request):
 
 @county_office_required
 def household_income(request, number: str):
-    household = get_object_or_404(Household.objects.select_related("village__township"), number=number)
+    household = get_object_or_404(households_visible_to(request.user).select_related("village__township"), number=number)
     entries = list(selectors.household_income_entries(household=household)[:1000])
     for e in entries:
         e.sources = selectors.entry_sources(e)

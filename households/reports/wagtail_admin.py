@@ -10,25 +10,12 @@ from wagtail import hooks
 from wagtail.admin.filters import WagtailFilterSet
 from wagtail.admin.menu import MenuItem
 from wagtail.admin.viewsets.model import ModelViewSet
-from wagtail.permission_policies.base import ModelPermissionPolicy
-from wagtail.permissions import register_permission_policy
 
+from core.admin_access import ScopedViewSetMixin
 from core.roles import is_county_office
 
+from ..access import watch_list_visible_to
 from ..models import Township, WatchListEntry
-
-
-class CountyOfficeReadOnly(ModelPermissionPolicy):
-    """Only the county office looks; nobody edits (the monthly task writes the entries)."""
-
-    def user_has_permission(self, user, action):
-        return action == "view" and is_county_office(user)
-
-    def user_has_any_permission(self, user, actions):
-        return any(self.user_has_permission(user, a) for a in actions)
-
-    def users_with_any_permission(self, actions):
-        return super().users_with_any_permission(["view"]) if "view" in actions else self.model._default_manager.none()
 
 
 class WatchListFilterSet(WagtailFilterSet):
@@ -43,11 +30,13 @@ class WatchListFilterSet(WagtailFilterSet):
         fields: list[str] = []
 
 
-register_permission_policy(WatchListEntry, CountyOfficeReadOnly(WatchListEntry))
+class WatchListViewSet(ScopedViewSetMixin, ModelViewSet):
+    """Only the county office looks (households/access.py); nobody edits (the monthly task writes
+    the entries)."""
 
-
-class WatchListViewSet(ModelViewSet):
     model = WatchListEntry
+    access_scope = watch_list_visible_to
+    admin_writable = ()
     icon = "warning"
     menu_label = _("Watch list (收入下降户)")
     name = "watch_list"
@@ -59,9 +48,7 @@ class WatchListViewSet(ModelViewSet):
     copy_view_enabled = False
     form_fields = ["reason"]
     list_per_page = 50
-
-    def get_queryset(self, request):
-        return WatchListEntry.objects.select_related("household__village__township")
+    list_select_related = ("household__village__township",)
 
 
 watch_list_viewset = WatchListViewSet()

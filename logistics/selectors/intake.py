@@ -16,6 +16,7 @@ from django.utils import timezone
 from core import roles
 from core.errors import DomainError
 from core.money import price_per_jin
+from households.access import households_visible_to
 from households.models import Household
 
 from ..filters_intake import (
@@ -76,8 +77,9 @@ def household_picker_list(*, user, filters=None) -> QuerySet[Household]:
     qs = Household.objects.select_related("village").order_by("number")
     if roles.is_county_office(user):
         return _apply(RegistryHouseholdPickerFilter, filters, qs)
-    point = require_collection_point(user)
-    return _apply(HouseholdPickerFilter, filters, qs.filter(village_id__in=served_village_ids(point)))
+    require_collection_point(user)
+    # The same set as the admin's registry for this user: one policy (logistics/access.py).
+    return _apply(HouseholdPickerFilter, filters, qs.filter(pk__in=households_visible_to(user).values("pk")))
 
 
 def recent_households(*, point: Facility, limit: int = 8, scan: int = 300) -> list[Household]:

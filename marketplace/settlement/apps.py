@@ -11,6 +11,8 @@ class SettlementConfig(AppConfig):
     verbose_name = _("Settlement")
 
     def ready(self) -> None:
+        from . import access  # noqa: F401  (registers the payout scope, core.access)
+
         try:
             from logistics import reconcile
         except ImportError:  # the reconcile module is being written; nothing to register with yet

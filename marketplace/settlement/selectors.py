@@ -10,8 +10,10 @@ from django.utils.translation import gettext_lazy as _
 
 from core import roles
 from core.masking import can_see_personal_data, mask_account
+from households.access import townships_visible_to
 from households.models import Township
 
+from .access import payouts_visible_to
 from .models import Payout, SettlementRun
 
 
@@ -27,24 +29,19 @@ class PayoutFilterSet(django_filters.FilterSet):
 
 
 def payout_townships_for(user) -> list[int] | None:
-    """Townships whose payout lists ``user`` may see: None = all (county office); a sorting
-    station's staff see their own township's list (masked); everyone else none."""
+    """Townships whose payout lists ``user`` may see: None = all (county office), [] = none."""
     if roles.is_county_office(user):
         return None
-    if roles.has_role(user, roles.SORTING_STATION_STAFF):
-        assignment = getattr(user, "staff_assignment", None)
-        if assignment is not None and assignment.facility.township_id:
-            return [assignment.facility.township_id]
-    return []
+    if not payouts_visible_to.applies_to(user):
+        return []
+    return list(townships_visible_to(user).values_list("pk", flat=True))
 
 
 def payouts(*, user, run: SettlementRun | None = None, filters: dict | None = None):
-    qs = Payout.objects.select_related("household__village__township", "run", "paid_by")
+    """The payouts ``user`` may see (settlement/access.py), of ``run`` when given, filtered."""
+    qs = payouts_visible_to(user).select_related("household__village__township", "run", "paid_by")
     if run is not None:
         qs = qs.filter(run=run)
-    allowed = payout_townships_for(user)
-    if allowed is not None:
-        qs = qs.filter(household__village__township_id__in=allowed)
     filterset = PayoutFilterSet(filters or {}, queryset=qs)
     qs = filterset.qs if filterset.is_valid() else qs.none()
     return qs.order_by("household__village__township__code", "household__village__code", "household__number")

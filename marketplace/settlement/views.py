@@ -24,6 +24,7 @@ from core.roles import is_county_office
 from households.reports.excel import workbook_response
 
 from . import selectors
+from .access import settlement_runs_visible_to
 from .models import Payout, SettlementRun
 from .money_flow import money_flow_latest
 from .pdf import payout_list_pdf
@@ -75,7 +76,7 @@ def _may_see_payouts(request) -> None:
 def payout_list(request, code: str | None = None):
     """A run's payouts (or all runs'), per township; ``?format=xlsx`` / ``pdf`` to export."""
     _may_see_payouts(request)
-    run = get_object_or_404(SettlementRun, code=code) if code else None
+    run = get_object_or_404(settlement_runs_visible_to(request.user), code=code) if code else None
     qs = selectors.payouts(user=request.user, run=run, filters=request.GET)
     filterset = selectors.PayoutFilterSet(request.GET, queryset=qs)
     rows = selectors.payout_rows(user=request.user, payouts_qs=qs)
