@@ -10,6 +10,8 @@ chooser's "chosen" answer…) take their rows from the model's :class:`core.acce
   ``access_scope = <scope>`` (and ``list_select_related``): the index and the chooser list only in-scope rows, and every URL of
   the viewset that names an object (``<pk>``) answers 404 for an object outside the user's scope
   before Wagtail's view runs — so a view Wagtail adds in a later version is covered too.
+- :class:`ScopedSnippetDeleteBulkAction` (registered in core/wagtail_hooks.py): bulk actions take
+  their objects from the query string, not the URL; out-of-scope ids answer 404 there too.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ from django.contrib.admin.utils import unquote
 from django.http import Http404
 from django.urls import URLPattern, URLResolver
 from wagtail.permission_policies.base import ModelPermissionPolicy
-from wagtail.permissions import register_permission_policy
+from wagtail.permissions import policy_registry, register_permission_policy
+from wagtail.snippets.bulk_actions.delete import DeleteBulkAction
 
 from .access import Scope, is_signed_in
 
@@ -137,3 +140,26 @@ class ScopedViewSetMixin:
         original = chooser.get_urlpatterns
         chooser.get_urlpatterns = lambda: guard_urlpatterns(original(), scope)
         return chooser
+
+
+class ScopedSnippetDeleteBulkAction(DeleteBulkAction):
+    """Wagtail's snippet bulk delete, taking its objects (``?id=``, or ``all`` of the listing)
+    from the model's scope: an id outside it answers 404 before the confirmation page names it."""
+
+    def _scope(self) -> Scope | None:
+        policy = policy_registry.get_by_type(self.model)
+        return policy.scope if isinstance(policy, ScopedPermissionPolicy) else None
+
+    def get_all_objects_in_listing_query(self, parent_id):
+        scope = self._scope()
+        if scope is None:
+            return super().get_all_objects_in_listing_query(parent_id)
+        return scope(self.request.user).values_list("pk", flat=True)
+
+    def get_actionable_objects(self):
+        scope = self._scope()
+        if scope is not None:
+            ids = [i for i in self.request.GET.getlist("id") if i != "all"]
+            if any(not scope.contains(self.request.user, unquote(i)) for i in ids):
+                raise Http404
+        return super().get_actionable_objects()
