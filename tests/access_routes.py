@@ -71,13 +71,13 @@ class Open:
 
 
 def _tables() -> dict:
-    from tests.core.access_routes import ROUTES as core_routes
-    from tests.households.access_routes import ROUTES as households_routes
-    from tests.logistics.access_routes import ROUTES as logistics_routes
-    from tests.marketplace.access_routes import ROUTES as marketplace_routes
+    """Every ``tests/<package>/access_routes.py`` ``ROUTES`` table, merged (a key declared twice fails)."""
+    import importlib
+    from pathlib import Path
 
     merged: dict = {}
-    for table in (core_routes, households_routes, logistics_routes, marketplace_routes):
+    for module_file in sorted(Path(__file__).parent.glob("*/access_routes.py")):
+        table = importlib.import_module(f"tests.{module_file.parent.name}.access_routes").ROUTES
         overlap = set(merged) & set(table)
         if overlap:
             raise AssertionError(f"declared twice in the access route tables: {sorted(overlap)}")

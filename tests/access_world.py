@@ -3,6 +3,8 @@ household and its lot and batch; the supermarket; two employees with an order ea
 run with a payout per household; watch-list entries. Signed in as each demo role, and — the point
 of it — for every kind of object, which object lies OUTSIDE each role's scope.
 
+Love points: township B's village has village staff, and an award for household B.
+
 Roles: ``county`` (the county office), ``point`` (staff of township A's point), ``station``
 (staff of township A's station), ``supermarket`` (supermarket staff), ``employee`` (employee A),
 ``anonymous``.
@@ -15,6 +17,7 @@ of that kind is in the role's scope, e.g. the county office's). The table is wri
 from __future__ import annotations
 
 import datetime
+import uuid
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -26,9 +29,11 @@ from households.models import WatchListEntry
 from logistics.models import Intake
 from logistics.services.batches import batch_inspect
 from logistics.services.shipments import shipment_dispatch, shipment_receive
+from lovepoints import services as love_points
 from marketplace.models import Order
 from marketplace.settlement.models import Payout, SettlementRun
 from tests.logistics.chain_factories import chain
+from tests.lovepoints.factories import last_month, village_staff
 from tests.marketplace.factories import EmployeeFactory, EmployerFactory, ProductFactory
 
 ROLES = ("county", "point", "station", "supermarket", "employee", "anonymous")
@@ -58,6 +63,7 @@ OUTSIDE: dict[str, dict[str, str | None]] = {
     # is township B's payout, which must not show)
     "run": {"point": "run", "station": "run", "supermarket": "run", "employee": "run", "anonymous": "run"},
     "watch_entry": {r: "watch_b" for r in ("point", "station", "supermarket", "employee", "anonymous")},
+    "award": {r: "award_b" for r in ("point", "station", "supermarket", "employee", "anonymous")},
     # the CMS, Wagtail's users and groups, the Django admin: the county office's (and Wagtail's own
     # permission checks); for the Django admin even the county office is refused (not is_staff)
     "page": {r: "home_page" for r in ("point", "station", "supermarket", "employee", "anonymous")},
@@ -80,6 +86,7 @@ MARKERS = {
     "payout": lambda o: [o.household.number],
     "run": lambda o: [],  # see World.markers
     "watch_entry": lambda o: [o.household.number],
+    "award": lambda o: [o.household.number],
     "page": lambda o: [],
     "user": lambda o: [o.email] if o.email else [],
     "admin_user": lambda o: [o.email] if o.email else [],
@@ -148,6 +155,13 @@ def build_world() -> World:
             household=household, reason=WatchListEntry.Reason.DECLINE, period_start=today - datetime.timedelta(days=90),
             period_end=today, income=Decimal("1.00"), income_year_before=Decimal("9.00"), drop_share=Decimal("0.8889"),
         )
+    rules = love_points.rule_set_create(effective_from=datetime.date(2020, 1, 1), monthly_cap=30,
+                                        categories=[("diligence", "勤劳致富", 10)], author=a.county)
+    assert rules is not None
+    o["award_b"], _created = love_points.award_record(
+        author=village_staff(o["village_b"]), household=o["household_b"], month=last_month(), category_code="diligence",
+        client_id=uuid.uuid4(),
+    )
     o["home_page"] = Page.objects.filter(depth__gt=1).order_by("depth", "pk").first() or Page.objects.first()
     county = a.county
     county.email = "county-walk@example.cn"
