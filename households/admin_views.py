@@ -14,15 +14,18 @@ from django.views import View
 from django.views.generic import FormView
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 
+from core.admin_views import import_context, progress_url, spreadsheet_import_submit
 from core.masking import can_see_personal_data
+from core.services import background_threshold
 
-from .excel import COLUMNS, households_export_xlsx, households_import_xlsx
+from . import import_kinds
+from .excel import COLUMNS
+from .excel_export import households_export_xlsx
 from .forms import HouseholdImportForm
 from .selectors import household_list
 
 IMPORT_PERMISSIONS = ("households.add_household", "households.change_household")
 EXPORT_PERMISSION = "households.view_household"
-PROBLEMS_SHOWN = 2000
 
 
 def user_may_import(user) -> bool:
@@ -55,25 +58,21 @@ class HouseholdImportView(WagtailAdminTemplateMixin, FormView):
         context = super().get_context_data(**kwargs)
         context["headers"] = [header for _key, header in COLUMNS]
         context["export_url"] = reverse("households_export")
+        context["background_rows"] = background_threshold()
         return context
 
     def form_valid(self, form):
-        result = households_import_xlsx(file=form.cleaned_data["file"], author=self.request.user)
-        if result.ok:
+        job = spreadsheet_import_submit(request=self.request, kind=import_kinds.KIND, params={}, upload=form.cleaned_data["file"])
+        if job.background:
+            return redirect(progress_url(job))
+        if job.status == job.Status.DONE:
             messages.success(
                 self.request,
                 _("Imported %(rows)d rows: %(created)d households added, %(updated)d updated, %(unchanged)d unchanged.")
-                % {"rows": result.rows, "created": result.created, "updated": result.updated, "unchanged": result.unchanged},
+                % {"rows": job.rows, "created": job.created, "updated": job.updated, "unchanged": job.unchanged},
             )
             return redirect("wagtailsnippets_households_household:list")
-        return self.render_to_response(
-            self.get_context_data(
-                form=form,
-                result=result,
-                problems_shown=result.problems[:PROBLEMS_SHOWN],
-                problems_hidden=max(0, len(result.problems) - PROBLEMS_SHOWN),
-            )
-        )
+        return self.render_to_response(self.get_context_data(form=form, **import_context(job)))
 
 
 class HouseholdExportView(View):

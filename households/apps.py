@@ -8,4 +8,6 @@ class HouseholdsConfig(AppConfig):
 
     def ready(self) -> None:
         # The access policy registers its scopes and object permissions (core.access).
-        from . import access  # noqa: F401
+        from . import access, import_kinds  # noqa: F401
+
+        import_kinds.register()

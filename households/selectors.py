@@ -19,3 +19,15 @@ def household_list(*, user, filters: dict | None = None, search: str = "", full_
         # A filter that cannot be read must not widen the result (an export would leak everything).
         return queryset.none()
     return household_search(filterset.qs, search, full_id=full_id)
+
+
+def household_numbers_by_id_number(id_numbers) -> dict[str, list[tuple[int, str]]]:
+    """The households (pk, registry number) holding each of ``id_numbers``, in chunks of a few
+    thousand (well under the databases' parameter limits)."""
+    wanted = sorted(set(id_numbers))
+    holders: dict[str, list[tuple[int, str]]] = {}
+    for start in range(0, len(wanted), 2000):
+        rows = Household.objects.filter(id_number__in=wanted[start : start + 2000]).values_list("id_number", "pk", "number")
+        for id_number, pk, number in rows.order_by("number"):
+            holders.setdefault(id_number, []).append((pk, number))
+    return holders

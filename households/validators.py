@@ -8,6 +8,8 @@ import re
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
+from core.digits import UnreadableText, plain_text
+
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
 _ID_RE = re.compile(r"^\d{17}[\dX]$")
@@ -53,17 +55,49 @@ def validate_phone(value: str) -> None:
         raise ValidationError(problem, code="phone")
 
 
-_FULLWIDTH = str.maketrans("０１２３４５６７８９ＸｘＡＢＣＤＥＦ", "0123456789XXABCDEF")
-
-
 def normalise_text(value) -> str:
-    """Field input as people type it: full-width digits to ASCII, spaces trimmed, x -> X."""
-    if value is None:
-        return ""
-    text = str(value).translate(_FULLWIDTH)
-    text = text.replace("\u3000", " ").strip()
-    return text
+    """Text as people type it, leniently (search boxes): digits of any script and full-width forms
+    to ASCII, spaces trimmed. Anything it cannot read exactly is left as it is."""
+    return plain_text(value, strict=False)
 
 
 def normalise_id_number(value) -> str:
     return normalise_text(value).replace(" ", "").upper()
+
+
+# --- the one reading of each identifier: the admin forms and the imports call these -----------
+
+
+def _plain(value) -> str:
+    try:
+        return plain_text(value)
+    except UnreadableText as exc:
+        raise ValidationError(str(exc), code="unreadable") from exc
+
+
+def id_number_clean(value) -> str:
+    """An ID number as typed (full-width digits, lower-case x, spaces) in its one stored form;
+    ValidationError with the reason when it is not a valid GB 11643 number."""
+    text = _plain(value).replace(" ", "").upper()
+    if "*" in text:
+        raise ValidationError(
+            _("The ID number is masked (an export made by a role that may not see it); use the full number."), code="masked"
+        )
+    validate_id_number(text)
+    return text
+
+
+def phone_clean(value) -> str:
+    """A mainland mobile number as typed (full-width digits, spaces, dashes) in its stored form;
+    "" for none; ValidationError with the reason otherwise."""
+    text = _plain(value).replace(" ", "").replace("-", "")
+    if not text:
+        return ""
+    if "*" in text:
+        raise ValidationError(_("The mobile phone is masked; use the full number."), code="masked")
+    validate_phone(text)
+    return text
+
+
+def id_number_taken_message(id_number: str, holder_number: str) -> str:
+    return _("ID number %(id)s already belongs to household %(number)s.") % {"id": id_number, "number": holder_number}

@@ -9,6 +9,7 @@ class MarketplaceConfig(AppConfig):
     def ready(self) -> None:
         # The shop's reconciliation checks and the forward trace into order lines plug into
         # logistics' registries (logistics never imports the marketplace).
-        from . import access, reconcile  # noqa: F401  (access registers the shop's scopes, core.access)
+        from . import access, import_kinds, reconcile  # noqa: F401  (access registers the shop's scopes, core.access)
 
         reconcile.register()
+        import_kinds.register()

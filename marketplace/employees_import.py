@@ -1,8 +1,9 @@
-"""Excel (.xlsx) import of one employer's employees — the writer of Employee rows (and their user
-accounts) from a spreadsheet.
+"""Reading an Excel (.xlsx) import of one employer's employees: cells to checked rows. The writer
+(all or nothing) is ``marketplace.services.employees_import``.
 
-All or nothing, like the household import: any bad row imports nothing, and every bad row is
-reported with its row number, column and reason. Columns (the header row, any order):
+Every bad row is reported with its row number, column and reason; identifiers in number cells are
+refused (core.spreadsheet), phones are read by the same function as the admin form. Columns (the
+header row, any order):
 
 - 工号 (staff number, required; unique within the employer and within the file),
 - 姓名 (name, required),
@@ -20,22 +21,27 @@ from __future__ import annotations
 
 import io
 import re
-import zipfile
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
 from django.db.models.functions import Lower
 from django.utils.translation import gettext as _
-from openpyxl import Workbook, load_workbook
-from openpyxl.utils.exceptions import InvalidFileException
+from openpyxl import Workbook
 
-from core import roles
-from core.spreadsheet import CellError, ImportResult, RowProblem
-from households.validators import normalise_text, phone_problem
+from core.spreadsheet import (
+    CellError,
+    ImportResult,
+    RowProblem,
+    UnreadableWorkbook,
+    header_positions,
+    identifier_cell,
+    is_blank_row,
+    read_rows,
+    text_cell,
+)
+from households.validators import phone_clean
 
 from .models import Employee, Employer
 
@@ -53,27 +59,24 @@ _username_validator = UnicodeUsernameValidator()
 
 
 @dataclass
-class _Row:
+class EmployeeRow:
+    """One checked row of the file."""
+
     number: int
     staff_number: str
     name: str
     phone: str
     username: str
     username_given: bool
+    cells: tuple
 
 
 def _text(raw) -> str:
-    if isinstance(raw, bool):
-        return str(raw)
-    if isinstance(raw, float) and raw.is_integer():
-        raw = int(raw)
-    return normalise_text(raw)
+    return text_cell(raw)
 
 
 def _staff_number(raw) -> str:
-    if isinstance(raw, float) and not raw.is_integer():
-        raise CellError(_("The staff number must not be a decimal number (found %(v)s).") % {"v": raw})
-    value = _text(raw).replace(" ", "")
+    value = identifier_cell(raw, column=HEADER["staff_number"])
     if not value:
         raise CellError(_("The staff number is missing."))
     if not _STAFF_NUMBER_RE.match(value):
@@ -91,15 +94,11 @@ def _name(raw) -> str:
 
 
 def _phone(raw) -> str:
-    value = _text(raw).replace(" ", "").replace("-", "")
-    if not value:
-        return ""
-    if "*" in value:
-        raise CellError(_("The mobile phone is masked; use the full number."))
-    problem = phone_problem(value)
-    if problem:
-        raise CellError(problem)
-    return value
+    """The same reading as the employee admin form and the registry (households.validators)."""
+    try:
+        return phone_clean(identifier_cell(raw, column=HEADER["phone"]))
+    except ValidationError as exc:
+        raise CellError(exc.messages[0]) from exc
 
 
 def _username(raw) -> str:
@@ -119,46 +118,49 @@ def default_username(employer: Employer, staff_number: str) -> str:
     return f"{employer.code}-{staff_number}".lower()
 
 
-def _read_rows(file):
-    try:
-        workbook = load_workbook(file, read_only=True, data_only=True)
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-        raise CellError(_("This file is not an Excel workbook (.xlsx).")) from exc
-    try:
-        yield from enumerate(workbook.worksheets[0].iter_rows(values_only=True), start=1)
-    finally:
-        workbook.close()
+PROGRESS_EVERY = 1000  # rows between two progress reports
 
 
-def _parse(*, employer: Employer, file, result: ImportResult) -> list[_Row]:
+def employees_read_xlsx(*, employer: Employer, file, progress=None) -> tuple[ImportResult, list[EmployeeRow]]:
+    """Read an import file into checked rows (cells, rows against each other, usernames against the
+    accounts); when ``result.problems`` is not empty the rows must not be written."""
+    result = ImportResult()
+    try:
+        parsed = _parse(employer=employer, file=file, result=result, progress=progress)
+    except UnreadableWorkbook as exc:
+        result.problems[:] = [RowProblem(0, "", str(exc))]
+        result.refused_cells.clear()
+        return result, []
+    if not result.problems and not parsed:
+        result.problems.append(RowProblem(2, "", _("The file has no employee rows.")))
+    if parsed:
+        _check_against_accounts(employer=employer, parsed=parsed, result=result)
+    return result, parsed
+
+
+def _parse(*, employer: Employer, file, result: ImportResult, progress) -> list[EmployeeRow]:
     problems = result.problems
-    rows = _read_rows(file)
-    try:
-        header = next(rows, None)
-    except CellError as exc:
-        problems.append(RowProblem(0, "", str(exc)))
-        return []
+    rows = read_rows(file)
+    header = next(rows, None)
     if header is None:
         problems.append(RowProblem(1, "", _("The sheet is empty.")))
         return []
-    lookup = {h: key for key, h in COLUMNS}
-    positions: dict[str, int] = {}
-    for i, cell in enumerate(header[1]):
-        key = lookup.get(_text(cell).replace(" ", ""))
-        if key and key not in positions:
-            positions[key] = i
+    result.header = list(header[1])
+    positions = header_positions(header[1], COLUMNS)
     missing = [HEADER[k] for k in REQUIRED if k not in positions]
     if missing:
         problems.append(RowProblem(1, "", _("Columns missing from the header row: %(cols)s.") % {"cols": "、".join(missing)}))
         return []
     readers = {"staff_number": _staff_number, "name": _name, "phone": _phone, "username": _username}
-    parsed: list[_Row] = []
+    parsed: list[EmployeeRow] = []
     first_row_of_number: dict[str, int] = {}
     first_row_of_username: dict[str, int] = {}
     for row_number, cells in rows:
-        if not any(c is not None and str(c).strip() for c in cells):
+        if is_blank_row(cells):
             continue
         result.rows += 1
+        if progress is not None and result.rows % PROGRESS_EVERY == 0:
+            progress(result.rows)
         if result.rows > MAX_ROWS:
             problems.append(RowProblem(row_number, "", _("More than %(n)d rows: split the file.") % {"n": MAX_ROWS}))
             break
@@ -190,14 +192,16 @@ def _parse(*, employer: Employer, file, result: ImportResult) -> list[_Row]:
                     "Username %(username)s appears twice in the file: rows %(first)d and %(row)d.")
                     % {"username": username, "first": first, "row": row_number}))
         if row_problems:
-            problems.extend(row_problems)
+            result.refuse(row_problems, cells)
             continue
-        parsed.append(_Row(row_number, number, values["name"], values["phone"], username, given))
+        parsed.append(EmployeeRow(row_number, number, values["name"], values["phone"], username, given, cells))
+    if progress is not None:
+        progress(result.rows, reading_done=True)
     return parsed
 
 
-def _check_against_accounts(*, employer: Employer, parsed: list[_Row], result: ImportResult) -> dict[str, Employee]:
-    """Usernames must be free or already this employee's; returns the existing employees by staff number."""
+def _check_against_accounts(*, employer: Employer, parsed: list[EmployeeRow], result: ImportResult) -> None:
+    """Usernames must be free or already this employee's."""
     User = get_user_model()
     existing = {e.staff_number: e for e in Employee.objects.filter(employer=employer).select_related("user")}
     wanted = {row.username.lower() for row in parsed}
@@ -214,70 +218,9 @@ def _check_against_accounts(*, employer: Employer, parsed: list[_Row], result: I
             continue  # the account stays as it is
         owner = taken.get(row.username.lower())
         if owner is not None and (employee is None or owner != employee.user_id):
-            result.problems.append(RowProblem(row.number, HEADER["username"], _(
+            result.refuse([RowProblem(row.number, HEADER["username"], _(
                 "Username %(username)s already belongs to another account; give another one in the 用户名 column.")
-                % {"username": row.username}))
-    return existing
-
-
-def employees_import_xlsx(*, employer: Employer, file, author=None) -> ImportResult:
-    """Create or update ``employer``'s employees from an .xlsx file; all rows or none.
-
-    Returns an ImportResult; when ``result.problems`` is not empty nothing was written.
-    """
-    result = ImportResult()
-    parsed = _parse(employer=employer, file=file, result=result)
-    if result.problems:
-        return result
-    if not parsed:
-        result.problems.append(RowProblem(2, "", _("The file has no employee rows.")))
-        return result
-    existing = _check_against_accounts(employer=employer, parsed=parsed, result=result)
-    if result.problems:
-        return result
-    User = get_user_model()
-    try:
-        with transaction.atomic():
-            group = Group.objects.filter(name=roles.EMPLOYEE).first()
-            if group is None:
-                roles.ensure_role_groups()
-                group = Group.objects.get(name=roles.EMPLOYEE)
-            for row in parsed:
-                employee = existing.get(row.staff_number)
-                if employee is None:
-                    user = User(username=row.username, first_name=row.name[:150])
-                    user.set_unusable_password()
-                    user.save()
-                    user.groups.add(group)
-                    Employee.objects.create(
-                        user=user, employer=employer, staff_number=row.staff_number, name=row.name, phone=row.phone
-                    )
-                    result.created += 1
-                    continue
-                changed = False
-                if employee.name != row.name or not employee.active or (row.phone and employee.phone != row.phone):
-                    Employee.objects.filter(pk=employee.pk).update(
-                        name=row.name, active=True, phone=row.phone or employee.phone
-                    )
-                    changed = True
-                user = employee.user
-                if row.username_given and user.username != row.username:
-                    User.objects.filter(pk=user.pk).update(username=row.username)
-                    changed = True
-                if user.first_name != row.name[:150]:
-                    User.objects.filter(pk=user.pk).update(first_name=row.name[:150])
-                if not user.groups.filter(pk=group.pk).exists():
-                    user.groups.add(group)
-                    changed = True
-                if changed:
-                    result.updated += 1
-                else:
-                    result.unchanged += 1
-    except IntegrityError:
-        # Someone created one of these accounts while the file was being checked.
-        result.created = result.updated = result.unchanged = 0
-        result.problems.append(RowProblem(0, "", _("Some accounts changed while the file was imported; nothing was imported. Upload it again.")))
-    return result
+                % {"username": row.username})], row.cells)
 
 
 def employees_template_xlsx() -> bytes:
@@ -294,4 +237,4 @@ def employees_template_xlsx() -> bytes:
     return buffer.getvalue()
 
 
-__all__ = ["COLUMNS", "ImportResult", "RowProblem", "default_username", "employees_import_xlsx", "employees_template_xlsx"]
+__all__ = ["COLUMNS", "EmployeeRow", "default_username", "employees_read_xlsx", "employees_template_xlsx"]

@@ -18,12 +18,15 @@ from wagtail import hooks
 from wagtail.admin.menu import MenuItem
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 
-from .employees_import import COLUMNS, employees_import_xlsx, employees_template_xlsx
+from core.admin_views import import_context, progress_url, spreadsheet_import_submit
+from core.services import background_threshold
+
+from . import import_kinds
+from .employees_import import COLUMNS, employees_template_xlsx
 from .models import Employer
 from .staff_views import is_supermarket_staff
 
 IMPORT_PERMISSIONS = ("marketplace.add_employee", "marketplace.change_employee")
-PROBLEMS_SHOWN = 2000
 
 
 def user_may_import_employees(user) -> bool:
@@ -63,21 +66,23 @@ class EmployeeImportView(WagtailAdminTemplateMixin, FormView):
         context = super().get_context_data(**kwargs)
         context["headers"] = [header for _key, header in COLUMNS]
         context["template_url"] = reverse("marketplace_employees_template")
+        context["background_rows"] = background_threshold()
         return context
 
     def form_valid(self, form):
         employer = form.cleaned_data["employer"]
-        result = employees_import_xlsx(employer=employer, file=form.cleaned_data["file"], author=self.request.user)
-        if result.ok:
+        job = spreadsheet_import_submit(
+            request=self.request, kind=import_kinds.KIND, params={"employer": employer.pk}, upload=form.cleaned_data["file"]
+        )
+        if job.background:
+            return redirect(progress_url(job))
+        if job.status == job.Status.DONE:
             messages.success(self.request, _(
                 "%(employer)s: imported %(rows)d rows: %(created)d employees added, %(updated)d updated, %(unchanged)d unchanged.")
-                % {"employer": employer.name, "rows": result.rows, "created": result.created, "updated": result.updated,
-                   "unchanged": result.unchanged})
+                % {"employer": employer.name, "rows": job.rows, "created": job.created, "updated": job.updated,
+                   "unchanged": job.unchanged})
             return redirect(f"{reverse('marketplace_employees_import')}?employer={employer.pk}")
-        return self.render_to_response(self.get_context_data(
-            form=form, result=result, problems_shown=result.problems[:PROBLEMS_SHOWN],
-            problems_hidden=max(0, len(result.problems) - PROBLEMS_SHOWN),
-        ))
+        return self.render_to_response(self.get_context_data(form=form, **import_context(job)))
 
 
 class PaymentEventsView(WagtailAdminTemplateMixin, TemplateView):

@@ -5,6 +5,7 @@ from django.urls import path, reverse
 from django.utils.translation import gettext_lazy
 from wagtail import hooks
 from wagtail.admin.menu import MenuItem
+from wagtail.admin.panels import ObjectList, extract_panel_definitions_from_model_class
 from wagtail.snippets.models import register_snippet
 from wagtail.snippets.views.snippets import SnippetViewSet, SnippetViewSetGroup
 
@@ -14,6 +15,7 @@ from core.roles import is_county_office
 from . import staff_admin  # noqa: F401  (fulfilment queue, statements, employee import)
 from .access import employees_visible_to, employers_visible_to
 from .admin_views import AllocationGrantView, AllocationProgressView
+from .forms import EmployeeAdminForm
 from .models import AllocationYear, Employee, Employer, Product
 
 
@@ -53,6 +55,11 @@ class EmployeeViewSet(ScopedViewSetMixin, SnippetViewSet):
     search_fields = ["name", "staff_number"]
     ordering = ["employer", "staff_number"]
     copy_view_enabled = False
+
+    def get_edit_handler(self):
+        # The default panels (every editable field), on a form that reads the phone like the import.
+        panels = extract_panel_definitions_from_model_class(self.model, exclude=self.get_exclude_form_fields())
+        return ObjectList(panels, base_form_class=EmployeeAdminForm).bind_to_model(self.model)
 
 
 class AllocationYearViewSet(SnippetViewSet):

@@ -154,9 +154,13 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "/media/"
 MEDIA_ROOT = env("MEDIA_ROOT", default=str(BASE_DIR / "media"))
+# Uploads holding personal data (spreadsheet imports): outside MEDIA_ROOT, so no URL serves them.
+PRIVATE_MEDIA_ROOT = env("PRIVATE_MEDIA_ROOT", default=str(BASE_DIR / "private"))
+PRIVATE_STORAGE = {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": PRIVATE_MEDIA_ROOT}}
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    "private": PRIVATE_STORAGE,
 }
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 10_000
 # Without a collectstatic run (the embedded default), whitenoise serves from the app folders.
@@ -200,6 +204,8 @@ RELIEF_MAX_INTAKE_KG = env.float("RELIEF_MAX_INTAKE_KG", default=500.0)
 RELIEF_SETTLEMENT_CHUNK_LINES = env.int("RELIEF_SETTLEMENT_CHUNK_LINES", default=5000)
 RELIEF_WATCH_DECLINE_SHARE = env("RELIEF_WATCH_DECLINE_SHARE", default="0.30")
 RELIEF_WATCH_PERIOD_MONTHS = env.int("RELIEF_WATCH_PERIOD_MONTHS", default=3)
+# An admin spreadsheet import of more rows than this runs as a Celery task with a progress page.
+RELIEF_IMPORT_BACKGROUND_ROWS = env.int("RELIEF_IMPORT_BACKGROUND_ROWS", default=2000)
 
 LOGGING = {
     "version": 1,

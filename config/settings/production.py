@@ -1,7 +1,7 @@
 """Production: PostgreSQL, Redis, secrets from the environment, behind a TLS reverse proxy."""
 
 from .base import *  # noqa: F403
-from .base import env
+from .base import PRIVATE_STORAGE, env
 
 DEBUG = False
 SECRET_KEY = env("DJANGO_SECRET_KEY")
@@ -20,6 +20,7 @@ WHITENOISE_USE_FINDERS = False  # production serves what collectstatic gathered
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    "private": PRIVATE_STORAGE,
 }
 LOGGING = {
     "version": 1,

@@ -8,9 +8,11 @@ from .base import CACHES, env
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 MEDIA_ROOT = tempfile.mkdtemp(prefix="relief-media-")
+PRIVATE_MEDIA_ROOT = tempfile.mkdtemp(prefix="relief-private-")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    "private": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": PRIVATE_MEDIA_ROOT}},
 }
 # Keep test processes from sharing one Redis cache namespace with a developer's server.
 if CACHES["default"]["BACKEND"].endswith("RedisCache"):

@@ -207,7 +207,7 @@ def test_a_bad_upload_shows_every_bad_row_in_a_table_and_imports_nothing(client,
     assert response.status_code == 200
     html = response.content.decode()
     assert "未导入任何数据" in html
-    assert "手机号必须" in html and "被存成了数字" in html
+    assert "手机号必须" in html and "保存成了数字，请把此列设为文本格式" in html
     assert Household.objects.count() == 0
 
 

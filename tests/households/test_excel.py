@@ -6,8 +6,9 @@ import pytest
 from openpyxl import Workbook
 
 from core import roles
-from households.excel import households_export_xlsx, households_import_xlsx
+from households.excel_export import households_export_xlsx
 from households.models import Household, LabourClass, PovertyStatus, SubClass
+from households.services_import import households_import_xlsx
 
 from .factories import HouseholdFactory, UserFactory, VillageFactory, valid_id_number
 from .sheets import HEADERS, make_xlsx, read_xlsx, sheet_row

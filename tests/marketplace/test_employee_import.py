@@ -11,7 +11,7 @@ from django.utils import translation
 from openpyxl import Workbook, load_workbook
 
 from core import roles
-from marketplace.employees_import import employees_import_xlsx
+from marketplace.services.employees_import import employees_import_xlsx
 from marketplace.models import Employee
 from tests.households.factories import UserFactory
 from tests.marketplace.factories import EmployeeFactory, EmployerFactory
@@ -47,7 +47,7 @@ def employer():
 def test_a_clean_file_creates_employees_with_accounts_in_the_employee_group(employer):
     result = employees_import_xlsx(employer=employer, file=xlsx([
         ("1001", "张三", "13812345678", ""),
-        (1002, "李四", None, "lisi"),
+        ("1002", "李四", None, "lisi"),
     ]))
 
     assert result.ok, result.problems
