@@ -1,4 +1,4 @@
-"""Benchmark: import 25,000 households from .xlsx through households.excel.households_import_xlsx.
+"""Benchmark: import 25,000 households from .xlsx: the service, the command and the admin's background import.
 
 Runs on the configured database engine (DATABASE_URL; SQLite by default) but in a throwaway test
 database (``test_<name>``, created and migrated here, dropped at the end unless --keepdb), so the
@@ -9,16 +9,22 @@ figures never touch real data. Prints rows, wall time and rows/s for:
 - the same file again (every row unchanged),
 - a file where every row changed (every row updates a household),
 - a file with one bad row at the end (everything checked, nothing written),
+- ``manage.py import_households`` on a file where every row changed again (the command path),
+- the admin's background import of the same-size file (core.services: the upload kept in private
+  storage, the Celery task run in-process as the embedded default does, progress recorded),
 
 and each import's ratio to the baseline.
 
     .venv/bin/python bench/households_import.py [--rows 25000] [--keepdb]
+    .venv/bin/python bench/households_import.py --rows 50000
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/relief_a .venv/bin/python bench/households_import.py
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
+import io
 import os
 import sys
 import tempfile
@@ -50,7 +56,8 @@ def _write_sheet(path: Path, villages, rows: int, *, members_shift: int = 0, bad
                ("无劳动能力", "特困供养户"), ("无劳动能力", "兜底低保户")]  # fmt: skip
     for n in range(rows):
         village = villages[n % len(villages)]
-        first17 = f"611025{1940 + n % 60}{1 + n % 12:02d}{1 + n % 28:02d}{n % 1000:03d}"
+        born = datetime.date(1940, 1, 1) + datetime.timedelta(days=n // 1000)  # unique: one ID number per household
+        first17 = f"611025{born:%Y%m%d}{n % 1000:03d}"
         labour, sub = classes[n % len(classes)]
         lifted = n % 10 != 0
         sheet.append(
@@ -93,12 +100,14 @@ def main() -> None:
 
     import django
 
+    # The background import keeps its upload in private storage: a scratch folder here.
+    os.environ.setdefault("PRIVATE_MEDIA_ROOT", tempfile.mkdtemp(prefix="relief-bench-private-"))
     django.setup()
     from django.db import connection
 
     from households.demo import seed_townships_and_villages
-    from households.excel import households_import_xlsx
     from households.models import Household
+    from households.services_import import households_import_xlsx
 
     engine = connection.vendor
     print(f"database: {engine} ({connection.settings_dict['NAME']} -> test database)", flush=True)
@@ -113,12 +122,14 @@ def main() -> None:
         villages = seed_townships_and_villages()
         Household.objects.filter(number__startswith="B").delete()  # a kept database from an earlier run
         with tempfile.TemporaryDirectory(prefix="relief-bench-") as tmp:
-            files = {name: Path(tmp) / f"{name}.xlsx" for name in ("create", "update", "bad")}
+            files = {name: Path(tmp) / f"{name}.xlsx" for name in ("create", "update", "bad", "command", "admin")}
             started = time.perf_counter()
             _write_sheet(files["create"], villages, args.rows)
             _write_sheet(files["update"], villages, args.rows, members_shift=1)
             _write_sheet(files["bad"], villages, args.rows, members_shift=2, bad_last_row=True)
-            print(f"wrote 3 sheets of {args.rows} rows in {time.perf_counter() - started:.1f} s "
+            _write_sheet(files["command"], villages, args.rows, members_shift=3)
+            _write_sheet(files["admin"], villages, args.rows, members_shift=4)
+            print(f"wrote 5 sheets of {args.rows} rows in {time.perf_counter() - started:.1f} s "
                   f"({files['create'].stat().st_size / 1e6:.1f} MB each)", flush=True)  # fmt: skip
 
             baseline, baseline_cpu = min(_openpyxl_only(files["create"]) for _ in range(2))
@@ -138,10 +149,38 @@ def main() -> None:
                 print(f"{label:<36}{result.rows:>7}{wall:>8.2f}{result.rows / wall:>8.0f}{wall / baseline:>11.2f}"
                       f"{cpu:>8.2f}{cpu / baseline_cpu:>11.2f}", flush=True)  # fmt: skip
 
+            def command(path: Path, expect_updated: int) -> None:
+                from django.core.management import call_command
+
+                out = io.StringIO()
+                started, cpu = time.perf_counter(), time.process_time()
+                call_command("import_households", str(path), stdout=out)
+                wall, cpu = time.perf_counter() - started, time.process_time() - cpu
+                assert f"{expect_updated} 更新" in out.getvalue() or f"{expect_updated} updated" in out.getvalue(), out.getvalue()
+                print(f"{'command: import_households (update)':<36}{args.rows:>7}{wall:>8.2f}{args.rows / wall:>8.0f}"
+                      f"{wall / baseline:>11.2f}{cpu:>8.2f}{cpu / baseline_cpu:>11.2f}", flush=True)  # fmt: skip
+
+            def background(path: Path, expect_updated: int) -> None:
+                from django.core.files.uploadedfile import SimpleUploadedFile
+
+                from core.models import SpreadsheetImport
+                from core.services import spreadsheet_import_run, spreadsheet_import_start
+
+                upload = SimpleUploadedFile(path.name, path.read_bytes())
+                started, cpu = time.perf_counter(), time.process_time()
+                job = spreadsheet_import_start(kind="households", params={}, upload=upload, author=None)
+                job = spreadsheet_import_run(job_id=job.pk)  # what the worker (or eager Celery) runs
+                wall, cpu = time.perf_counter() - started, time.process_time() - cpu
+                assert job.background and job.status == SpreadsheetImport.Status.DONE and job.updated == expect_updated, job
+                print(f"{'admin: background import (update)':<36}{args.rows:>7}{wall:>8.2f}{args.rows / wall:>8.0f}"
+                      f"{wall / baseline:>11.2f}{cpu:>8.2f}{cpu / baseline_cpu:>11.2f}", flush=True)  # fmt: skip
+
             run("import: all new (create)", files["create"], {"ok": True, "created": args.rows})
             run("import: same file (unchanged)", files["create"], {"ok": True, "unchanged": args.rows})
             run("import: every row changed", files["update"], {"ok": True, "updated": args.rows})
             run("import: one bad row (nothing saved)", files["bad"], {"ok": False, "created": 0})
+            command(files["command"], expect_updated=args.rows)
+            background(files["admin"], expect_updated=args.rows)
             assert Household.objects.filter(number__startswith="B").count() == args.rows
     finally:
         if not args.keepdb:

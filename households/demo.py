@@ -41,9 +41,12 @@ _SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁�
 _GIVEN = "建国华明军平伟芳秀英兰红玉梅海林强刚永兴福贵春生全成德发富有才忠志文武双喜金银山水"
 
 
-def _id_number(rng: random.Random) -> str:
-    born = datetime.date(1940, 1, 1) + datetime.timedelta(days=rng.randrange(0, 365 * 60))
-    first17 = f"611025{born:%Y%m%d}{rng.randrange(0, 1000):03d}"
+def _id_number(rng: random.Random, n: int) -> str:
+    # Unique for the county's 25,000 households (one ID number is one person): each block of 1,000
+    # households is born in its own 876-day window, and the sequence digits count within the block.
+    window = 365 * 60 // 25
+    born = datetime.date(1940, 1, 1) + datetime.timedelta(days=(n // 1000) % 25 * window + rng.randrange(0, window))
+    first17 = f"611025{born:%Y%m%d}{n % 1000:03d}"
     return first17 + id_check_digit(first17)
 
 
@@ -92,7 +95,7 @@ def seed_households(villages: list[Village], count: int) -> int:
         # Draw everything even for existing rows, so that a larger second run makes the same rows.
         fields = dict(
             head_name=rng.choice(_SURNAMES) + "".join(rng.choice(_GIVEN) for _ in range(rng.choice([1, 2]))),
-            id_number=_id_number(rng),
+            id_number=_id_number(rng, n),
             phone=_phone(rng),
             members=rng.randint(1, 6),
             labour_class=labour,

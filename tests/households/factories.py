@@ -10,6 +10,8 @@ from households.validators import id_check_digit
 
 
 def valid_id_number(n: int, born: datetime.date = datetime.date(1975, 3, 14)) -> str:
+    # A sequence number has three digits; past 1000 the birthday moves on, so numbers stay unique.
+    born += datetime.timedelta(days=n // 1000)
     first17 = f"611025{born:%Y%m%d}{n % 1000:03d}"
     return first17 + id_check_digit(first17)
 

@@ -264,3 +264,48 @@ def test_export_reimports_unchanged_through_the_admin(client, county):
     upload.name = "export.xlsx"
     response = client.post(reverse("households_import"), {"file": upload}, follow=True)
     assert "3 户无变化" in response.content.decode()
+
+
+FULL_WIDTH = str.maketrans("0123456789X", "０１２３４５６７８９ｘ")
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "11010519491231002x",  # lower-case x
+        "１１０１０５１９４９１２３１００２Ｘ",  # full-width digits and X
+        "１１０１０５１９４９１２３１００２ｘ",
+        " 110105 19491231 002x ",  # spaces, as read off a card
+        "١١٠١٠٥١٩٤٩١٢٣١٠٠٢x",  # Arabic-Indic digits
+    ],
+)
+def test_the_admin_form_reads_an_id_number_like_the_import_does(client, county, typed):
+    household = HouseholdFactory()
+    client.force_login(county)
+    response = client.post(reverse(EDIT_URL, args=[household.pk]), _edit_data(household, id_number=typed, phone="１３９ ００００ ００１１"))
+    assert response.status_code == 302, response.content.decode()[:3000]
+    household.refresh_from_db()
+    assert (household.id_number, household.phone) == ("11010519491231002X", "13900000011")
+
+
+@pytest.mark.parametrize("typed", ["11010519491231002③", "1101051949123100²X", "11010519491231002Ⅹ"])
+def test_the_admin_form_refuses_digits_it_cannot_read_with_the_imports_reason(client, county, typed):
+    household = HouseholdFactory()
+    before = household.id_number
+    client.force_login(county)
+    response = client.post(reverse(EDIT_URL, args=[household.pk]), _edit_data(household, id_number=typed))
+    assert response.status_code == 200
+    assert "不是普通数字" in response.content.decode() or "身份证号" in response.content.decode()
+    household.refresh_from_db()
+    assert household.id_number == before
+
+
+def test_the_admin_form_refuses_an_id_number_another_household_holds(client, county):
+    HouseholdFactory(number="6110250010010099", id_number="11010519491231002X")
+    household = HouseholdFactory()
+    client.force_login(county)
+    response = client.post(reverse(EDIT_URL, args=[household.pk]), _edit_data(household, id_number="11010519491231002x"))
+    assert response.status_code == 200
+    assert "6110250010010099" in response.content.decode()
+    household.refresh_from_db()
+    assert household.id_number != "11010519491231002X"

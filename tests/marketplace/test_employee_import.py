@@ -11,8 +11,8 @@ from django.utils import translation
 from openpyxl import Workbook, load_workbook
 
 from core import roles
-from marketplace.services.employees_import import employees_import_xlsx
 from marketplace.models import Employee
+from marketplace.services.employees_import import employees_import_xlsx
 from tests.households.factories import UserFactory
 from tests.marketplace.factories import EmployeeFactory, EmployerFactory
 
