@@ -169,3 +169,59 @@ def test_the_template_download_has_the_header_row(client):
 def test_supermarket_staff_may_not_import_employees(client):
     client.force_login(UserFactory(role=roles.SUPERMARKET_STAFF))
     assert client.get("/admin/marketplace/employees/import/").status_code in (302, 403)
+
+
+NUMBER_CELL_REASON = "保存成了数字，请把此列设为文本格式"
+
+
+@pytest.mark.parametrize("column", [0, 2], ids=["工号", "手机号"])
+@pytest.mark.parametrize("stored", [1001, 1001.0, 13812345678, 1.3812345678e10, 0], ids=repr)
+def test_a_staff_number_or_phone_in_a_number_cell_is_refused_never_coerced(employer, column, stored):
+    row = ["1001", "张三", "13812345678", ""]
+    row[column] = stored
+    result = employees_import_xlsx(employer=employer, file=xlsx([row]))
+    [problem] = result.problems
+    assert problem.column == ("工号", "姓名", "手机号")[column] and NUMBER_CELL_REASON in problem.reason
+    assert not Employee.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("typed", "stored"),
+    [("１３８１２３４５６７８", "13812345678"), ("١٣٨١٢٣٤٥٦٧٨", "13812345678"), ("138-1234-5678", "13812345678"), ("१३८ १२३४ ५६७८", "13812345678")],
+)
+def test_phones_in_any_decimal_digits_are_read_like_the_admin_form_reads_them(employer, typed, stored):
+    result = employees_import_xlsx(employer=employer, file=xlsx([("Ｓ１００１", "张三", typed, "")]))
+    assert result.ok, result.problems
+    employee = Employee.objects.get()
+    assert (employee.staff_number, employee.phone) == ("S1001", stored)
+
+
+@pytest.mark.parametrize("typed", ["13812345⑥78", "1381234567⁸", "138123456７⅞"])
+def test_a_phone_with_a_number_that_is_no_digit_is_refused_naming_it(employer, typed):
+    result = employees_import_xlsx(employer=employer, file=xlsx([("1001", "张三", typed, "")]))
+    [problem] = result.problems
+    assert problem.column == "手机号" and "不是普通数字" in problem.reason
+
+
+def test_a_corrupt_employee_file_gets_one_message(employer):
+    result = employees_import_xlsx(employer=employer, file=io.BytesIO(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 512))
+    [problem] = result.problems
+    assert problem.row == 0 and "无法作为 Excel 工作簿" in problem.reason
+
+
+def test_the_employee_admin_form_reads_the_phone_like_the_import(client):
+    from django.urls import reverse
+
+    employee = EmployeeFactory(phone="")
+    client.force_login(UserFactory(role=roles.COUNTY_OFFICE, is_superuser=True))
+    url = reverse("wagtailsnippets_marketplace_employee:edit", args=[employee.pk])
+    data = {"user": employee.user_id, "employer": employee.employer_id, "staff_number": employee.staff_number,
+            "name": employee.name, "phone": "１３９ ００００ ００１１", "active": "on"}
+    response = client.post(url, data)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    employee.refresh_from_db()
+    assert employee.phone == "13900000011"
+    refused = client.post(url, {**data, "phone": "1390000001①"})
+    assert refused.status_code == 200 and "不是普通数字" in refused.content.decode()
+    employee.refresh_from_db()
+    assert employee.phone == "13900000011"
