@@ -63,8 +63,13 @@ class SpreadsheetImportProgressView(WagtailAdminTemplateMixin, TemplateView):
         self.job = _job_for(request, kwargs["pk"])
         return super().get(request, *args, **kwargs)
 
-    def get_page_subtitle(self):
-        return IMPORT_KINDS[self.job.kind].title(self.job.params)
+    def get_page_title(self):
+        return f"{self.page_title}: {IMPORT_KINDS[self.job.kind].title(self.job.params)}"
+
+    def get_breadcrumbs_items(self):
+        kind = IMPORT_KINDS[self.job.kind]
+        return [*self.breadcrumbs_items, {"url": kind.back_url(self.job.params), "label": kind.title(self.job.params)},
+                {"url": "", "label": self.page_title}]
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
