@@ -246,9 +246,10 @@ def problems_report_xlsx(result: ImportResult) -> bytes:
 class ImportKind:
     """One kind of spreadsheet import as the background import runs it.
 
-    ``run(file=, params=, author=, progress=)`` imports all or nothing and returns an ImportResult;
-    ``may_import(user, params)`` says who may start or see one; ``back_url(params)`` is the page
-    the import was started from; ``summary(result)`` the success message.
+    ``run(file=, params=, author=, progress=)`` imports all or nothing and returns an ImportResult
+    (``progress(rows_read, reading_done=False)`` as it reads); ``may_import(user, params)`` says who
+    may start or see one; ``back_url(params)`` is the page the import was started from;
+    ``title(params)`` names what is imported (the registry, one employer's staff).
     """
 
     name: str
