@@ -96,6 +96,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=25_000)
     parser.add_argument("--keepdb", action="store_true", help="keep (and reuse) the benchmark database")
+    parser.add_argument("--entry-points-only", action="store_true",
+                        help="only create the households, then time the command and the admin's background import")
     args = parser.parse_args()
 
     import django
@@ -125,11 +127,12 @@ def main() -> None:
             files = {name: Path(tmp) / f"{name}.xlsx" for name in ("create", "update", "bad", "command", "admin")}
             started = time.perf_counter()
             _write_sheet(files["create"], villages, args.rows)
-            _write_sheet(files["update"], villages, args.rows, members_shift=1)
-            _write_sheet(files["bad"], villages, args.rows, members_shift=2, bad_last_row=True)
+            if not args.entry_points_only:
+                _write_sheet(files["update"], villages, args.rows, members_shift=1)
+                _write_sheet(files["bad"], villages, args.rows, members_shift=2, bad_last_row=True)
             _write_sheet(files["command"], villages, args.rows, members_shift=3)
             _write_sheet(files["admin"], villages, args.rows, members_shift=4)
-            print(f"wrote 5 sheets of {args.rows} rows in {time.perf_counter() - started:.1f} s "
+            print(f"wrote the sheets of {args.rows} rows in {time.perf_counter() - started:.1f} s "
                   f"({files['create'].stat().st_size / 1e6:.1f} MB each)", flush=True)  # fmt: skip
 
             baseline, baseline_cpu = min(_openpyxl_only(files["create"]) for _ in range(2))
@@ -156,7 +159,7 @@ def main() -> None:
                 started, cpu = time.perf_counter(), time.process_time()
                 call_command("import_households", str(path), stdout=out)
                 wall, cpu = time.perf_counter() - started, time.process_time() - cpu
-                assert f"{expect_updated} 更新" in out.getvalue() or f"{expect_updated} updated" in out.getvalue(), out.getvalue()
+                assert f"更新 {expect_updated}，" in out.getvalue() or f"{expect_updated} updated" in out.getvalue(), out.getvalue()
                 print(f"{'command: import_households (update)':<36}{args.rows:>7}{wall:>8.2f}{args.rows / wall:>8.0f}"
                       f"{wall / baseline:>11.2f}{cpu:>8.2f}{cpu / baseline_cpu:>11.2f}", flush=True)  # fmt: skip
 
@@ -176,9 +179,10 @@ def main() -> None:
                       f"{wall / baseline:>11.2f}{cpu:>8.2f}{cpu / baseline_cpu:>11.2f}", flush=True)  # fmt: skip
 
             run("import: all new (create)", files["create"], {"ok": True, "created": args.rows})
-            run("import: same file (unchanged)", files["create"], {"ok": True, "unchanged": args.rows})
-            run("import: every row changed", files["update"], {"ok": True, "updated": args.rows})
-            run("import: one bad row (nothing saved)", files["bad"], {"ok": False, "created": 0})
+            if not args.entry_points_only:
+                run("import: same file (unchanged)", files["create"], {"ok": True, "unchanged": args.rows})
+                run("import: every row changed", files["update"], {"ok": True, "updated": args.rows})
+                run("import: one bad row (nothing saved)", files["bad"], {"ok": False, "created": 0})
             command(files["command"], expect_updated=args.rows)
             background(files["admin"], expect_updated=args.rows)
             assert Household.objects.filter(number__startswith="B").count() == args.rows
