@@ -25,6 +25,7 @@ from django.utils import timezone
 from wagtail.models import Page
 
 from core import roles
+from core.models import SpreadsheetImport
 from households.models import WatchListEntry
 from logistics.models import Intake
 from logistics.services.batches import batch_inspect
@@ -69,6 +70,8 @@ OUTSIDE: dict[str, dict[str, str | None]] = {
     "page": {r: "home_page" for r in ("point", "station", "supermarket", "employee", "anonymous")},
     "user": {r: "county_user" for r in ("point", "station", "supermarket", "employee", "anonymous")},
     "admin_user": {r: "county_user" for r in ROLES},
+    # a registry import: the county office's (whoever may import households)
+    "spreadsheet_import": {r: "import_job" for r in ("point", "station", "supermarket", "employee", "anonymous")},
 }
 
 # What must not appear in a response for an object of each kind (beyond a refusal status).
@@ -90,6 +93,7 @@ MARKERS = {
     "page": lambda o: [],
     "user": lambda o: [o.email] if o.email else [],
     "admin_user": lambda o: [o.email] if o.email else [],
+    "spreadsheet_import": lambda o: [o.original_name],
 }
 
 
@@ -161,6 +165,9 @@ def build_world() -> World:
     o["award_b"], _created = love_points.award_record(
         author=village_staff(o["village_b"]), household=o["household_b"], month=last_month(), category_code="diligence",
         client_id=uuid.uuid4(),
+    )
+    o["import_job"] = SpreadsheetImport.objects.create(
+        kind="households", original_name="walk-registry-import.xlsx", status=SpreadsheetImport.Status.REFUSED
     )
     o["home_page"] = Page.objects.filter(depth__gt=1).order_by("depth", "pk").first() or Page.objects.first()
     county = a.county

@@ -35,5 +35,8 @@ ROUTES = {
     "wagtailcore_authenticate_with_password": Open("the password form of a private page, for anyone holding the link"),
     "wagtaildocs_authenticate_with_password": Open("the password form of a private document, for anyone holding the link"),
     "wagtailadmin_tag_model_autocomplete": Open("tag names of a model, no record of anyone's scope"),
+    "spreadsheet_import_progress": Obj("spreadsheet_import"),
+    "spreadsheet_import_status": Obj("spreadsheet_import"),
+    "spreadsheet_import_report": Obj("spreadsheet_import"),
     "wagtaildocs_serve": Open("documents are served under Wagtail's own collection privacy"),
 }
