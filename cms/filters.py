@@ -9,6 +9,7 @@ from django import forms
 from django.db.models import Exists, OuterRef
 from django.utils.translation import gettext_lazy as _
 
+from core import filters as core_filters
 from households.models import Township
 from logistics.models import PackedBatch, Produce
 
@@ -23,10 +24,10 @@ class ProductPageFilter(django_filters.FilterSet):
     township = django_filters.ModelChoiceFilter(
         label=_("Township of origin"), queryset=Township.objects.all(), method="filter_township", empty_label=_("All townships")
     )
-    price_min = django_filters.NumberFilter(
+    price_min = core_filters.MoneyFilter(
         label=_("Lowest price (¥)"), field_name="price", lookup_expr="gte", widget=forms.NumberInput(attrs={"min": 0, "step": "0.01", "inputmode": "decimal"})
     )
-    price_max = django_filters.NumberFilter(
+    price_max = core_filters.MoneyFilter(
         label=_("Highest price (¥)"), field_name="price", lookup_expr="lte", widget=forms.NumberInput(attrs={"min": 0, "step": "0.01", "inputmode": "decimal"})
     )
     in_stock = django_filters.BooleanFilter(

@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from core.errors import DomainError
+from core.parsing import InvalidInput, parse_int
 from marketplace.models import Order, Product
 
 from . import selectors
@@ -58,8 +59,15 @@ def _safe_next(request, fallback: str) -> str:
 
 def _quantity(raw, default: int = 1) -> int | None:
     try:
-        return int(raw if raw not in (None, "") else default)
-    except (TypeError, ValueError):
+        return parse_int(raw if raw not in (None, "") else default, min_value=0)
+    except InvalidInput:
+        return None
+
+
+def _product_id(raw) -> int | None:
+    try:
+        return parse_int(raw, min_value=1)
+    except InvalidInput:
         return None
 
 
@@ -79,7 +87,7 @@ def cart_add(request):
     employee = selectors.employee_for(request.user)
     if employee is None:
         return _not_employee(request)
-    product = Product.objects.select_related("sku").filter(pk=product_id if str(product_id).isdigit() else None).first()
+    product = Product.objects.select_related("sku").filter(pk=_product_id(product_id)).first()
     if product is None:
         messages.error(request, _("This product does not exist."))
         return redirect("storefront:cart")

@@ -6,6 +6,8 @@ import django_filters
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.filters import DateRangePickerWidget, WagtailFilterSet
 
+from core import filters as core_filters
+
 from .models import Facility, Grade, Lot, PackedBatch, PurchasePrice, Shipment, Sku
 
 
@@ -46,7 +48,7 @@ class LotFilterSet(_ScopedChoices, WagtailFilterSet):
     origin = django_filters.ModelChoiceFilter(
         label=_("collection point"), queryset=Facility.objects.filter(kind=Facility.Kind.COLLECTION_POINT)
     )
-    created_at = django_filters.DateFromToRangeFilter(label=_("intake date"), widget=DateRangePickerWidget)
+    created_at = core_filters.DateFromToRangeFilter(label=_("intake date"), widget=DateRangePickerWidget)
 
     class Meta:
         model = Lot
@@ -60,7 +62,7 @@ class PackedBatchFilterSet(_ScopedChoices, WagtailFilterSet):
     station = django_filters.ModelChoiceFilter(
         label=_("sorting station"), queryset=Facility.objects.filter(kind=Facility.Kind.SORTING_STATION)
     )
-    packed_at = django_filters.DateFromToRangeFilter(label=_("packed at"), widget=DateRangePickerWidget)
+    packed_at = core_filters.DateFromToRangeFilter(label=_("packed at"), widget=DateRangePickerWidget)
 
     class Meta:
         model = PackedBatch
@@ -70,7 +72,7 @@ class PackedBatchFilterSet(_ScopedChoices, WagtailFilterSet):
 class ShipmentFilterSet(_ScopedChoices, WagtailFilterSet):
     facility_filters = ("origin", "destination")
 
-    dispatched_at = django_filters.DateFromToRangeFilter(label=_("dispatched at"), widget=DateRangePickerWidget)
+    dispatched_at = core_filters.DateFromToRangeFilter(label=_("dispatched at"), widget=DateRangePickerWidget)
 
     class Meta:
         model = Shipment

@@ -10,6 +10,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core import filters as core_filters
 from households.models import Household, LabourClass, PovertyStatus, SubClass
 
 from .models import Intake
@@ -25,7 +26,7 @@ def local_day_bounds(day: datetime.date) -> tuple[datetime.datetime, datetime.da
 
 
 class IntakeFilter(django_filters.FilterSet):
-    date = django_filters.DateFilter(method="filter_date", label=_("date (YYYY-MM-DD)"))
+    date = core_filters.DateFilter(method="filter_date", label=_("date (YYYY-MM-DD)"))
     produce = django_filters.CharFilter(field_name="grade__produce__code", label=_("produce code"))
     grade = django_filters.CharFilter(field_name="grade__code", label=_("grade code"))
     household = django_filters.CharFilter(field_name="household__number", label=_("household registry number"))

@@ -29,6 +29,7 @@ from core import roles
 from core.errors import DomainError
 from core.money import jin_to_kg, kg_to_jin, line_amount, price_per_jin
 from core.money import kg as kg_rounded
+from core.parsing import query_date, query_text, safe_decimal_or_none
 from households.models import Household
 
 from .selectors.intake import (
@@ -97,12 +98,14 @@ def _household_choices(request, point, *, selected_number: str, query: str) -> t
 
 def _preview(form_data: dict, prices: dict) -> dict | None:
     """Weight, price and amount the page shows before recording (the no-JS preview)."""
+    raw = safe_decimal_or_none(form_data.get("weight", ""), max_digits=10, places=3, round_places=True)
     try:
-        raw = form_data.get("weight", "")
-        weight = jin_to_kg(raw) if form_data.get("unit", "jin") == "jin" else kg_rounded(raw)
         price = prices[form_data.get("produce", "")][form_data.get("grade", "")]
-    except (ValueError, KeyError, TypeError):
+    except (KeyError, TypeError):
         return None
+    if raw is None:
+        return None
+    weight = jin_to_kg(raw) if form_data.get("unit", "jin") == "jin" else kg_rounded(raw)
     if weight <= 0:
         return None
     return {"weight_kg": weight, "amount": line_amount(weight, price["kg"])}
@@ -142,8 +145,8 @@ def intake_page(request):
                 if not created:
                     messages.info(request, _("This intake was already recorded; here is its receipt."))
                 return HttpResponseRedirect(reverse("intake-receipt", args=[intake.lot.code]))
-        selected_number = request.POST.get("household", "").strip()
-        query = request.POST.get("q", "").strip()
+        selected_number = query_text(request.POST, "household", max_length=20)
+        query = query_text(request.POST, "q")
         values = {k: request.POST.get(k, "") for k in ("produce", "grade", "unit", "weight")}
     else:
         last = last_intake_by(staff=request.user, point=point)
@@ -152,8 +155,8 @@ def intake_page(request):
             initial.update(produce=last.grade.produce.code, grade=last.grade.code)
         elif board:
             initial.update(produce=board[0].produce_code, grade=board[0].grade_code)
-        selected_number = request.GET.get("household", "").strip()
-        query = request.GET.get("q", "").strip()
+        selected_number = query_text(request.GET, "household", max_length=20)
+        query = query_text(request.GET, "q")
         if selected_number:
             initial["household"] = selected_number
         form = IntakeForm(initial=initial)
@@ -201,10 +204,7 @@ def intake_today(request):
     point = collection_point_of(request.user)
     if point is None:
         return _forbidden(request)
-    try:
-        day = datetime.date.fromisoformat(request.GET.get("date", "")) if request.GET.get("date") else timezone.localdate()
-    except ValueError:
-        day = timezone.localdate()
+    day = query_date(request.GET, "date", default=timezone.localdate())
     intakes, totals = intakes_of_day(point=point, day=day)
     return render(
         request,

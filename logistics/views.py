@@ -17,7 +17,6 @@ Forms call the services; a domain error becomes a message on the form.
 
 from __future__ import annotations
 
-import datetime
 from decimal import Decimal
 
 from django.contrib import messages
@@ -32,6 +31,7 @@ from django.views.decorators.http import require_http_methods
 
 from core import roles
 from core.errors import DomainError
+from core.parsing import parse_date, query_int, query_text
 
 from .access import (
     batches_visible_to,
@@ -69,7 +69,7 @@ def _facility(request) -> Facility | None:
     own = facility_of(request.user)
     if own is not None and not roles.is_county_office(request.user):
         return own
-    code = request.GET.get("facility") or request.POST.get("facility")
+    code = query_text(request.GET, "facility", max_length=32) or query_text(request.POST, "facility", max_length=32)
     if code:
         return Facility.objects.filter(code=code).first()
     return own
@@ -206,17 +206,13 @@ def pack(request):
             v = request.POST.get(f"lot-{r['lot'].pk}", "").strip()
             if v:
                 inputs.append((r["lot"], v))
-        best_before = request.POST.get("best_before") or None
         try:
-            if best_before:
-                best_before = datetime.date.fromisoformat(best_before)
+            best_before = parse_date(request.POST["best_before"], label=_("best-before date")) if request.POST.get("best_before") else None
             batch = packing_run_complete(
                 station=facility, sku=sku, inputs=inputs, units=request.POST.get("units", ""),
                 unit_weight_kg=request.POST.get("unit_weight_kg") or None, best_before=best_before,
                 waste_kg=request.POST.get("waste_kg") or "0", author=request.user,
             )
-        except ValueError:
-            messages.error(request, _("Enter the best-before date as YYYY-MM-DD."))
         except DomainError as exc:
             _error(request, exc)
         else:
@@ -271,10 +267,7 @@ def batch_labels(request, code: str):
     own = facility_of(user)
     if not roles.is_county_office(user) and (own is None or own.pk != batch.station_id):
         raise PermissionDenied
-    try:
-        count = int(request.GET.get("count", "")) if request.GET.get("count") else None
-    except ValueError:
-        count = None
+    count = query_int(request.GET, "count", min_value=1)
     url = request.build_absolute_uri(reverse("trace-public", args=[batch.code]))
     response = HttpResponse(batch_labels_pdf(batch=batch, trace_url=url, count=count), content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="labels-{batch.code}.pdf"'
@@ -308,7 +301,7 @@ def lot_loss(request):
 def staff_trace(request):
     if not is_supply_chain_staff(request.user):
         raise PermissionDenied
-    code = request.GET.get("code", "").strip()
+    code = query_text(request.GET, "code", max_length=64)
     trace = trace_for_user(request.user, code) if code else None
     return render(request, "logistics/station/trace.html", {"code": code, "trace": trace, "searched": bool(code)})
 

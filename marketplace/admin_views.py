@@ -13,6 +13,7 @@ from django.views import View
 from django.views.generic import TemplateView
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 
+from core.parsing import DATE_MAX, DATE_MIN, query_id, query_int
 from core.roles import is_county_office
 
 from .filters import EmployeeProgressFilter, EmployerProgressFilter
@@ -29,10 +30,8 @@ class CountyOnlyMixin:
 
 
 def _year(request) -> int:
-    try:
-        return int(request.GET.get("year") or request.POST.get("year") or allocation_today().year)
-    except ValueError:
-        return allocation_today().year
+    params = request.GET if request.GET.get("year") else request.POST
+    return query_int(params, "year", default=allocation_today().year, min_value=DATE_MIN.year, max_value=DATE_MAX.year)
 
 
 class AllocationProgressView(CountyOnlyMixin, WagtailAdminTemplateMixin, TemplateView):
@@ -43,7 +42,7 @@ class AllocationProgressView(CountyOnlyMixin, WagtailAdminTemplateMixin, Templat
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         year = _year(self.request)
-        employer = Employer.objects.filter(pk=self.request.GET.get("employer") or 0).first()
+        employer = Employer.objects.filter(pk=query_id(self.request.GET, "employer") or 0).first()
         if employer is not None:
             rows = employee_progress(year=year, employer=employer, filters=self.request.GET)
             filterset = EmployeeProgressFilter(self.request.GET, queryset=Employee.objects.none())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import django_filters
 from django.utils.translation import gettext_lazy as _
 
+from core import filters as core_filters
 from logistics.models import Produce
 
 from .models import AllocationEntry, Employee, Employer, Order, Product
@@ -17,8 +18,8 @@ class ProductFilter(django_filters.FilterSet):
     produce = django_filters.CharFilter(field_name="sku__produce__code", label=_("produce (code)"))
     category = django_filters.ChoiceFilter(field_name="sku__produce__category", choices=Produce.Category.choices, label=_("category"))
     in_stock = django_filters.BooleanFilter(method="filter_in_stock", label=_("in stock"))
-    min_price = django_filters.NumberFilter(field_name="price", lookup_expr="gte", label=_("lowest price"))
-    max_price = django_filters.NumberFilter(field_name="price", lookup_expr="lte", label=_("highest price"))
+    min_price = core_filters.MoneyFilter(field_name="price", lookup_expr="gte", label=_("lowest price"))
+    max_price = core_filters.MoneyFilter(field_name="price", lookup_expr="lte", label=_("highest price"))
 
     class Meta:
         model = Product
@@ -34,8 +35,8 @@ class OrderFilter(django_filters.FilterSet):
     status = django_filters.MultipleChoiceFilter(choices=Order.Status.choices, label=_("status"))
     fulfilment = django_filters.ChoiceFilter(choices=Order.Fulfilment.choices, label=_("fulfilment"))
     employer = django_filters.ModelChoiceFilter(field_name="employee__employer", queryset=Employer.objects.all(), label=_("employer"))
-    created_after = django_filters.DateFilter(field_name="created_at", lookup_expr="date__gte", label=_("from"))
-    created_before = django_filters.DateFilter(field_name="created_at", lookup_expr="date__lte", label=_("to"))
+    created_after = core_filters.DateFilter(field_name="created_at", lookup_expr="date__gte", label=_("from"))
+    created_before = core_filters.DateFilter(field_name="created_at", lookup_expr="date__lte", label=_("to"))
     number = django_filters.CharFilter(field_name="number", lookup_expr="icontains", label=_("order number"))
 
     class Meta:
@@ -44,7 +45,7 @@ class OrderFilter(django_filters.FilterSet):
 
 
 class AllocationEntryFilter(django_filters.FilterSet):
-    year = django_filters.NumberFilter(label=_("year"))
+    year = core_filters.IntegerFilter(label=_("year"), min_value=2000, max_value=2100)
     kind = django_filters.MultipleChoiceFilter(choices=AllocationEntry.Kind.choices, label=_("kind"))
 
     class Meta:

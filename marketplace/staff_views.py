@@ -25,6 +25,7 @@ from django.views.decorators.http import require_POST
 
 from core import roles
 from core.errors import DomainError
+from core.parsing import InvalidInput, query_id, query_int, query_month
 from logistics.selectors.stock import expiring_rows, supermarket
 from logistics.services.access import is_supermarket_staff
 
@@ -155,9 +156,10 @@ def fulfilment_groups(*, filters: dict | None = None) -> list[PickGroup]:
 @supermarket_staff_required
 def fulfilment_queue(request):
     status = [s for s in request.GET.getlist("status") if s in QUEUE_STATUSES]
-    employer = request.GET.get("employer") or ""
+    employer_id = query_id(request.GET, "employer")
+    employer = str(employer_id or "")
     filters = {"status": status}
-    if employer.isdigit():
+    if employer_id:
         filters["employer"] = employer
     groups = fulfilment_groups(filters=filters)
     counts = defaultdict(int)
@@ -252,13 +254,13 @@ def order_refund_view(request, number: str):
     if request.POST.get("scope") != "whole":
         lines = {}
         for line in order.lines.all():
-            raw = (request.POST.get(f"units-{line.pk}") or "").strip()
-            if not raw or raw == "0":
-                continue
-            if not raw.isdigit():
+            try:
+                units = query_int(request.POST, f"units-{line.pk}", default=0, min_value=0)
+            except InvalidInput:
                 messages.error(request, _("Units to refund must be whole numbers."))
                 return _back(request, order)
-            lines[line.pk] = int(raw)
+            if units:
+                lines[line.pk] = units
         if not lines:
             messages.error(request, _("Enter how many units of which products are returned, or refund the whole order."))
             return _back(request, order)
@@ -278,19 +280,14 @@ def order_refund_view(request, number: str):
 
 
 def _month_from(request) -> StatementMonth:
-    raw = request.GET.get("month") or ""
-    try:
-        return StatementMonth.parse(raw)
-    except ValueError:
-        today = timezone.localdate()
-        return StatementMonth(today.year, today.month)
+    today = timezone.localdate()
+    year, month = query_month(request.GET, "month", default=(today.year, today.month))
+    return StatementMonth(year, month)
 
 
 def _employer_from(request) -> Employer | None:
-    raw = request.GET.get("employer") or ""
-    if not raw.isdigit():
-        return None
-    return Employer.objects.filter(pk=int(raw)).first()
+    pk = query_id(request.GET, "employer")
+    return Employer.objects.filter(pk=pk).first() if pk else None
 
 
 @supermarket_staff_required

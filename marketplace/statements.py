@@ -79,8 +79,9 @@ class StatementMonth:
 
     @property
     def end(self) -> datetime.datetime:
-        following = self.next()
-        return timezone.make_aware(datetime.datetime(following.year, following.month, 1))
+        # not self.next(): the end of 2100-12 lies past the last month a StatementMonth may name
+        year, month = (self.year + 1, 1) if self.month == 12 else (self.year, self.month + 1)
+        return timezone.make_aware(datetime.datetime(year, month, 1))
 
     @property
     def label(self) -> str:

@@ -19,6 +19,7 @@ from django.db.models import Q, Sum
 from django.db.models.functions import TruncMonth
 from django.utils.translation import gettext_lazy as _
 
+from core import filters as core_filters
 from core.money import from_fen, to_fen
 
 from ..models import RISK_FLAGS, Household, IncomeEntry, IncomeKind, LabourClass, PovertyStatus, Township, Village
@@ -43,9 +44,9 @@ class IncomeReportFilterSet(django_filters.FilterSet):
     poverty_status = django_filters.ChoiceFilter(label=_("poverty status"), field_name="household__poverty_status",
                                                  choices=PovertyStatus.choices)
     flag = django_filters.ChoiceFilter(label=_("at-risk group"), choices=list(RISK_FLAGS.items()), method="filter_flag")
-    date_from = django_filters.DateFilter(label=_("from"), field_name="date", lookup_expr="gte",
+    date_from = core_filters.DateFilter(label=_("from"), field_name="date", lookup_expr="gte",
                                           widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = django_filters.DateFilter(label=_("to"), field_name="date", lookup_expr="lte",
+    date_to = core_filters.DateFilter(label=_("to"), field_name="date", lookup_expr="lte",
                                         widget=forms.DateInput(attrs={"type": "date"}))
     produce = django_filters.CharFilter(label=_("produce"), field_name="produce")
 

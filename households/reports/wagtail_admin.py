@@ -11,6 +11,7 @@ from wagtail.admin.filters import WagtailFilterSet
 from wagtail.admin.menu import MenuItem
 from wagtail.admin.viewsets.model import ModelViewSet
 
+from core import filters as core_filters
 from core.admin_access import ScopedViewSetMixin
 from core.roles import is_county_office
 
@@ -23,7 +24,7 @@ class WatchListFilterSet(WagtailFilterSet):
         label=_("township"), field_name="household__village__township", queryset=Township.objects.all()
     )
     reason = django_filters.ChoiceFilter(label=_("reason"), choices=WatchListEntry.Reason.choices)
-    period_end = django_filters.DateFilter(label=_("period ends"), field_name="period_end")
+    period_end = core_filters.DateFilter(label=_("period ends"), field_name="period_end")
 
     class Meta:
         model = WatchListEntry

@@ -7,27 +7,31 @@ from decimal import Decimal
 from django.db.models import Sum
 from django.utils.translation import gettext as _
 
-from core.money import kg, to_decimal
+from core.money import kg
+from core.parsing import InvalidInput, parse_decimal
 
 from ..errors import InvalidQuantity
 from ..models import Lot, LotMovement
 
 
-def positive_kg(value, *, label: str, allow_zero: bool = False) -> Decimal:
+def _read(value, *, label: str, max_digits: int, places: int) -> Decimal:
+    """The number in ``value``, bounded by its column so that it can be stored (and rounded)."""
     try:
-        d = kg(value)
-    except (ValueError, TypeError):
-        raise InvalidQuantity(_("%(what)s: %(value)s is not a number.") % {"what": label, "value": value}) from None
+        return parse_decimal(value, max_digits=max_digits, places=places, round_places=True, label=label)
+    except InvalidInput as exc:
+        raise InvalidQuantity(exc.message) from None
+
+
+def positive_kg(value, *, label: str, allow_zero: bool = False, max_digits: int = 10) -> Decimal:
+    """A weight in kg rounded to the gram; ``max_digits`` is its column's (numeric(10, 3) mostly)."""
+    d = kg(_read(value, label=label, max_digits=max_digits, places=3))
     if d < 0 or (d == 0 and not allow_zero):
         raise InvalidQuantity(_("%(what)s: the weight must be more than zero.") % {"what": label})
     return d
 
 
 def positive_units(value, *, label: str, allow_zero: bool = False) -> int:
-    try:
-        d = to_decimal(value)
-    except (ValueError, TypeError):
-        raise InvalidQuantity(_("%(what)s: %(value)s is not a number.") % {"what": label, "value": value}) from None
+    d = _read(value, label=label, max_digits=9, places=0)  # fits an integer column
     if d != d.to_integral_value() or d < 0 or (d == 0 and not allow_zero):
         raise InvalidQuantity(_("%(what)s: units must be a whole number more than zero.") % {"what": label})
     return int(d)

@@ -23,7 +23,8 @@ from django.utils.translation import gettext as _
 
 from core import roles
 from core.errors import ConflictError, DomainError, NotAllowed
-from core.money import jin_to_kg, kg, line_amount, to_decimal
+from core.money import jin_to_kg, kg, line_amount
+from core.parsing import InvalidInput, parse_decimal
 from households.models import Household, IncomeEntry, IncomeKind, Village
 from households.services import income_entry_record, income_entry_reverse
 
@@ -146,10 +147,10 @@ def parse_weight(*, weight_kg=None, weight_jin=None) -> Decimal:
     if isinstance(raw, bool):
         raise InvalidWeight(_("The weight must be a number."))
     try:
-        value = to_decimal(raw)
-        weight = kg(value) if given_kg else jin_to_kg(value)
-    except ValueError:
-        raise InvalidWeight(_("The weight must be a number.")) from None
+        value = parse_decimal(raw, max_digits=10, places=3, round_places=True)
+    except InvalidInput as exc:
+        raise InvalidWeight(exc.message) from None
+    weight = kg(value) if given_kg else jin_to_kg(value)
     if weight <= 0:
         raise InvalidWeight(_("The weight must be more than zero."))
     maximum = kg(settings.RELIEF_MAX_INTAKE_KG)

@@ -67,7 +67,7 @@ def packing_run_complete(
     if station.kind != Facility.Kind.SORTING_STATION:
         raise PackingRefused(_("Packing happens at a sorting station; %(facility)s is not one.") % {"facility": station.name})
     n_units = positive_units(units, label=_("units"))
-    unit_weight = positive_kg(unit_weight_kg if unit_weight_kg not in (None, "") else sku.unit_weight_kg, label=_("net weight per unit"))
+    unit_weight = positive_kg(unit_weight_kg if unit_weight_kg not in (None, "") else sku.unit_weight_kg, label=_("net weight per unit"), max_digits=8)
     waste = positive_kg(waste_kg or 0, label=_("waste"), allow_zero=True)
     if not inputs:
         raise PackingRefused(_("A packing run needs at least one input lot."))

@@ -40,6 +40,8 @@ def stripe_webhook(request):
     except ValueError:  # not JSON, or not an event
         return HttpResponseBadRequest("invalid payload")
     data = json.loads(payload)
+    if not isinstance(data, dict):  # signed, valid JSON, but a list, string or number: not an event
+        return HttpResponseBadRequest("invalid payload")
     if not isinstance(data.get("id"), str) or not isinstance(data.get("type"), str) or not data["id"]:
         return HttpResponseBadRequest("invalid payload")
     recorded = payment_event_record(provider=STRIPE, event_id=data["id"], event_type=data["type"], payload=data)
