@@ -16,12 +16,11 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import include, path, reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from core.errors import DomainError
-from core.parsing import InvalidInput, parse_int
+from core.parsing import InvalidInput, local_url, parse_int
 from marketplace.models import Order, Product
 
 from . import selectors
@@ -51,10 +50,7 @@ def _not_employee(request):
 
 
 def _safe_next(request, fallback: str) -> str:
-    nxt = request.POST.get("next") or request.GET.get("next") or ""
-    if nxt and url_has_allowed_host_and_scheme(nxt, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
-        return nxt
-    return fallback
+    return local_url(request.POST.get("next") or request.GET.get("next"), request=request, default=fallback)
 
 
 def _quantity(raw, default: int = 1) -> int | None:

@@ -303,3 +303,21 @@ def safe_decimal_or_none(raw, **kwargs) -> Decimal | None:
         return parse_decimal(raw, **kwargs)
     except (InvalidInput, InvalidOperation):
         return None
+
+
+def local_url(raw, *, request, default: str) -> str:
+    """A ``next`` target: a path on this site (``/…``), or ``default``.
+
+    Anything else — another host, a scheme, or a bare word that ``redirect()`` would try to
+    reverse as a view name (``?next=sNaN`` was a NoReverseMatch 500) — gives ``default``."""
+    from django.utils.http import url_has_allowed_host_and_scheme
+
+    text = "" if raw is None else str(raw).strip()
+    if (
+        not text.startswith("/")
+        or text.startswith("//")
+        or any(unicodedata.category(ch) in ("Cc", "Cs") for ch in text)
+        or not url_has_allowed_host_and_scheme(text, allowed_hosts={request.get_host()}, require_https=request.is_secure())
+    ):
+        return default
+    return text

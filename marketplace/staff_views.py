@@ -19,13 +19,12 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from core import roles
 from core.errors import DomainError
-from core.parsing import InvalidInput, query_id, query_int, query_month
+from core.parsing import InvalidInput, local_url, query_id, query_int, query_month
 from logistics.selectors.stock import expiring_rows, supermarket
 from logistics.services.access import is_supermarket_staff
 
@@ -87,10 +86,7 @@ def supermarket_staff_required(view):
 
 
 def _back(request, order: Order):
-    target = request.POST.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
-        return redirect(target)
-    return redirect("staff_order", number=order.number)
+    return redirect(local_url(request.POST.get("next"), request=request, default=reverse("staff_order", args=[order.number])))
 
 
 def _status_label(value: str) -> str:

@@ -10,7 +10,6 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from drf_spectacular.utils import extend_schema
@@ -20,6 +19,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.errors import DomainError
+from core.parsing import local_url
 from core.roles import is_county_office
 from households.reports.excel import workbook_response
 
@@ -116,10 +116,7 @@ def payout_paid(request, pk: int):
         messages.error(request, exc.message)
     else:
         messages.success(request, _("Payout to %(number)s recorded as paid.") % {"number": payout.household.number})
-    back = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
-        back = reverse("payout-list")
-    return redirect(back)
+    return redirect(local_url(request.POST.get("next"), request=request, default=reverse("payout-list")))
 
 
 class _AllocationsFlow(serializers.Serializer):

@@ -11,12 +11,9 @@ Only ``not_a_server_error`` decides: schema-conformance findings are not part of
 
 from __future__ import annotations
 
-import io
-
 import pytest
 import schemathesis
 from django.contrib.auth import get_user_model
-from django.core.management import call_command
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 from hypothesis import HealthCheck, Phase, given, seed, settings
@@ -25,7 +22,9 @@ from rest_framework.authtoken.models import Token
 
 from config.wsgi import application
 
-ROLES = ["county", "point", "station", "shop", "employee"]
+from .conftest import DEMO_ROLES
+
+ROLES = DEMO_ROLES
 EXAMPLES_PER_OPERATION_AND_ROLE = 8
 SEED = 20261203
 
@@ -33,9 +32,7 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def demo_tokens(settings):
-    settings.ALLOWED_HOSTS = ["*"]
-    call_command("seed_demo", households=20, stdout=io.StringIO())
+def demo_tokens(demo_county):
     users = get_user_model().objects.filter(username__in=ROLES)
     return {user.username: Token.objects.get_or_create(user=user)[0].key for user in users}
 
