@@ -1,6 +1,6 @@
 """``POST /stripe/webhook/``: Stripe's events, verified, stored once, applied by a task.
 
-The signature is checked with ``stripe.Webhook.construct_event`` against
+The signature is checked with ``stripe.WebhookSignature.verify_header`` against
 ``settings.STRIPE_WEBHOOK_SECRET`` with the library's default tolerance (300 s), so a forged,
 unsigned or stale event (or any event while no secret is configured) gets 400 and changes
 nothing. A valid event is stored in PaymentEvent (unique per provider and event id) and handed to
@@ -33,13 +33,19 @@ def stripe_webhook(request):
         return HttpResponseBadRequest("payload too large")
     payload = request.body
     try:
-        stripe.Webhook.construct_event(payload, request.headers.get("Stripe-Signature"), settings.STRIPE_WEBHOOK_SECRET)
+        # the signature first, then the JSON ourselves: construct_event assumes an object and
+        # fails with AttributeError on a signed list, string or number
+        stripe.WebhookSignature.verify_header(payload, request.headers.get("Stripe-Signature"), settings.STRIPE_WEBHOOK_SECRET,
+                                              stripe.Webhook.DEFAULT_TOLERANCE)
     except stripe.SignatureVerificationError as exc:
         logger.warning("stripe webhook refused: %s", str(exc).split(".")[0][:120])
         return HttpResponseBadRequest("invalid signature")
-    except ValueError:  # not JSON, or not an event
+    except ValueError:  # a body that is not UTF-8
         return HttpResponseBadRequest("invalid payload")
-    data = json.loads(payload)
+    try:
+        data = json.loads(payload)
+    except ValueError:  # not UTF-8 or not JSON
+        return HttpResponseBadRequest("invalid payload")
     if not isinstance(data, dict):  # signed, valid JSON, but a list, string or number: not an event
         return HttpResponseBadRequest("invalid payload")
     if not isinstance(data.get("id"), str) or not isinstance(data.get("type"), str) or not data["id"]:
