@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 
 from .parsing import InvalidInput, clean_text
 
-FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
+FORM_CONTENT_TYPES = {"application/x-www-form-urlencoded", "multipart/form-data"}
 
 
 def _check_params(params) -> None:
@@ -34,7 +34,7 @@ class InvalidInputMiddleware:
     def __call__(self, request):
         try:
             _check_params(request.GET)
-            if request.method == "POST" and request.content_type == FORM_CONTENT_TYPE:
+            if request.method == "POST" and request.content_type in FORM_CONTENT_TYPES:  # text fields; files are the form's
                 _check_params(request.POST)
         except InvalidInput as exc:
             return self._refuse(request, exc)
