@@ -29,6 +29,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from core.errors import DomainError
+from core.parsing import InvalidInput, parse_int
 
 from . import access, selectors, services
 from .models import Award, GoodsItem, ReviewMonth, RuleSet
@@ -37,14 +38,14 @@ MAX_QUANTITY = 9999
 
 
 def _int(value, *, default=None, lo=0, hi=MAX_QUANTITY):
-    """A whole number typed on a phone (full-width digits allowed); None for anything else."""
-    text = unicodedata.normalize("NFKC", str(value or "")).strip()
-    if not text:
+    """A whole number typed on a phone (full-width digits allowed, read by core.parsing); None for
+    anything else, ``default`` when empty."""
+    if value is None or not str(value).strip():
         return default
-    if not (text.isascii() and text.isdigit()) or len(text) > 6:
+    try:
+        return parse_int(value, min_value=lo, max_value=hi)
+    except InvalidInput:
         return None
-    number = int(text)
-    return number if lo <= number <= hi else None
 
 
 def _month_or_404(text: str) -> datetime.date:

@@ -23,7 +23,7 @@ pytestmark = pytest.mark.django_db
 
 def domain_counts() -> dict[str, int]:
     return {m._meta.label: m._default_manager.count() for m in apps.get_models()
-            if m._meta.app_label in ("households", "logistics", "marketplace", "settlement") and "access" not in m._meta.model_name}
+            if m._meta.app_label in ("households", "logistics", "marketplace", "settlement", "lovepoints") and "access" not in m._meta.model_name}
 
 
 def as_user(username: str) -> Client:

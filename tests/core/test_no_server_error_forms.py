@@ -21,6 +21,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.messages import constants, get_messages
 from django.test import Client
 from django.urls import resolve
+from django.utils import timezone
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 
@@ -32,7 +33,7 @@ pytestmark = pytest.mark.django_db
 
 EXAMPLES_PER_FORM = 8
 SEED = 20261203
-DOMAIN_APPS = ("households", "logistics", "marketplace", "settlement")
+DOMAIN_APPS = ("households", "logistics", "marketplace", "settlement", "lovepoints")
 
 HOSTILE = st.sampled_from([
     "", " ", "0", "-1", "-0.001", "1e25", "1E400", "NaN", "Infinity", "-inf", "③", "2⁰¹⁶", "²", "１２", "٣", "Ⅻ",
@@ -152,7 +153,12 @@ def pages_of(role: str) -> list[str]:
         pages += [category.url] if category else []
         pages += [f"/orders/{order.number}/"] if order else []
         return pages
-    return ["/income/", "/settlement/payouts/", "/station/trace/", "/station/", "/money-flow/"]
+    month = timezone.localdate().strftime("%Y-%m")
+    if role == "village":
+        return ["/love-points/", f"/love-points/review/{month}/", "/love-points/redeem/", "/love-points/goods/",
+                "/love-points/goods/stocktake/", "/love-points/report/"]
+    return ["/income/", "/settlement/payouts/", "/station/trace/", "/station/", "/money-flow/", "/love-points/approvals/",
+            "/love-points/rules/", "/love-points/report/"]
 
 
 def fuzz_form(client: Client, form: Form, problems: list[str]) -> int:
@@ -180,7 +186,7 @@ def fuzz_form(client: Client, form: Form, problems: list[str]) -> int:
     return made
 
 
-@pytest.mark.parametrize("role", ["point", "station", "shop", "employee", "county"])
+@pytest.mark.parametrize("role", ["point", "station", "shop", "employee", "county", "village"])
 def test_no_form_a_role_can_reach_answers_hostile_input_with_a_server_error_or_a_write(demo_county, role):
     client = Client(raise_request_exception=False)
     client.force_login(get_user_model().objects.get(username=role))
