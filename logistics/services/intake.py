@@ -147,9 +147,10 @@ def parse_weight(*, weight_kg=None, weight_jin=None) -> Decimal:
     if isinstance(raw, bool):
         raise InvalidWeight(_("The weight must be a number."))
     try:
-        value = parse_decimal(raw, max_digits=10, places=3, round_places=True)
+        # wider than the column on purpose: a weight past it is refused below with the per-intake maximum
+        value = parse_decimal(raw, max_digits=20, places=3, round_places=True)
     except InvalidInput as exc:
-        raise InvalidWeight(exc.message) from None
+        raise InvalidWeight(f"{_('The weight must be a number.')} {exc.message}") from None
     weight = kg(value) if given_kg else jin_to_kg(value)
     if weight <= 0:
         raise InvalidWeight(_("The weight must be more than zero."))
