@@ -177,7 +177,9 @@ def orders_view(request):
     employee = selectors.employee_for(request.user)
     if employee is None:
         return _not_employee(request)
-    return render(request, "cms/shop/orders.html", {"orders": _orders_of(employee)})
+    from marketplace.selectors import order_notices_open
+
+    return render(request, "cms/shop/orders.html", {"orders": _orders_of(employee), "notices": order_notices_open(employee=employee)})
 
 
 @login_required

@@ -1,5 +1,6 @@
-"""Core's one model: a spreadsheet import run in the background (the upload, its progress and its
-outcome). The import kinds themselves belong to the apps (core.spreadsheet.register_import_kind)."""
+"""Core's models: a spreadsheet import run in the background (the upload, its progress and its
+outcome; the import kinds belong to the apps, core.spreadsheet.register_import_kind), and the SMS
+outbox (core/sms.py)."""
 
 from __future__ import annotations
 
@@ -71,3 +72,20 @@ class SpreadsheetImport(models.Model):
     @property
     def writing(self) -> bool:
         return self.status == self.Status.RUNNING and bool(self.rows_total) and self.rows_read >= self.rows_total
+
+
+class SmsMessage(models.Model):
+    """A text message as the outbox backend "sent" it: what tests and the demo read instead of a
+    phone. The HTTP backend does not store the text (the gateway keeps its own record)."""
+
+    phone = models.CharField(_("mobile phone"), max_length=20, db_index=True)
+    text = models.CharField(_("text"), max_length=500)
+    created_at = models.DateTimeField(_("sent at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = _("text message")
+        verbose_name_plural = _("text messages")
+
+    def __str__(self) -> str:
+        return f"{self.phone} · {self.text[:30]}"

@@ -14,6 +14,8 @@ SORTING_STATION_STAFF = "sorting_station_staff"
 SUPERMARKET_STAFF = "supermarket_staff"
 EMPLOYEE = "employee"
 VILLAGE_STAFF = "village_staff"
+# Hands out the activation codes of one employer's employees (marketplace.accounts.EmployerCoordinator).
+EMPLOYER_COORDINATOR = "employer_coordinator"
 
 ROLE_LABELS = {
     COUNTY_OFFICE: _("County office (扶贫办)"),
@@ -22,6 +24,7 @@ ROLE_LABELS = {
     SUPERMARKET_STAFF: _("Supermarket staff"),
     EMPLOYEE: _("Employee"),
     VILLAGE_STAFF: _("Village staff (love points)"),
+    EMPLOYER_COORDINATOR: _("Employer coordinator"),
 }
 
 # role -> app_label -> actions ("add", "change", "view", or a full codename) the role holds on
@@ -38,6 +41,7 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
     SUPERMARKET_STAFF: {},
     EMPLOYEE: {},
     VILLAGE_STAFF: {},
+    EMPLOYER_COORDINATOR: {},
 }
 
 
@@ -86,7 +90,8 @@ def ensure_role_groups(**kwargs) -> None:
             for perm in Permission.objects.filter(content_type__app_label=app_label):
                 if perm.codename.split("_", 1)[0] in actions or perm.codename in actions:
                     wanted.append(perm)
-        if role not in (EMPLOYEE, VILLAGE_STAFF):
+        # Employees, village staff and employer coordinators work on the site's own pages, not in the admin.
+        if role not in (EMPLOYEE, VILLAGE_STAFF, EMPLOYER_COORDINATOR):
             wanted += list(Permission.objects.filter(content_type__app_label="wagtailadmin", codename="access_admin"))
         if role == COUNTY_OFFICE:
             wanted += list(Permission.objects.filter(content_type__app_label="wagtailcore"))

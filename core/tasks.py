@@ -21,3 +21,21 @@ def spreadsheet_import_run_task(job_id: int) -> str:
     from .services import spreadsheet_import_run
 
     return spreadsheet_import_run(job_id=job_id).status
+
+
+@shared_task(bind=True, max_retries=5)
+def sms_send(self, phone: str, text: str) -> None:
+    """Send one text message through the configured backend (core/sms.py); a gateway that does
+    not answer is tried again later (not when run eagerly: the page that asked must not fail
+    because a gateway is down). The texts are notices or codes: one sent twice after a lost
+    acknowledgement does no harm."""
+    import logging
+
+    from .sms import SmsNotSent, send_sms
+
+    try:
+        send_sms(phone, text)
+    except SmsNotSent as exc:
+        logging.getLogger(__name__).error("SMS to %s not sent: %s", phone, exc)
+        if not self.request.is_eager:
+            raise self.retry(exc=exc, countdown=30 * 2**self.request.retries) from exc

@@ -101,3 +101,16 @@ def phone_clean(value) -> str:
 
 def id_number_taken_message(id_number: str, holder_number: str) -> str:
     return _("ID number %(id)s already belongs to household %(number)s.") % {"id": id_number, "number": holder_number}
+
+def normalise_phone(value) -> str:
+    """A mobile number as people type it: full-width digits, spaces, dashes and a +86 prefix
+    removed (``+86 138-0013-8000`` -> ``13800138000``). Check the result with ``phone_problem``."""
+    text = normalise_text(value)
+    text = re.sub(r"[\s\-()（）]", "", text)
+    if text.startswith("+86"):
+        text = text[3:]
+    elif text.startswith("0086"):
+        text = text[4:]
+    elif len(text) == 13 and text.startswith("86"):
+        text = text[2:]
+    return text

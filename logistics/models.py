@@ -175,6 +175,42 @@ class IntakeVoid(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
 
+class CashAdvance(AppendOnlyModel):
+    """Cash the county office hands to a collection point to pay households at the scale (+), or
+    takes back (−). Append-only: a mistaken entry is corrected by an opposite one with a reason.
+    The point's daily cash sheet (selectors/cash.py) adds the intakes it paid and the voids."""
+
+    class Kind(models.TextChoices):
+        ADVANCE = "advance", _("Cash advanced to the point")
+        RETURN = "return", _("Cash returned to the county office")
+
+    point = models.ForeignKey(Facility, on_delete=models.PROTECT, related_name="cash_advances", verbose_name=_("collection point"))
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.ADVANCE)
+    amount = models.DecimalField(_("amount (yuan)"), max_digits=12, decimal_places=2)
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("recorded by"))
+    created_at = models.DateTimeField(_("recorded at"), default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["point", "created_at", "id"]
+        verbose_name = _("cash advance")
+        verbose_name_plural = _("cash advances")
+        indexes = [models.Index(fields=["point", "created_at"])]
+        constraints = [
+            models.CheckConstraint(
+                name="cash_advance_amount_positive", condition=Q(amount__gt=0),
+                violation_error_message=_("The amount must be more than zero."),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.point} · {self.get_kind_display()} ¥{self.amount}"
+
+    @property
+    def signed_amount(self):
+        return self.amount if self.kind == self.Kind.ADVANCE else -self.amount
+
+
 class MovementKind(models.TextChoices):
     INTAKE = "intake", _("Intake")
     VOID = "void", _("Intake void")

@@ -298,3 +298,41 @@ def check_batch_balance() -> list[str]:
                 said.append(f"{label} movements {int(Decimal(str(m)))} ≠ shipment lines {int(Decimal(str(d)))}")
         problems.append(f"batch {code}: " + "; ".join(said))
     return problems
+
+
+@register_check("cash_sheets")
+def cash_sheets_balance() -> list[str]:
+    """Per collection point, walking its days: cash at the end of each day = advances − net intake
+    payments so far (the daily sheets chained), and the last day's end equals the point's balance
+    from plain totals. A point that keeps a cash sheet (it was advanced cash) must never end a day
+    below zero: it would have paid households cash it did not have."""
+    from django.utils import timezone
+
+    from .selectors.cash import cash_balances, cash_days, points_keeping_cash
+
+    walked = cash_days()
+    if not walked:
+        return []
+    keeping = points_keeping_cash()
+    last_day = max(max(d for d, _a, _n in days) for days in walked.values())
+    points = Facility.objects.filter(pk__in=walked)
+    totals = {b.point.pk: b for b in cash_balances(day=max(last_day, timezone.localdate()), points=points)}
+    codes = {p.pk: p.code for p in points}
+    problems = []
+    for point_id, days in sorted(walked.items()):
+        advanced = net_paid = Decimal("0.00")
+        for day, adv, net in days:
+            advanced += adv
+            net_paid += net
+            end = advanced - net_paid
+            if point_id in keeping and end < 0:
+                problems.append(
+                    f"cash at point {codes[point_id]} on {day}: end {end} is below zero (paid {net_paid} against advances {advanced})"
+                )
+        total = totals[point_id]
+        if (total.advances, total.net_paid) != (advanced, net_paid):
+            problems.append(
+                f"cash at point {codes[point_id]}: days add up to advances {advanced} − paid {net_paid}, "
+                f"totals say {total.advances} − {total.net_paid}"
+            )
+    return problems

@@ -234,6 +234,30 @@ class OrderEvent(AppendOnlyModel):
         ordering = ["order", "id"]
 
 
+class OrderNotice(models.Model):
+    """An employee was told their order is ready for pickup or out for delivery (shown on "我的
+    订单", and texted when the employee has a phone). One per order and status."""
+
+    class Kind(models.TextChoices):
+        READY_FOR_PICKUP = "ready", _("Ready for pickup")
+        OUT_FOR_DELIVERY = "delivering", _("Out for delivery")
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="notices")
+    kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices)
+    text = models.CharField(_("text"), max_length=300)
+    texted_to = models.CharField(_("texted to"), max_length=11, blank=True)
+    created_at = models.DateTimeField(_("sent at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("order notice")
+        verbose_name_plural = _("order notices")
+        constraints = [models.UniqueConstraint(fields=["order", "kind"], name="order_notice_once_per_status")]
+
+    def __str__(self) -> str:
+        return f"{self.order.number} · {self.get_kind_display()}"
+
+
 class Cart(models.Model):
     """One open cart per employee; emptied by checkout."""
 

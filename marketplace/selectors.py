@@ -118,3 +118,14 @@ def employer_progress(*, year: int, filters: dict | None = None) -> QuerySet[Emp
     employees = Count("employees", filter=Q(employees__active=True), distinct=True)
     qs = Employer.objects.annotate(employee_count=employees, **_ledger_sums("employees__allocation_entries__", year))
     return EmployerProgressFilter(filters or {}, queryset=qs).qs.order_by("code")
+
+
+def order_notices_open(*, employee) -> list:
+    """Notices of this employee's orders that still wait for them (ready or on the way)."""
+    from .models import Order, OrderNotice
+
+    return list(
+        OrderNotice.objects.filter(
+            order__employee=employee, order__status__in=[Order.Status.READY_FOR_PICKUP, Order.Status.OUT_FOR_DELIVERY]
+        ).select_related("order__employee__employer")
+    )

@@ -62,3 +62,11 @@ BEAT_SCHEDULE = {
         "schedule": crontab(minute="*/5"),
     },
 }
+
+
+@shared_task
+def order_notice_task(order_id: int, status: str) -> None:
+    """Tell the employee their order is ready for pickup or out for delivery (once)."""
+    from .services.notices import order_notice_send
+
+    order_notice_send(order_id=order_id, status=status)

@@ -23,6 +23,7 @@ INSTALLED_APPS = [
     "logistics",
     "marketplace",
     "marketplace.settlement",
+    "marketplace.accounts",
     "cms",
     "wagtail.contrib.forms",
     "wagtail.contrib.redirects",
@@ -214,3 +215,10 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="WARNING")},
 }
+
+# --- Text messages (core/sms.py) ------------------------------------------------------------
+SMS_BACKEND = env("SMS_BACKEND", default="core.sms.OutboxBackend")
+SMS_HTTP_URL = env("SMS_HTTP_URL", default="")
+SMS_API_KEY = env("SMS_API_KEY", default="")
+SMS_SIGN = env("SMS_SIGN", default="镇安扶贫超市")
+SMS_TIMEOUT = env.float("SMS_TIMEOUT", default=5.0)

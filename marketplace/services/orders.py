@@ -60,6 +60,7 @@ from ..models import Order, OrderEvent, OrderLine, OrderLineBatch, Payment, Refu
 from ..payments import base as payments_base
 from ..payments.base import PaymentProviderError
 from .allocation import AllocationWindowClosed, allocation_refund
+from .notices import order_notice_on_commit
 
 logger = logging.getLogger(__name__)
 
@@ -269,6 +270,7 @@ def order_transition(*, order: Order, to: str, actor, reason: str = "") -> Order
             setattr(instance, name, value)
     Order.objects.filter(pk=order.pk).update(status=to, **fields)
     _event(order, from_status, to, author=author, note=note)
+    order_notice_on_commit(order, to)
     return order
 
 
