@@ -233,14 +233,14 @@ class WatchListEntry(models.Model):
         STOPPED = "stopped", _("Stopped delivering")
         NO_POINTS = "no_points", _("No love points in the period")
 
-    household = models.ForeignKey(Household, on_delete=models.PROTECT, related_name="watch_entries")
+    household = models.ForeignKey(Household, on_delete=models.PROTECT, related_name="watch_entries", verbose_name=_("household"))
     reason = models.CharField(_("reason"), max_length=10, choices=Reason.choices)
     period_start = models.DateField(_("period start"))
     period_end = models.DateField(_("period end"))
     income = models.DecimalField(_("income in period"), max_digits=12, decimal_places=2)
     income_year_before = models.DecimalField(_("income a year before"), max_digits=12, decimal_places=2)
     drop_share = models.DecimalField(_("drop (share)"), max_digits=6, decimal_places=4, null=True, blank=True)
-    computed_at = models.DateTimeField(auto_now_add=True)
+    computed_at = models.DateTimeField(auto_now_add=True, verbose_name=_("computed at"))
 
     class Meta:
         ordering = ["-period_end", "household"]
@@ -249,3 +249,6 @@ class WatchListEntry(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["household", "period_start", "period_end"], name="watch_entry_once_per_period"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.household} · {self.get_reason_display()} · {self.period_start:%Y-%m-%d}–{self.period_end:%Y-%m-%d}"

@@ -29,8 +29,8 @@ class Facility(models.Model):
     kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices)
     code = models.CharField(_("code"), max_length=20, unique=True)
     name = models.CharField(_("name"), max_length=80)
-    township = models.ForeignKey(Township, null=True, blank=True, on_delete=models.PROTECT, related_name="facilities")
-    village = models.ForeignKey(Village, null=True, blank=True, on_delete=models.PROTECT, related_name="facilities")
+    township = models.ForeignKey(Township, null=True, blank=True, on_delete=models.PROTECT, related_name="facilities", verbose_name=_("township"))
+    village = models.ForeignKey(Village, null=True, blank=True, on_delete=models.PROTECT, related_name="facilities", verbose_name=_("village"))
     served_villages = models.ManyToManyField(Village, blank=True, related_name="collection_points", verbose_name=_("villages served"))
     ships_to = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="suppliers", verbose_name=_("ships to"))
     active = models.BooleanField(_("active"), default=True)
@@ -47,8 +47,8 @@ class Facility(models.Model):
 class StaffAssignment(models.Model):
     """A staff user works at one facility and acts only there."""
 
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff_assignment")
-    facility = models.ForeignKey(Facility, on_delete=models.PROTECT, related_name="staff")
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff_assignment", verbose_name=_("user"))
+    facility = models.ForeignKey(Facility, on_delete=models.PROTECT, related_name="staff", verbose_name=_("facility"))
 
     class Meta:
         verbose_name = _("staff assignment")
@@ -81,10 +81,10 @@ class Produce(models.Model):
 
 
 class Grade(models.Model):
-    produce = models.ForeignKey(Produce, on_delete=models.PROTECT, related_name="grades")
+    produce = models.ForeignKey(Produce, on_delete=models.PROTECT, related_name="grades", verbose_name=_("produce"))
     code = models.CharField(_("code"), max_length=12)  # premium / grade1 / grade2
     name = models.CharField(_("name"), max_length=20)
-    rank = models.PositiveSmallIntegerField(default=0)
+    rank = models.PositiveSmallIntegerField(default=0, verbose_name=_("display order"))
 
     class Meta:
         ordering = ["produce", "rank"]
@@ -101,11 +101,11 @@ class PurchasePrice(models.Model):
 
     wagtail_reference_index_ignore = True  # bulk-written records stay out of the reference index
 
-    grade = models.ForeignKey(Grade, on_delete=models.PROTECT, related_name="prices")
+    grade = models.ForeignKey(Grade, on_delete=models.PROTECT, related_name="prices", verbose_name=_("grade"))
     price_per_kg = models.DecimalField(_("price per kg (yuan)"), max_digits=10, decimal_places=2)
     effective_from = models.DateField(_("effective from"))
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("created by"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
         ordering = ["grade", "-effective_from"]
@@ -113,8 +113,14 @@ class PurchasePrice(models.Model):
         verbose_name_plural = _("purchase prices")
         constraints = [
             models.UniqueConstraint(fields=["grade", "effective_from"], name="one_price_per_grade_and_day"),
-            models.CheckConstraint(name="purchase_price_positive", condition=Q(price_per_kg__gt=0)),
+            models.CheckConstraint(
+                name="purchase_price_positive", condition=Q(price_per_kg__gt=0),
+                violation_error_message=_("The price must be more than zero."),
+            ),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.grade} ¥{self.price_per_kg}/kg · {self.effective_from:%Y-%m-%d}"
 
 
 class Lot(models.Model):
@@ -125,11 +131,11 @@ class Lot(models.Model):
     wagtail_reference_index_ignore = True
 
     code = models.CharField(_("lot code"), max_length=32, unique=True)
-    grade = models.ForeignKey(Grade, on_delete=models.PROTECT, related_name="lots")
-    household = models.ForeignKey(Household, on_delete=models.PROTECT, related_name="lots")
-    origin = models.ForeignKey(Facility, on_delete=models.PROTECT, related_name="originated_lots")
+    grade = models.ForeignKey(Grade, on_delete=models.PROTECT, related_name="lots", verbose_name=_("grade"))
+    household = models.ForeignKey(Household, on_delete=models.PROTECT, related_name="lots", verbose_name=_("household"))
+    origin = models.ForeignKey(Facility, on_delete=models.PROTECT, related_name="originated_lots", verbose_name=_("collection point"))
     weight_kg = models.DecimalField(_("weight (kg)"), max_digits=10, decimal_places=3)
-    created_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(default=timezone.now, verbose_name=_("created at"))
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -147,15 +153,15 @@ class Intake(models.Model):
     wagtail_reference_index_ignore = True  # bulk-written records stay out of the reference index
 
     client_id = models.UUIDField(_("client id"), unique=True, default=uuid.uuid4)
-    lot = models.OneToOneField(Lot, on_delete=models.PROTECT, related_name="intake")
-    household = models.ForeignKey(Household, on_delete=models.PROTECT, related_name="intakes")
-    collection_point = models.ForeignKey(Facility, on_delete=models.PROTECT, related_name="intakes")
-    grade = models.ForeignKey(Grade, on_delete=models.PROTECT, related_name="intakes")
+    lot = models.OneToOneField(Lot, on_delete=models.PROTECT, related_name="intake", verbose_name=_("lot"))
+    household = models.ForeignKey(Household, on_delete=models.PROTECT, related_name="intakes", verbose_name=_("household"))
+    collection_point = models.ForeignKey(Facility, on_delete=models.PROTECT, related_name="intakes", verbose_name=_("collection point"))
+    grade = models.ForeignKey(Grade, on_delete=models.PROTECT, related_name="intakes", verbose_name=_("grade"))
     weight_kg = models.DecimalField(_("net weight (kg)"), max_digits=10, decimal_places=3)
     unit_price = models.DecimalField(_("price per kg (yuan)"), max_digits=10, decimal_places=2)
     amount = models.DecimalField(_("amount paid (yuan)"), max_digits=12, decimal_places=2)
-    staff = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="intakes")
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    staff = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="intakes", verbose_name=_("staff"))
+    created_at = models.DateTimeField(default=timezone.now, db_index=True, verbose_name=_("weighed at"))
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -167,12 +173,22 @@ class Intake(models.Model):
             models.CheckConstraint(name="intake_amount_not_negative", condition=Q(amount__gte=0)),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.lot.code} · {self.household} · {self.weight_kg} kg"
+
 
 class IntakeVoid(models.Model):
-    intake = models.OneToOneField(Intake, on_delete=models.PROTECT, related_name="void")
+    intake = models.OneToOneField(Intake, on_delete=models.PROTECT, related_name="void", verbose_name=_("intake"))
     reason = models.CharField(_("reason"), max_length=200)
-    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    created_at = models.DateTimeField(default=timezone.now)
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("voided by"))
+    created_at = models.DateTimeField(default=timezone.now, verbose_name=_("voided at"))
+
+    class Meta:
+        verbose_name = _("intake void")
+        verbose_name_plural = _("intake voids")
+
+    def __str__(self) -> str:
+        return _("Void of %(lot)s") % {"lot": self.intake.lot.code}
 
 
 class CashAdvance(AppendOnlyModel):
@@ -245,14 +261,17 @@ class LotMovement(AppendOnlyModel):
         ordering = ["id"]
         indexes = [models.Index(fields=["facility", "lot"]), models.Index(fields=["lot", "facility"])]
 
+    def __str__(self) -> str:
+        return f"{self.lot.code} @ {self.facility} {self.quantity_kg:+} kg"
+
 
 class Sku(models.Model):
     """A retail pack the stations produce (e.g. 镇安板栗 2.5 kg gift box); marketplace prices it."""
 
     code = models.CharField(_("SKU code"), max_length=30, unique=True)
     name = models.CharField(_("name"), max_length=80)
-    produce = models.ForeignKey(Produce, on_delete=models.PROTECT, related_name="skus")
-    grade = models.ForeignKey(Grade, null=True, blank=True, on_delete=models.PROTECT, related_name="skus")
+    produce = models.ForeignKey(Produce, on_delete=models.PROTECT, related_name="skus", verbose_name=_("produce"))
+    grade = models.ForeignKey(Grade, null=True, blank=True, on_delete=models.PROTECT, related_name="skus", verbose_name=_("grade"))
     unit_weight_kg = models.DecimalField(_("net weight per unit (kg)"), max_digits=8, decimal_places=3)
     shelf_life_days = models.PositiveIntegerField(_("shelf life (days)"), default=365)
 
@@ -272,17 +291,22 @@ class Shipment(models.Model):
         DISPATCHED = "dispatched", _("Dispatched")
         RECEIVED = "received", _("Received")
 
-    code = models.CharField(max_length=32, unique=True)
-    origin = models.ForeignKey(Facility, on_delete=models.PROTECT, related_name="shipments_out")
-    destination = models.ForeignKey(Facility, on_delete=models.PROTECT, related_name="shipments_in")
-    status = models.CharField(max_length=12, choices=Status.choices, default=Status.DISPATCHED)
-    dispatched_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    dispatched_at = models.DateTimeField(default=timezone.now)
-    received_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    received_at = models.DateTimeField(null=True, blank=True)
+    code = models.CharField(max_length=32, unique=True, verbose_name=_("shipment number"))
+    origin = models.ForeignKey(Facility, on_delete=models.PROTECT, related_name="shipments_out", verbose_name=_("shipped from"))
+    destination = models.ForeignKey(Facility, on_delete=models.PROTECT, related_name="shipments_in", verbose_name=_("shipped to"))
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.DISPATCHED, verbose_name=_("status"))
+    dispatched_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("dispatched by"))
+    dispatched_at = models.DateTimeField(default=timezone.now, verbose_name=_("dispatched at"))
+    received_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("received by"))
+    received_at = models.DateTimeField(null=True, blank=True, verbose_name=_("received at"))
 
     class Meta:
         ordering = ["-dispatched_at", "-id"]
+        verbose_name = _("shipment")
+        verbose_name_plural = _("shipments")
+
+    def __str__(self) -> str:
+        return self.code
 
 
 class ShipmentLine(models.Model):
@@ -308,6 +332,9 @@ class ShipmentLine(models.Model):
             ),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.shipment.code} · {self.lot or self.batch}"
+
 
 class PackingRun(models.Model):
     code = models.CharField(max_length=32, unique=True)
@@ -319,6 +346,9 @@ class PackingRun(models.Model):
 
     class Meta:
         constraints = [models.CheckConstraint(name="packing_waste_not_negative", condition=Q(waste_kg__gte=0))]
+
+    def __str__(self) -> str:
+        return self.code
 
 
 class PackingInput(models.Model):
@@ -332,6 +362,9 @@ class PackingInput(models.Model):
             models.UniqueConstraint(fields=["run", "lot"], name="packing_input_once_per_lot"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.run.code} ← {self.lot.code} {self.quantity_kg} kg"
+
 
 class PackedBatch(models.Model):
 
@@ -342,16 +375,16 @@ class PackedBatch(models.Model):
         FAILED = "failed", _("Failed")
 
     code = models.CharField(_("batch code"), max_length=32, unique=True)
-    sku = models.ForeignKey(Sku, on_delete=models.PROTECT, related_name="batches")
-    station = models.ForeignKey(Facility, on_delete=models.PROTECT, related_name="packed_batches")
-    packing_run = models.OneToOneField(PackingRun, on_delete=models.PROTECT, related_name="batch")
+    sku = models.ForeignKey(Sku, on_delete=models.PROTECT, related_name="batches", verbose_name=_("SKU"))
+    station = models.ForeignKey(Facility, on_delete=models.PROTECT, related_name="packed_batches", verbose_name=_("sorting station"))
+    packing_run = models.OneToOneField(PackingRun, on_delete=models.PROTECT, related_name="batch", verbose_name=_("packing run"))
     units = models.PositiveIntegerField(_("units packed"))
     unit_weight_kg = models.DecimalField(_("net weight per unit (kg)"), max_digits=8, decimal_places=3)
     best_before = models.DateField(_("best before"), db_index=True)  # the daily expiry sweep and FEFO read by it
     packed_at = models.DateTimeField(_("packed at"), db_index=True)
-    inspection_status = models.CharField(max_length=10, choices=Inspection.choices, default=Inspection.PENDING)
+    inspection_status = models.CharField(max_length=10, choices=Inspection.choices, default=Inspection.PENDING, verbose_name=_("inspection"))
     on_hold = models.BooleanField(_("on hold (recall)"), default=False)
-    hold_reason = models.CharField(max_length=200, blank=True)
+    hold_reason = models.CharField(max_length=200, blank=True, verbose_name=_("hold reason"))
 
     class Meta:
         ordering = ["packed_at", "id"]
@@ -364,11 +397,14 @@ class PackedBatch(models.Model):
 
 
 class QualityInspection(models.Model):
-    batch = models.ForeignKey(PackedBatch, on_delete=models.PROTECT, related_name="inspections")
-    passed = models.BooleanField()
-    inspector = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    notes = models.TextField(blank=True)
-    inspected_at = models.DateTimeField(default=timezone.now)
+    batch = models.ForeignKey(PackedBatch, on_delete=models.PROTECT, related_name="inspections", verbose_name=_("batch"))
+    passed = models.BooleanField(verbose_name=_("passed"))
+    inspector = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("inspector"))
+    notes = models.TextField(blank=True, verbose_name=_("notes"))
+    inspected_at = models.DateTimeField(default=timezone.now, verbose_name=_("inspected at"))
+
+    def __str__(self) -> str:
+        return f"{self.batch.code} · {_('passed') if self.passed else _('failed')}"
 
 
 class BatchHoldEvent(AppendOnlyModel):
@@ -389,6 +425,9 @@ class BatchHoldEvent(AppendOnlyModel):
         verbose_name = _("hold event")
         verbose_name_plural = _("hold events")
 
+    def __str__(self) -> str:
+        return f"{self.batch.code} · {self.get_action_display()}"
+
 
 class BatchShare(models.Model):
     """A household's share of a batch, by input weight, fixed at packing time."""
@@ -403,6 +442,9 @@ class BatchShare(models.Model):
             models.CheckConstraint(name="batch_share_positive", condition=Q(weight_kg__gt=0)),
         ]
         indexes = [models.Index(fields=["household", "batch"])]
+
+    def __str__(self) -> str:
+        return f"{self.batch.code} · {self.household}"
 
 
 class BatchStock(models.Model):
@@ -423,6 +465,9 @@ class BatchStock(models.Model):
             ),
         ]
         indexes = [models.Index(fields=["facility", "batch"])]
+
+    def __str__(self) -> str:
+        return f"{self.batch.code} @ {self.facility}"
 
     @property
     def available(self) -> int:
@@ -446,3 +491,6 @@ class BatchMovement(AppendOnlyModel):
     class Meta:
         ordering = ["id"]
         indexes = [models.Index(fields=["batch", "facility"])]
+
+    def __str__(self) -> str:
+        return f"{self.batch.code} @ {self.facility} {self.quantity_delta:+d}"

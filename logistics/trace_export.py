@@ -6,31 +6,42 @@ from __future__ import annotations
 import io
 from decimal import Decimal
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
 from .selectors.trace import Trace
 
+# FSMA-204's key data elements, headed in the reader's language (events and units by their labels).
 EVENT_COLUMNS = [
-    ("event", "Event (CTE) 事件"),
-    ("traceability_lot_code", "Traceability lot code 追溯批次码"),
-    ("product", "Product description 产品"),
-    ("quantity", "Quantity 数量"),
-    ("unit", "Unit of measure 单位"),
-    ("location", "Location description 地点"),
-    ("date", "Date 日期"),
-    ("reference_document_type", "Reference document type 单据类型"),
-    ("reference_document_number", "Reference document number 单据号"),
-    ("source", "Source / ship-from 来源"),
-    ("destination", "Destination / ship-to 去向"),
-    ("note", "Notes 备注"),
+    ("event_label", gettext_lazy("Event (CTE)")),
+    ("traceability_lot_code", gettext_lazy("Traceability lot code")),
+    ("product", gettext_lazy("Product description")),
+    ("quantity", gettext_lazy("Quantity")),
+    ("unit_label", gettext_lazy("Unit of measure")),
+    ("location", gettext_lazy("Location description")),
+    ("date", gettext_lazy("Date")),
+    ("reference_document_type", gettext_lazy("Reference document type")),
+    ("reference_document_number", gettext_lazy("Reference document number")),
+    ("source", gettext_lazy("Source / ship-from")),
+    ("destination", gettext_lazy("Destination / ship-to")),
+    ("note", gettext_lazy("Notes")),
 ]
 LOT_COLUMNS = [
-    ("lot_code", "Lot code 批次码"), ("product", "Product 产品"), ("weight_kg", "Weight (kg)"), ("used_kg", "Used in batch (kg)"),
-    ("household", "Household registry number 户编号"), ("village", "Village 村"), ("township", "Township 镇"),
-    ("collection_point", "Collection point 收购点"), ("intake_at", "Intake date 收购日期"), ("voided", "Voided 作废"),
+    ("lot_code", gettext_lazy("Lot code")), ("product", gettext_lazy("Product")), ("weight_kg", gettext_lazy("Weight (kg)")),
+    ("used_kg", gettext_lazy("Used in batch (kg)")), ("household", gettext_lazy("Household registry number")),
+    ("village", gettext_lazy("Village")), ("township", gettext_lazy("Township")),
+    ("collection_point", gettext_lazy("Collection point")), ("intake_at", gettext_lazy("Intake date")), ("voided", gettext_lazy("Voided")),
 ]
+# Rows other apps add to the forward trace (marketplace: the sales of a batch).
+FORWARD_LABELS = {
+    "type_label": gettext_lazy("Type"), "batch_code": gettext_lazy("Batch code"), "order_number": gettext_lazy("Order number"),
+    "date": gettext_lazy("Date"), "status_label": gettext_lazy("Status"), "product": gettext_lazy("Product"),
+    "units": gettext_lazy("Units"), "employer": gettext_lazy("Employer"),
+}
+_FORWARD_CODES = {"type", "status"}  # shown by their labels instead
 
 
 def _number(value):
@@ -44,7 +55,7 @@ def _number(value):
 
 
 def _sheet(ws, columns: list[tuple[str, str]], rows: list[dict], numeric: set[str]) -> None:
-    ws.append([label for _key, label in columns])
+    ws.append([str(label) for _key, label in columns])
     for cell in ws[1]:
         cell.font = Font(bold=True)
     for row in rows:
@@ -60,20 +71,22 @@ def _sheet(ws, columns: list[tuple[str, str]], rows: list[dict], numeric: set[st
     ws.freeze_panes = "A2"
     ws.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{max(ws.max_row, 1)}"
     for i, (_key, label) in enumerate(columns, start=1):
-        ws.column_dimensions[get_column_letter(i)].width = max(14, min(40, len(label) + 4))
+        ws.column_dimensions[get_column_letter(i)].width = max(14, min(40, 2 * len(str(label)) + 4))
 
 
 def trace_xlsx(trace: Trace) -> bytes:
     wb = Workbook()
     ws = wb.active
-    ws.title = "Events FSMA-204"
+    ws.title = str(gettext_lazy("Events (FSMA-204)"))
     _sheet(ws, EVENT_COLUMNS, trace.events, {"quantity"})
-    _sheet(wb.create_sheet("Lots"), LOT_COLUMNS, trace.lots, {"weight_kg", "used_kg"})
+    lots = [dict(row, voided=_("yes") if row.get("voided") else "") for row in trace.lots]
+    _sheet(wb.create_sheet(str(gettext_lazy("Lots"))), LOT_COLUMNS, lots, {"weight_kg", "used_kg"})
     if trace.extra:
         keys: list[str] = []
         for row in trace.extra:
-            keys += [k for k in row if k not in keys]
-        _sheet(wb.create_sheet("Forward"), [(k, k) for k in keys], trace.extra, set())
+            keys += [k for k in row if k not in keys and k not in _FORWARD_CODES]
+        columns = [(k, FORWARD_LABELS.get(k, k)) for k in keys]
+        _sheet(wb.create_sheet(str(gettext_lazy("Sales"))), columns, trace.extra, {"units"})
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()

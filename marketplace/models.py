@@ -21,18 +21,22 @@ from logistics.models import PackedBatch, Sku
 class Product(models.Model):
     """A SKU on sale at the supermarket, with its retail price."""
 
-    sku = models.OneToOneField(Sku, on_delete=models.PROTECT, related_name="product")
+    sku = models.OneToOneField(Sku, on_delete=models.PROTECT, related_name="product", verbose_name=_("SKU"))
     name = models.CharField(_("name"), max_length=80)
     price = models.DecimalField(_("price (yuan)"), max_digits=10, decimal_places=2)
     active = models.BooleanField(_("on sale"), default=True)
     max_per_order = models.PositiveSmallIntegerField(_("most units per order"), null=True, blank=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
         ordering = ["name"]
         verbose_name = _("product")
         verbose_name_plural = _("products")
-        constraints = [models.CheckConstraint(name="product_price_positive", condition=Q(price__gt=0))]
+        constraints = [
+            models.CheckConstraint(
+                name="product_price_positive", condition=Q(price__gt=0), violation_error_message=_("The price must be more than zero.")
+            )
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -62,8 +66,8 @@ class Employee(models.Model):
     # Written in bulk by day-to-day work; Wagtail's reference index (snippet "usage") would add
     # a read and a write to every save once the admin has registered the model.
     wagtail_reference_index_ignore = True
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="employee")
-    employer = models.ForeignKey(Employer, on_delete=models.PROTECT, related_name="employees")
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="employee", verbose_name=_("user account"))
+    employer = models.ForeignKey(Employer, on_delete=models.PROTECT, related_name="employees", verbose_name=_("employer"))
     staff_number = models.CharField(_("staff number"), max_length=20)
     name = models.CharField(_("name"), max_length=50)
     phone = models.CharField(_("mobile phone"), max_length=11, blank=True)
@@ -104,8 +108,14 @@ class AllocationYear(models.Model):
         verbose_name = _("allocation year")
         verbose_name_plural = _("allocation years")
         constraints = [
-            models.CheckConstraint(name="allocation_amount_not_negative", condition=Q(amount__gte=0)),
-            models.CheckConstraint(name="allocation_window_ordered", condition=Q(closes_on__gte=models.F("opens_on"))),
+            models.CheckConstraint(
+                name="allocation_amount_not_negative", condition=Q(amount__gte=0),
+                violation_error_message=_("The amount may not be negative."),
+            ),
+            models.CheckConstraint(
+                name="allocation_window_ordered", condition=Q(closes_on__gte=models.F("opens_on")),
+                violation_error_message=_("Spending must close on or after the day it opens."),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -127,16 +137,16 @@ class AllocationEntry(AppendOnlyModel):
         CARRY_OVER = "carry_over", _("Carried over")
         REVERSAL = "reversal", _("Correction")
 
-    employee = models.ForeignKey(Employee, on_delete=models.PROTECT, related_name="allocation_entries")
+    employee = models.ForeignKey(Employee, on_delete=models.PROTECT, related_name="allocation_entries", verbose_name=_("employee"))
     year = models.PositiveSmallIntegerField(_("year"))
     kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices)
     amount = models.DecimalField(_("amount (yuan)"), max_digits=10, decimal_places=2)
     balance_after = models.DecimalField(_("balance after"), max_digits=10, decimal_places=2)
-    order_number = models.CharField(max_length=32, blank=True)
+    order_number = models.CharField(max_length=32, blank=True, verbose_name=_("order number"))
     idempotency_key = models.CharField(max_length=80, unique=True, null=True, blank=True)
-    reason = models.CharField(max_length=200, blank=True)
-    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
+    reason = models.CharField(max_length=200, blank=True, verbose_name=_("reason"))
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("recorded by"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("recorded at"))
 
     class Meta:
         ordering = ["employee", "year", "id"]
@@ -146,6 +156,9 @@ class AllocationEntry(AppendOnlyModel):
         constraints = [
             models.CheckConstraint(name="allocation_balance_never_negative", condition=Q(balance_after__gte=0)),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.employee} · {self.year} · {self.get_kind_display()} ¥{self.amount}"
 
 
 class Order(models.Model):
@@ -166,7 +179,7 @@ class Order(models.Model):
         OFFICE = "office", _("Deliver to my employer's office")
 
     number = models.CharField(_("order number"), max_length=32, unique=True)
-    employee = models.ForeignKey(Employee, on_delete=models.PROTECT, related_name="orders")
+    employee = models.ForeignKey(Employee, on_delete=models.PROTECT, related_name="orders", verbose_name=_("employee"))
     status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.PENDING_PAYMENT)
     fulfilment = models.CharField(_("fulfilment"), max_length=10, choices=Fulfilment.choices, default=Fulfilment.PICKUP)
     year = models.PositiveSmallIntegerField(_("allocation year"))
@@ -174,8 +187,8 @@ class Order(models.Model):
     allocation_amount = models.DecimalField(_("paid from allocation"), max_digits=12, decimal_places=2)
     card_amount = models.DecimalField(_("paid by card"), max_digits=12, decimal_places=2)
     # settable (not auto_now_add) so that demo and benchmark data can be dated in the past
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
-    paid_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True, verbose_name=_("ordered at"))
+    paid_at = models.DateTimeField(null=True, blank=True, db_index=True, verbose_name=_("payment time"))
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -204,6 +217,9 @@ class OrderLine(models.Model):
         ordering = ["order", "id"]
         constraints = [models.CheckConstraint(name="order_line_quantity_positive", condition=Q(quantity__gt=0))]
 
+    def __str__(self) -> str:
+        return f"{self.order.number} · {self.product} × {self.quantity}"
+
 
 class OrderLineBatch(models.Model):
     """Which batch's units an order line took (FIFO at checkout): the link settlement follows."""
@@ -219,6 +235,9 @@ class OrderLineBatch(models.Model):
         ]
         indexes = [models.Index(fields=["batch", "line"])]
 
+    def __str__(self) -> str:
+        return f"{self.line} ← {self.batch.code}"
+
 
 class OrderEvent(AppendOnlyModel):
     """Every status change of an order, with who and when."""
@@ -232,6 +251,9 @@ class OrderEvent(AppendOnlyModel):
 
     class Meta:
         ordering = ["order", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.order.number} → {Order.Status(self.to_status).label if self.to_status in Order.Status.values else self.to_status}"
 
 
 class OrderNotice(models.Model):
@@ -264,6 +286,9 @@ class Cart(models.Model):
     employee = models.OneToOneField(Employee, on_delete=models.CASCADE, related_name="cart")
     updated_at = models.DateTimeField(auto_now=True)
 
+    def __str__(self) -> str:
+        return str(self.employee)
+
 
 class CartItem(models.Model):
     cart = models.ForeignKey(Cart, on_delete=models.CASCADE, related_name="items")
@@ -276,6 +301,9 @@ class CartItem(models.Model):
             models.UniqueConstraint(fields=["cart", "product"], name="cart_item_once_per_product"),
             models.CheckConstraint(name="cart_item_quantity_positive", condition=Q(quantity__gt=0)),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.product} × {self.quantity}"
 
 
 class Payment(models.Model):
@@ -309,6 +337,9 @@ class Payment(models.Model):
             ),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.order.number} · ¥{self.amount} · {self.get_status_display()}"
+
 
 class PaymentEvent(models.Model):
     """A provider's webhook event, stored once by its id (exactly-once application)."""
@@ -323,6 +354,9 @@ class PaymentEvent(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["provider", "event_id"], name="payment_event_once")]
+
+    def __str__(self) -> str:
+        return f"{self.provider} · {self.event_id}"
 
 
 class Refund(models.Model):
@@ -342,6 +376,9 @@ class Refund(models.Model):
             models.CheckConstraint(name="refund_amounts_not_negative", condition=Q(allocation_amount__gte=0, card_amount__gte=0)),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.order.number} · ¥{self.allocation_amount + self.card_amount}"
+
 
 class RefundLine(models.Model):
     """Units of an order line refunded, and from which batch they had come (settlement reverses these)."""
@@ -354,3 +391,6 @@ class RefundLine(models.Model):
 
     class Meta:
         constraints = [models.CheckConstraint(name="refund_line_units_positive", condition=Q(units__gt=0))]
+
+    def __str__(self) -> str:
+        return f"{self.refund} · {self.units}"

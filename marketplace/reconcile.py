@@ -8,6 +8,7 @@ Each check is one aggregate SQL statement returning only what does not balance.
 from __future__ import annotations
 
 from django.db import connection
+from django.utils.translation import gettext as _
 
 from core.money import yuan
 from logistics.models import BatchStock, Facility
@@ -94,10 +95,12 @@ def sales_of_batches(batch_ids: list[int]) -> list[dict]:
     return [
         {
             "type": "sale",
+            "type_label": _("Sale"),
             "batch_code": r.batch.code,
             "order_number": r.line.order.number,
             "date": r.line.order.created_at.date().isoformat(),
             "status": r.line.order.status,
+            "status_label": str(Order.Status(r.line.order.status).label),
             "product": r.line.product.name,
             "units": r.units,
             "employer": r.line.order.employee.employer.name,

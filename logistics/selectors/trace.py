@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 
 from django.db.models import Count, Max, Min, Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from households.models import Household
 
@@ -29,6 +31,7 @@ from ..models import (
     PackedBatch,
     PackingInput,
     QualityInspection,
+    Shipment,
     ShipmentLine,
 )
 
@@ -56,6 +59,19 @@ class EventType:
     TRANSFORMATION_OUTPUT = "transformation_output"
     INSPECTION = "inspection"
     LOSS = "loss"
+
+
+# What a person reads; ``event`` and ``unit`` stay codes for machines (the API, sorting).
+EVENT_LABELS = {
+    EventType.INTAKE: gettext_lazy("Intake"),
+    EventType.SHIPPING: gettext_lazy("Shipped"),
+    EventType.RECEIVING: gettext_lazy("Received"),
+    EventType.TRANSFORMATION_INPUT: gettext_lazy("Packed in (input)"),
+    EventType.TRANSFORMATION_OUTPUT: gettext_lazy("Packed (output)"),
+    EventType.INSPECTION: gettext_lazy("Quality inspection"),
+    EventType.LOSS: gettext_lazy("Loss"),
+}
+UNIT_LABELS = {"kg": "kg", "units": gettext_lazy("units")}
 
 
 @dataclass
@@ -98,10 +114,12 @@ def _location(f: Facility) -> str:
 def _event(kind, *, lot_code, product, quantity, unit, location, at, doc_type, doc_number, source="", destination="", note=""):
     return {
         "event": kind,
+        "event_label": str(EVENT_LABELS.get(kind, kind)),
         "traceability_lot_code": lot_code,
         "product": product,
         "quantity": str(quantity),
         "unit": unit,
+        "unit_label": str(UNIT_LABELS.get(unit, unit)),
         "location": location,
         "date": _iso(at),
         "reference_document_type": doc_type,
@@ -138,7 +156,8 @@ def _lot_events(lot: Lot) -> list[dict]:
     return [
         _event(EventType.INTAKE, lot_code=lot.code, product=f"{lot.grade.produce.name} {lot.grade.name}", quantity=lot.weight_kg,
                unit="kg", location=_location(lot.origin), at=intake.created_at if intake else lot.created_at,
-               doc_type="收购凭证 intake receipt", doc_number=lot.code, source=f"household {lot.household.number}")
+               doc_type=_("Intake receipt"), doc_number=lot.code,
+               source=_("household %(number)s") % {"number": lot.household.number})
     ]
 
 
@@ -146,16 +165,17 @@ def _shipment_events(line: ShipmentLine, code: str, product: str, unit: str) -> 
     s = line.shipment
     rows = [
         _event(EventType.SHIPPING, lot_code=code, product=product, quantity=line.dispatched.normalize() if unit == "units" else line.dispatched,
-               unit=unit, location=_location(s.origin), at=s.dispatched_at, doc_type="发货单 shipment", doc_number=s.code,
+               unit=unit, location=_location(s.origin), at=s.dispatched_at, doc_type=_("Shipment note"), doc_number=s.code,
                source=_location(s.origin), destination=_location(s.destination))
     ]
     if line.received is not None:
         rows.append(
             _event(EventType.RECEIVING, lot_code=code, product=product,
                    quantity=line.received.normalize() if unit == "units" else line.received, unit=unit, location=_location(s.destination),
-                   at=s.received_at, doc_type="发货单 shipment", doc_number=s.code, source=_location(s.origin),
+                   at=s.received_at, doc_type=_("Shipment note"), doc_number=s.code, source=_location(s.origin),
                    destination=_location(s.destination),
-                   note=(f"loss {line.dispatched - line.received}: {line.loss_reason}" if line.received < line.dispatched else ""))
+                   note=(_("loss %(quantity)s: %(reason)s") % {"quantity": line.dispatched - line.received, "reason": line.loss_reason}
+                         if line.received < line.dispatched else ""))
         )
     return rows
 
@@ -219,8 +239,8 @@ def _forward_of_batches(trace: Trace, batches: list[PackedBatch], batch_lines: l
         b = by_id[i.batch_id]
         trace.events.append(
             _event(EventType.INSPECTION, lot_code=b.code, product=_sku_product(b), quantity=b.units, unit="units",
-                   location=_location(b.station), at=i.inspected_at, doc_type="质检记录 inspection", doc_number=str(i.pk),
-                   note="passed" if i.passed else f"failed: {i.notes}")
+                   location=_location(b.station), at=i.inspected_at, doc_type=_("Inspection record"), doc_number=str(i.pk),
+                   note=_("passed") if i.passed else _("failed: %(notes)s") % {"notes": i.notes})
         )
     for line in batch_lines:
         b = by_id[line.batch_id]
@@ -248,6 +268,7 @@ def _shipment_row(line: ShipmentLine, code: str) -> dict:
         "dispatched_at": _iso(s.dispatched_at),
         "received_at": _iso(s.received_at),
         "status": s.status,
+        "status_label": str(Shipment.Status(s.status).label),
     }
 
 
@@ -269,12 +290,12 @@ def trace_batch(batch: PackedBatch) -> Trace:
         trace.events.append(
             _event(EventType.TRANSFORMATION_INPUT, lot_code=i.lot.code, product=f"{i.lot.grade.produce.name} {i.lot.grade.name}",
                    quantity=i.quantity_kg, unit="kg", location=_location(batch.station), at=batch.packed_at,
-                   doc_type="包装记录 packing run", doc_number=run.code, destination=batch.code)
+                   doc_type=_("Packing record"), doc_number=run.code, destination=batch.code)
         )
     trace.events.append(
         _event(EventType.TRANSFORMATION_OUTPUT, lot_code=batch.code, product=_sku_product(batch), quantity=batch.units, unit="units",
-               location=_location(batch.station), at=batch.packed_at, doc_type="包装记录 packing run", doc_number=run.code,
-               note=f"{batch.unit_weight_kg} kg/unit; waste {run.waste_kg} kg")
+               location=_location(batch.station), at=batch.packed_at, doc_type=_("Packing record"), doc_number=run.code,
+               note=_("%(weight)s kg per unit; waste %(waste)s kg") % {"weight": batch.unit_weight_kg, "waste": run.waste_kg})
     )
     _forward_of_batches(trace, [batch], batch_lines)
     trace.subject = trace.batches[0]
@@ -302,13 +323,13 @@ def _trace_lots(trace: Trace, lots: list[Lot]) -> None:
         lot = by_id[i.lot_id]
         trace.events.append(
             _event(EventType.TRANSFORMATION_INPUT, lot_code=lot.code, product=f"{lot.grade.produce.name} {lot.grade.name}",
-                   quantity=i.quantity_kg, unit="kg", location=_location(b.station), at=b.packed_at, doc_type="包装记录 packing run",
+                   quantity=i.quantity_kg, unit="kg", location=_location(b.station), at=b.packed_at, doc_type=_("Packing record"),
                    doc_number=i.run.code, destination=b.code)
         )
     for b in batches.values():
         trace.events.append(
             _event(EventType.TRANSFORMATION_OUTPUT, lot_code=b.code, product=_sku_product(b), quantity=b.units, unit="units",
-                   location=_location(b.station), at=b.packed_at, doc_type="包装记录 packing run", doc_number=b.packing_run.code)
+                   location=_location(b.station), at=b.packed_at, doc_type=_("Packing record"), doc_number=b.packing_run.code)
         )
     lot_shipment_rows = trace.shipments
     trace.shipments = []

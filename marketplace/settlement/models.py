@@ -12,6 +12,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from households.models import Household
@@ -110,6 +111,9 @@ class SettlementLine(models.Model):
         ]
         indexes = [models.Index(fields=["run", "chunk"])]
 
+    def __str__(self) -> str:
+        return f"{self.order_line_id} · {self.household_id} · ¥{self.amount}"
+
 
 class DividendLine(models.Model):
     """A household's dividend (二次返利) from one run: rate × attributed revenue, per allocation year
@@ -130,6 +134,9 @@ class DividendLine(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["run", "household", "year", "produce"], name="dividend_once_per_run"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.household} · {self.year} · ¥{self.amount}"
 
 
 class Payout(models.Model):
@@ -168,6 +175,9 @@ class Payout(models.Model):
         ]
         indexes = [models.Index(fields=["status", "run"])]
 
+    def __str__(self) -> str:
+        return f"{self.household} · ¥{self.amount} · {self.get_status_display()}"
+
 
 class MoneyFlowSnapshot(models.Model):
     """The public money-flow figures (aggregates only), refreshed by a task."""
@@ -178,3 +188,6 @@ class MoneyFlowSnapshot(models.Model):
     class Meta:
         ordering = ["-computed_at", "-id"]
         get_latest_by = "computed_at"
+
+    def __str__(self) -> str:
+        return f"{timezone.localtime(self.computed_at):%Y-%m-%d %H:%M}"

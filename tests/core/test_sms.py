@@ -19,7 +19,7 @@ class _Gateway(BaseHTTPRequestHandler):
     answer = 200
     received: list = []
 
-    def do_POST(self):  # noqa: N802 (http.server's name)
+    def do_POST(self):
         body = self.rfile.read(int(self.headers["Content-Length"]))
         type(self).received.append({"auth": self.headers["Authorization"], "body": json.loads(body)})
         self.send_response(type(self).answer)

@@ -102,4 +102,4 @@ def test_staff_trace_lookup_page(client):
     batch = c.pack([(a, "5")], units=2)
     client.force_login(c.station_staff)
     page = client.get(f"/station/trace/?code={batch.code}").content.decode()
-    assert a.code in page and "transformation_output" in page
+    assert a.code in page and "包装产出" in page and "transformation_output" not in page

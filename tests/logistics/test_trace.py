@@ -45,7 +45,8 @@ def test_backward_from_a_batch_lists_lots_households_points_and_dates():
     kinds = [e["event"] for e in t.events]
     for kind in ("intake", "shipping", "receiving", "transformation_input", "transformation_output", "inspection"):
         assert kind in kinds
-    assert any(e["note"].startswith("loss 1.000") for e in t.events if e["event"] == "receiving")
+    assert any(e["note"].startswith("损耗 1.000") for e in t.events if e["event"] == "receiving")
+    assert {e["event_label"] for e in t.events} >= {"收购", "发货", "已收货"}
 
 
 def test_forward_from_a_batch_lists_where_its_units_went():
@@ -140,19 +141,18 @@ def test_the_xlsx_export_carries_fsma_204_key_data_elements_per_event(client):
     r = client.get(f"/api/v1/trace/{batch.code}/export.xlsx")
     assert r.status_code == 200 and r["Content-Type"].startswith("application/vnd.openxmlformats")
     wb = load_workbook(io.BytesIO(r.content))
-    ws = wb["Events FSMA-204"]
+    ws = wb["追溯事件（FSMA-204）"]
     header = [cell.value for cell in ws[1]]
-    assert header == [label for _key, label in EVENT_COLUMNS]
-    for kde in ("Traceability lot code", "Product description", "Quantity", "Unit of measure", "Location description", "Date",
-                "Reference document type", "Reference document number"):
-        assert any(h.startswith(kde) for h in header)
+    assert header == [str(label) for _key, label in EVENT_COLUMNS]
+    for kde in ("事件", "追溯批次码", "产品", "数量", "计量单位", "地点", "日期", "单据类型", "单据号"):
+        assert any(h.startswith(kde) for h in header), kde
     assert ws.auto_filter.ref and ws.auto_filter.ref.startswith("A1:")
     rows = list(ws.iter_rows(min_row=2, values_only=True))
     events = {row[0] for row in rows}
-    assert {"intake", "shipping", "receiving", "transformation_input", "transformation_output"} <= events
-    packed = next(row for row in rows if row[0] == "transformation_output")
-    assert packed[1] == batch.code and packed[3] == 6 and packed[4] == "units"
-    lots = wb["Lots"]
+    assert {"收购", "发货", "已收货", "包装投入", "包装产出"} <= events
+    packed = next(row for row in rows if row[0] == "包装产出")
+    assert packed[1] == batch.code and packed[3] == 6 and packed[4] == "件"
+    lots = wb["批次"]
     assert {row[0] for row in lots.iter_rows(min_row=2, values_only=True)} == {a.code, b.code}
 
 
