@@ -44,11 +44,22 @@ def household_search(queryset, query: str, *, full_id: bool = True):
     return queryset.filter(condition)
 
 
+class VillageChoiceField(forms.ModelChoiceField):
+    """Village names repeat across townships (水峡村): every choice names its township."""
+
+    def label_from_instance(self, obj) -> str:
+        return f"{obj.township.name} · {obj.name}"
+
+
+class VillageChoiceFilter(django_filters.ModelChoiceFilter):
+    field_class = VillageChoiceField
+
+
 class HouseholdFilterSet(WagtailFilterSet):
     township = django_filters.ModelChoiceFilter(
         label=_("township"), field_name="village__township", queryset=Township.objects.all()
     )
-    village = django_filters.ModelChoiceFilter(
+    village = VillageChoiceFilter(
         label=_("village"), queryset=Village.objects.select_related("township").order_by("township__code", "code")
     )
     labour_class = django_filters.ChoiceFilter(label=_("labour capacity class"), choices=LabourClass.choices)

@@ -1,8 +1,7 @@
 """A PDF sheet of QR labels for a packed batch (A4, 2 × 5 labels a page).
 
 Each label: product, grade, net weight in kg and jin, batch code, packing date, station, and a
-QR code of the batch's public trace page. Chinese text uses reportlab's built-in CID font
-STSong-Light (no font file needed).
+QR code of the batch's public trace page. Text is in the embedded CJK font (core/pdf_fonts.py).
 """
 
 from __future__ import annotations
@@ -13,24 +12,16 @@ import segno
 from django.utils import timezone
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen import canvas
 
 from core.money import kg_to_jin
+from core.pdf_fonts import cjk_font, draw_string
 
 from .models import PackedBatch
 
-FONT = "STSong-Light"
 COLS, ROWS = 2, 5
 MARGIN = 10 * mm
 MAX_LABELS = 1000
-
-
-def _font() -> str:
-    if FONT not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(UnicodeCIDFont(FONT))
-    return FONT
 
 
 def _plain(d) -> str:
@@ -39,7 +30,7 @@ def _plain(d) -> str:
 
 
 def batch_labels_pdf(*, batch: PackedBatch, trace_url: str, count: int | None = None) -> bytes:
-    font = _font()
+    cjk_font()
     count = max(1, min(count or batch.units, MAX_LABELS))
     buf = io.BytesIO()
     c = canvas.Canvas(buf, pagesize=A4)
@@ -89,8 +80,7 @@ def batch_labels_pdf(*, batch: PackedBatch, trace_url: str, count: int | None = 
         tx = x0 + 6 * mm + qr_side
         ty = y0 + cell_h - 8 * mm
         for fs, text in lines:
-            c.setFont(font, fs)
-            c.drawString(tx, ty, text[:40])
+            draw_string(c, tx, ty, text[:40], fs)
             ty -= fs + 3.2
     c.showPage()
     c.save()

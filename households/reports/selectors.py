@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+from collections.abc import Callable
 from decimal import Decimal
 
 import django_filters
@@ -22,11 +23,60 @@ from django.utils.translation import gettext_lazy as _
 from core import filters as core_filters
 from core.money import from_fen, to_fen
 
+from ..filters import VillageChoiceFilter
 from ..models import RISK_FLAGS, Household, IncomeEntry, IncomeKind, LabourClass, PovertyStatus, Township, Village
 
 ZERO = Decimal("0.00")
 CACHE_SECONDS = 3600
 KINDS = tuple(IncomeKind.values)  # intake, sales, dividend
+
+
+# Produce codes belong to the supply chain (logistics), which registers {code: name} here from its
+# AppConfig.ready(): the registry never imports it, and people filter and read by name (板栗).
+_PRODUCE_NAME_SOURCES: list[Callable[[], dict[str, str]]] = []
+
+
+def register_produce_names(fn: Callable[[], dict[str, str]]) -> None:
+    if fn not in _PRODUCE_NAME_SOURCES:
+        _PRODUCE_NAME_SOURCES.append(fn)
+
+
+def produce_names() -> dict[str, str]:
+    names: dict[str, str] = {}
+    for fn in _PRODUCE_NAME_SOURCES:
+        names.update(fn())
+    return names
+
+
+def produce_code(text: str) -> str:
+    """The produce code a person meant: a code (any case), a name (板栗) or a unique part of one;
+    otherwise the text itself, which then finds nothing."""
+    text = (text or "").strip()
+    if not text:
+        return ""
+    names = produce_names()
+    lowered = {code.lower(): code for code in names}
+    if text.lower() in lowered:
+        return lowered[text.lower()]
+    exact = [code for code, name in names.items() if name == text]
+    partial = [code for code, name in names.items() if text in name]
+    chosen = exact or partial
+    return chosen[0] if len(chosen) == 1 else text
+
+
+def produce_label(code: str, names: dict[str, str] | None = None) -> str:
+    if not code:
+        return "-"
+    return (produce_names() if names is None else names).get(code, code)
+
+
+class ProduceField(forms.CharField):
+    def clean(self, value):
+        return produce_code(super().clean(value))
+
+
+class ProduceFilter(django_filters.CharFilter):
+    field_class = ProduceField
 
 
 class IncomeReportFilterSet(django_filters.FilterSet):
@@ -35,7 +85,7 @@ class IncomeReportFilterSet(django_filters.FilterSet):
     township = django_filters.ModelChoiceFilter(
         label=_("township"), field_name="household__village__township", queryset=Township.objects.all()
     )
-    village = django_filters.ModelChoiceFilter(
+    village = VillageChoiceFilter(
         label=_("village"), field_name="household__village",
         queryset=Village.objects.select_related("township").order_by("township__code", "code"),
     )
@@ -48,7 +98,7 @@ class IncomeReportFilterSet(django_filters.FilterSet):
                                           widget=forms.DateInput(attrs={"type": "date"}))
     date_to = core_filters.DateFilter(label=_("to"), field_name="date", lookup_expr="lte",
                                         widget=forms.DateInput(attrs={"type": "date"}))
-    produce = django_filters.CharFilter(label=_("produce"), field_name="produce")
+    produce = ProduceFilter(label=_("produce"), field_name="produce", help_text=_("name or code, e.g. 板栗"))
 
     class Meta:
         model = IncomeEntry
@@ -315,7 +365,11 @@ def income_by_month(*, filters: dict | None = None, household: Household | None 
 
 def income_by_produce(*, filters: dict | None = None, household: Household | None = None) -> list[dict]:
     def compute(qs):
-        return [_clean(dict(r)) for r in qs.order_by().values("produce").annotate(**_kind_sums()).order_by("-total")]
+        rows = [_clean(dict(r)) for r in qs.order_by().values("produce").annotate(**_kind_sums()).order_by("-total")]
+        names = produce_names()
+        for r in rows:
+            r["produce_label"] = produce_label(r["produce"], names)
+        return rows
 
     if household is not None:
         return compute(IncomeEntry.objects.filter(household=household))

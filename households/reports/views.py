@@ -65,14 +65,14 @@ def income_report(request):
              [[r["household__number"], r["household__head_name"], r["household__village__township__name"],
                r["household__village__name"], *_money(r)] for r in ranked]),
             (_("By month"), [_("Month"), *_money_headers()], [[r["month"].strftime("%Y-%m"), *_money(r)] for r in months]),
-            (_("By produce"), [_("Produce"), *_money_headers()], [[r["produce"] or "-", *_money(r)] for r in produce]),
+            (_("By produce"), [_("Produce"), *_money_headers()], [[r["produce_label"], *_money(r)] for r in produce]),
         ]
         return workbook_response("income-report.xlsx", sheets)
 
     charts = [
         bar_chart_svg([(r["month"].strftime("%Y-%m"), r["total"]) for r in months], title=_("Income by month")),
         bar_chart_svg([(r["label"], r["total"]) for r in townships], title=_("Income by township")),
-        bar_chart_svg([(r["produce"] or "-", r["total"]) for r in produce], title=_("Income by produce")),
+        bar_chart_svg([(r["produce_label"], r["total"]) for r in produce], title=_("Income by produce")),
     ]
     return render(request, "households/reports/income_report.html", {
         "filterset": filterset, "townships": townships, "villages": villages, "classes": classes, "ranked": ranked,
@@ -85,23 +85,25 @@ def income_report(request):
 def household_income(request, number: str):
     household = get_object_or_404(households_visible_to(request.user).select_related("village__township"), number=number)
     entries = list(selectors.household_income_entries(household=household)[:1000])
+    names = selectors.produce_names()
     for e in entries:
         e.sources = selectors.entry_sources(e)
         e.kind_label = KIND_LABELS.get(e.kind, e.kind)
+        e.produce_label = names.get(e.produce, e.produce or "-")
     summary = selectors.household_income_summary(household=household)
     if request.GET.get("format") == "xlsx":
         return workbook_response(f"income-{household.number}.xlsx", [
             (_("By month"), [_("Month"), *_money_headers()],
              [[r["month"].strftime("%Y-%m"), *_money(r)] for r in summary["by_month"]]),
-            (_("By produce"), [_("Produce"), *_money_headers()], [[r["produce"] or "-", *_money(r)] for r in summary["by_produce"]]),
+            (_("By produce"), [_("Produce"), *_money_headers()], [[r["produce_label"], *_money(r)] for r in summary["by_produce"]]),
             (_("Entries"), [_("Date"), _("Kind"), _("Amount"), _("Produce"), _("Lot"), _("Batch"), _("Order"), _("Settlement run"),
                             _("Reason")],
-             [[e.date.isoformat(), str(e.kind_label), e.amount, e.produce, e.sources["lot"], e.sources["batch"],
+             [[e.date.isoformat(), str(e.kind_label), e.amount, e.produce_label, e.sources["lot"], e.sources["batch"],
                e.sources["order"], e.sources["run"], e.reason] for e in entries]),
         ])
     charts = [
         bar_chart_svg([(r["month"].strftime("%Y-%m"), r["total"]) for r in summary["by_month"]], title=_("Income by month")),
-        bar_chart_svg([(r["produce"] or "-", r["total"]) for r in summary["by_produce"]], title=_("Income by produce")),
+        bar_chart_svg([(r["produce_label"], r["total"]) for r in summary["by_produce"]], title=_("Income by produce")),
     ]
     return render(request, "households/reports/household_income.html", {
         "household": household, "entries": entries, "summary": summary, "charts": charts, "kind_labels": KIND_LABELS,
