@@ -59,7 +59,7 @@ def households_export_xlsx(*, queryset, user) -> bytes:
     # dimension, as Excel's own files do, which makes reading it back (the import) twice as fast.
     workbook = Workbook()
     sheet = workbook.active
-    sheet.title = "households"
+    sheet.title = "贫困户"  # the sheet people open; the import reads the first sheet whatever its name
     for i, (key, _h) in enumerate(COLUMNS, start=1):
         letter = get_column_letter(i)
         sheet.column_dimensions[letter].width = _WIDTHS.get(key, 8)

@@ -29,6 +29,7 @@ from households.models import Household, Township, Village
 
 from .models import Facility, Grade, Intake, Lot, LotMovement, PackedBatch, Produce, Sku, StaffAssignment
 from .services.batches import batch_inspect
+from .services.cash import cash_advance_record
 from .services.intake import intake_record
 from .services.packing import packing_run_complete
 from .services.prices import purchase_price_set
@@ -247,12 +248,28 @@ def seed_season(*, users: dict, sm: Facility, stations: dict[int, Facility], poi
                 received[line.pk] = line.dispatched - 1
                 reasons[line.pk] = "包装破损"
         shipment_receive(shipment=shipment, received=received, loss_reasons=reasons, author=users["shop"], at=moment(send_day, 16))
+    seed_cash_advances(county=users["county"])
     if stdout:
         stdout.write(
             f"  {shipments} shipments to stations, {len(batches)} batches packed and inspected, sent on to {sm.name}"
             f" ({time.perf_counter() - started:.1f} s)"
         )
     return True
+
+
+def seed_cash_advances(*, county) -> int:
+    """Cash for each point's season, advanced the morning of its first intake: what it paid out,
+    rounded up to the thousand, and a thousand more — so every cash sheet balances above zero."""
+    firsts = {}
+    for point_id, at in Intake.objects.order_by("collection_point_id", "created_at").values_list("collection_point_id", "created_at"):
+        firsts.setdefault(point_id, at)
+    totals = dict(Intake.objects.values("collection_point_id").annotate(t=Sum("amount")).values_list("collection_point_id", "t"))
+    points = Facility.objects.in_bulk(list(firsts))
+    for point_id, first in firsts.items():
+        amount = (Decimal(totals[point_id]) // 1000 + 2) * 1000
+        morning = timezone.localtime(first).replace(hour=7, minute=0, second=0, microsecond=0)
+        cash_advance_record(point=points[point_id], amount=amount, author=county, note="收购季备用金", at=min(morning, first))
+    return len(firsts)
 
 
 def seed(*, households: int = 2000, stdout=None, context: dict | None = None) -> dict:

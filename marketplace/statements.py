@@ -202,7 +202,7 @@ def _sheet_title(text: str) -> str:
 
 def _write_statement(ws, statement: Statement) -> None:
     bold = Font(bold=True)
-    ws.append([_("Employer statement"), statement.employer.name, statement.employer.code])
+    ws.append([_("Employer statement"), f"{statement.employer.name}（{statement.employer.code}）"])
     ws.append([_("Month"), str(statement.month)])
     ws.append([])
     ws.append([_("Staff number"), _("Name"), _("Orders"), _("Allocation spent"), _("Allocation refunded"), _("Owed")])
@@ -227,7 +227,7 @@ def statement_xlsx(*, month: StatementMonth, employer: Employer | None = None) -
     wb = Workbook()
     if employer is not None:
         ws = wb.active
-        ws.title = _sheet_title(employer.code)
+        ws.title = _sheet_title(employer.name)
         _write_statement(ws, employer_statement(employer=employer, month=month))
     else:
         ws = wb.active
@@ -250,7 +250,7 @@ def statement_xlsx(*, month: StatementMonth, employer: Employer | None = None) -
                 cell.number_format = MONEY_FORMAT
         ws.column_dimensions["B"].width = 24
         for t in totals:
-            _write_statement(wb.create_sheet(_sheet_title(t.employer.code)), employer_statement(employer=t.employer, month=month))
+            _write_statement(wb.create_sheet(_sheet_title(t.employer.name)), employer_statement(employer=t.employer, month=month))
     buffer = io.BytesIO()
     wb.save(buffer)
     return buffer.getvalue()

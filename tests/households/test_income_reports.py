@@ -142,3 +142,23 @@ def test_the_whole_report_agrees_with_each_table(county):
         assert report["labour_class"] == selectors.income_totals_by("labour_class", filters=filters)
         assert report["ranked"] == selectors.households_ranked(filters=filters)
         assert report["totals"] == selectors.income_totals(filters=filters)
+
+
+def test_the_produce_filter_takes_chinese_names_and_tables_show_names(client, county):
+    from tests.logistics.factories import ProduceFactory
+
+    ProduceFactory(code="chestnut", name="板栗")
+    ProduceFactory(code="walnut", name="核桃")
+    assert selectors.income_totals(filters={"produce": "核桃"})["total"] == Decimal("42.00")
+    assert selectors.income_totals(filters={"produce": "WALNUT"})["total"] == Decimal("42.00")
+    assert selectors.income_totals(filters={"produce": "板栗"})["total"] == Decimal("137.50")
+    assert selectors.income_totals(filters={"produce": "苹果"})["households"] == 0  # unknown: nothing, not everything
+    labels = {r["produce_label"] for r in selectors.income_by_produce()}
+    assert labels == {"板栗", "核桃"}
+
+
+def test_every_village_choice_names_its_township(client, county):
+    VillageFactory(township=county["townships"][0], name="水峡村")  # the same name in another township
+    client.force_login(UserFactory(role=roles.COUNTY_OFFICE))
+    html = client.get("/income/").content.decode()
+    assert "永乐街道 · 水峡村" in html and "回龙镇 · 水峡村" in html

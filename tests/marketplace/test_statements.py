@@ -182,10 +182,10 @@ def test_the_all_employers_export_has_a_summary_and_a_sheet_per_employer(shop, a
     at(datetime.datetime(YEAR, 10, 1, 12, 0))
     product = ProductFactory(price=Decimal("5.00"))
     stock_batch(product, 50, facility=shop)
-    for code in ("X1", "X2"):
-        _buy(_employee(EmployerFactory(code=code)), (product, 1))
+    for code, name in (("X1", "县教育局"), ("X2", "县医院")):
+        _buy(_employee(EmployerFactory(code=code, name=name)), (product, 1))
     wb = load_workbook(io.BytesIO(statement_xlsx(month=StatementMonth(YEAR, 10))))
-    assert wb.sheetnames[1:] == ["X1", "X2"]
+    assert wb.sheetnames[1:] == ["县教育局", "县医院"]  # sheets named as people call the employer
 
 
 def test_staff_see_the_statement_page_and_download_it(client, shop, at):
