@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from wagtail import hooks
+from wagtail.admin.menu import MenuItem
 from wagtail.admin.ui.tables import Column
 from wagtail.admin.views.generic.models import CreateView
 from wagtail.admin.viewsets.base import ViewSetGroup
@@ -20,6 +21,7 @@ from wagtail.permissions import register_permission_policy
 from wagtail.snippets.models import register_snippet
 from wagtail.snippets.views.snippets import SnippetViewSet, SnippetViewSetGroup
 
+from core import roles
 from core.admin_access import ScopedViewSetMixin
 from core.errors import DomainError
 
@@ -192,3 +194,14 @@ class SupplyChainGroup(ViewSetGroup):
 @hooks.register("register_admin_viewset")
 def register_supply_chain_viewsets():
     return SupplyChainGroup()
+
+
+class _CountyOnlyMenuItem(MenuItem):
+    def is_shown(self, request):
+        return roles.is_county_office(request.user)
+
+
+@hooks.register("register_admin_menu_item")
+def cash_menu_item():
+    """The county's cash for collection points lives on a site page (printable), linked from here."""
+    return _CountyOnlyMenuItem(_("Cash at every point"), reverse("cash-balances"), name="cash-balances", icon_name="table", order=175)
