@@ -120,6 +120,7 @@ def test_activation_page_signs_the_employee_in_and_keeps_the_typed_phone_after_a
     bad = client.post(url, {"phone": employee.phone, "code": code, "new_password1": "12345", "new_password2": "12345"})
     assert bad.status_code == 400
     assert employee.phone in bad.content.decode() and 'role="alert"' in bad.content.decode()
+    assert "密码太短，至少要有 8 个字符" in bad.content.decode()  # Django's own catalogue lacks this wording
     differ = client.post(url, {"phone": employee.phone, "code": code, "new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD + "x"})
     assert differ.status_code == 400 and "两次输入的密码不一致" in differ.content.decode()
     ok = client.post(url, {"phone": employee.phone, "code": code, "new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD})
