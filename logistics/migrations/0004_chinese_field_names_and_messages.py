@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('households', '0003_chinese_field_names'),
+        ('households', '0004_chinese_field_names'),
         ('logistics', '0003_cash_advances'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

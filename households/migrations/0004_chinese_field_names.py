@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('households', '0002_watchlistentry'),
+        ('households', '0003_watch_reason_no_points'),
     ]
 
     operations = [
