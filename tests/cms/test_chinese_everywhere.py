@@ -82,7 +82,7 @@ def _client(username: str) -> Client:
 
 
 def test_every_model_has_a_str_of_its_own():
-    ours = {"core", "households", "logistics", "marketplace", "settlement", "accounts", "cms"}
+    ours = {"core", "households", "lovepoints", "logistics", "marketplace", "settlement", "accounts", "cms"}
     missing = [m._meta.label for m in apps.get_models() if m._meta.app_label in ours and m.__str__ is Model.__str__]
     assert missing == []
 
