@@ -37,7 +37,7 @@ def _paid_order(staff, *, fulfilment="pickup", phone="13800001111") -> Order:
 
 def _step(order, status, staff, capture):
     with capture(execute=True):
-        order_transition(order=order, to_status=status, author=staff)
+        order_transition(order=order, to=status, actor=staff)
 
 
 def test_ready_for_pickup_texts_the_employee_once_and_shows_on_my_orders(staff, client, django_capture_on_commit_callbacks):
@@ -81,5 +81,5 @@ def test_an_employee_without_a_phone_still_sees_the_notice(staff, client, django
 def test_a_refused_transition_sends_nothing(staff, django_capture_on_commit_callbacks):
     order = _paid_order(staff)
     with django_capture_on_commit_callbacks(execute=True), pytest.raises(Exception):  # noqa: B017 (InvalidTransition)
-        order_transition(order=order, to_status="ready", author=staff)  # paid -> ready skips picking
+        order_transition(order=order, to="ready", actor=staff)  # paid -> ready skips picking
     assert not OrderNotice.objects.exists() and not SmsMessage.objects.exists()

@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('households', '0004_chinese_field_names'),
-        ('logistics', '0003_cash_advances'),
+        ('logistics', '0004_cash_advances'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

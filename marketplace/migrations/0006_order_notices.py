@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('marketplace', '0004_employee_phone'),
+        ('marketplace', '0005_employer_taking_part'),
     ]
 
     operations = [

@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('logistics', '0002_timestamps_settable_and_hold_events'),
+        ('logistics', '0003_batch_expiry_write_off'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -9,8 +9,8 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('logistics', '0004_chinese_field_names_and_messages'),
-        ('marketplace', '0005_order_notices'),
+        ('logistics', '0005_chinese_field_names_and_messages'),
+        ('marketplace', '0006_order_notices'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
