@@ -22,6 +22,7 @@ from .models import Employee, Employer, Order, Product
 from .services.allocation import allocation_grant_year, allocation_year_current
 from .services.cart import cart_item_set
 from .services.checkout import checkout_submit
+from .services.employees import employee_create, memberships_open_missing
 from .services.orders import order_transition
 
 EMPLOYERS = [
@@ -79,7 +80,7 @@ def seed_employees(employers: list[Employer], demo_user=None) -> int:
     rng = random.Random(7110)
     first = employers[[e.code for e in employers].index("ZA-EDU")] if any(e.code == "ZA-EDU" for e in employers) else employers[0]
     if demo_user is not None and not Employee.objects.filter(user=demo_user).exists():
-        Employee.objects.create(user=demo_user, employer=first, staff_number="0001", name=demo_user.get_full_name() or "演示职工")
+        employee_create(user=demo_user, employer=first, staff_number="0001", name=demo_user.get_full_name() or "演示职工")
     wanted = [f"zg{n:04d}" for n in range(1, EMPLOYEES + 1)]
     existing = set(User.objects.filter(username__in=wanted).values_list("username", flat=True))
     new_users = []
@@ -100,6 +101,7 @@ def seed_employees(employers: list[Employer], demo_user=None) -> int:
         name = rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.choice((1, 2))))
         new_employees.append(Employee(user=user, employer=employer, staff_number=f"{n + 1:04d}", name=name))
     Employee.objects.bulk_create(new_employees, batch_size=500)
+    memberships_open_missing()
     roles.ensure_role_groups()
     group = Group.objects.get(name=roles.EMPLOYEE)
     Through = User.groups.through

@@ -6,6 +6,7 @@ settlement lives in the ``marketplace.settlement`` app.
 
 from __future__ import annotations
 
+import datetime
 from decimal import Decimal
 
 from django.conf import settings
@@ -81,6 +82,47 @@ class Employee(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.employer})"
+
+
+# The first day of an employee's first membership when it was not recorded (employees that existed
+# before memberships did, or written in bulk): "since records began", so no earlier order falls
+# outside every membership.
+MEMBERSHIP_EPOCH = datetime.date(2000, 1, 1)
+
+
+class Membership(models.Model):
+    """An employee belongs to an employer from ``valid_from`` (inclusive) to ``valid_to``
+    (exclusive; null = still there). Ranges of one employee never overlap and are never edited
+    once closed: a move closes one and opens the next (``services.employees.employee_move``), so
+    statements, progress and reports of a past month read the membership of that month.
+
+    ``Employee.employer`` is the employer of the open range, kept in step by the same service.
+    On PostgreSQL an exclusion constraint (migration 0005) refuses overlapping ranges as well."""
+
+    wagtail_reference_index_ignore = True
+    employee = models.ForeignKey("Employee", on_delete=models.PROTECT, related_name="memberships", verbose_name=_("employee"))
+    employer = models.ForeignKey(Employer, on_delete=models.PROTECT, related_name="memberships", verbose_name=_("employer"))
+    staff_number = models.CharField(_("staff number"), max_length=20, help_text=_("the employee's number at this employer"))
+    valid_from = models.DateField(_("from"))
+    valid_to = models.DateField(_("until (not included)"), null=True, blank=True)
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["employee", "valid_from"]
+        verbose_name = _("membership")
+        verbose_name_plural = _("memberships")
+        indexes = [models.Index(fields=["employee", "valid_from"]), models.Index(fields=["employer", "valid_from"])]
+        constraints = [
+            models.UniqueConstraint(fields=["employee"], condition=Q(valid_to__isnull=True), name="membership_one_open_per_employee"),
+            models.UniqueConstraint(fields=["employee", "valid_from"], name="membership_starts_once"),
+            models.CheckConstraint(
+                name="membership_range_not_empty", condition=Q(valid_to__isnull=True) | Q(valid_to__gt=models.F("valid_from"))
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.employee_id} @ {self.employer_id} [{self.valid_from}, {self.valid_to or '…'})"
 
 
 class AllocationYear(models.Model):

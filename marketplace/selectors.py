@@ -3,22 +3,61 @@ spending-progress reports. Pages, the API and the admin share these."""
 
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Count, DecimalField, Prefetch, Q, QuerySet, Sum, Value
-from django.db.models.functions import Coalesce
+from django.db.models import BigIntegerField, Count, DecimalField, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce, TruncDate
 
 from core.money import ZERO
 from logistics.selectors.stock import available_units_subquery
 
 from .filters import EmployeeProgressFilter, EmployerProgressFilter, OrderFilter, ProductFilter
-from .models import AllocationEntry, Employee, Employer, Order, OrderEvent, OrderLine, Product
+from .models import AllocationEntry, Employee, Employer, Membership, Order, OrderEvent, OrderLine, Product
 from .services.allocation import allocation_today
 from .services.orders import SOLD_STATUSES
 
 K = AllocationEntry.Kind
 MONEY = DecimalField(max_digits=14, decimal_places=2)
+
+
+# --- memberships: which employer an entry belongs to ---------------------------------------------
+
+
+def membership_at(*, employee: Employee, day) -> Membership | None:
+    """The membership of ``employee`` covering ``day``."""
+    return (
+        Membership.objects.filter(employee=employee, valid_from__lte=day).exclude(valid_to__lte=day)
+        .select_related("employer").first()
+    )
+
+
+def _employer_on(day_ref: str, employee_ref: str = "employee_id"):
+    """The employer of the employee's membership covering the (county-time) day ``day_ref``; the
+    current employer when no membership covers it (an employee written in bulk without one)."""
+    membership = (
+        Membership.objects.filter(employee_id=OuterRef(employee_ref), valid_from__lte=OuterRef(day_ref))
+        .filter(Q(valid_to__isnull=True) | Q(valid_to__gt=OuterRef(day_ref)))
+        .order_by("-valid_from")
+        .values("employer_id")[:1]
+    )
+    return Coalesce(Subquery(membership), F("employee__employer_id"), output_field=BigIntegerField())
+
+
+def allocation_entries_by_employer(queryset: QuerySet[AllocationEntry] | None = None) -> QuerySet[AllocationEntry]:
+    """Allocation entries with ``employer_at``: the employer the employee belonged to when the
+    entry's order was placed (an order belongs to the employer of its time, and so do its refunds),
+    or when the entry was written if it has no order (grants, expiry). A later move changes none."""
+    order_time = Subquery(Order.objects.filter(number=OuterRef("order_number")).values("created_at")[:1])
+    qs = queryset if queryset is not None else AllocationEntry.objects.all()
+    return qs.annotate(at_day=TruncDate(Coalesce(order_time, F("created_at")))).annotate(employer_at=_employer_on("at_day"))
+
+
+def orders_by_employer(queryset: QuerySet[Order] | None = None) -> QuerySet[Order]:
+    """Orders with ``employer_at``: the employer the employee belonged to on the order's day."""
+    qs = queryset if queryset is not None else Order.objects.all()
+    return qs.annotate(at_day=TruncDate("created_at")).annotate(employer_at=_employer_on("at_day"))
 
 
 def product_list(*, filters: dict | None = None, include_inactive: bool = False) -> QuerySet[Product]:
@@ -91,33 +130,72 @@ def allocation_summary(*, employee: Employee, year: int | None = None) -> Alloca
     return s
 
 
-def _ledger_sums(prefix: str, year: int) -> dict:
-    def total(*kinds, sign=1):
-        expr = Sum(f"{prefix}amount", filter=Q(**{f"{prefix}year": year, f"{prefix}kind__in": kinds}))
-        return Coalesce(expr if sign > 0 else -expr, Value(ZERO), output_field=MONEY)
-
-    return {
-        "granted": total(K.GRANT),
-        "spent": total(K.SPEND, sign=-1),
-        "refunded": total(K.REFUND),
-        "balance": Coalesce(Sum(f"{prefix}amount", filter=Q(**{f"{prefix}year": year})), Value(ZERO), output_field=MONEY),
-    }
+def _year_days(year: int) -> tuple[datetime.date, datetime.date]:
+    return datetime.date(year, 1, 1), datetime.date(year + 1, 1, 1)
 
 
-def employee_progress(*, year: int, employer: Employer | None = None, filters: dict | None = None) -> QuerySet[Employee]:
-    """Employees with ``granted``, ``spent``, ``refunded`` and ``balance`` for ``year`` (what an
-    employer sees of its staff's spending)."""
-    qs = Employee.objects.select_related("employer").annotate(**_ledger_sums("allocation_entries__", year))
+def _attributed_totals(year: int, *, employer: Employer | None = None, by: str) -> dict[int, dict[str, Decimal]]:
+    """{employer or employee id: granted, spent, refunded, balance} for ``year``, each entry counted
+    at the employer of its time (``allocation_entries_by_employer``). One grouped query."""
+    qs = allocation_entries_by_employer(AllocationEntry.objects.filter(year=year))
     if employer is not None:
-        qs = qs.filter(employer=employer)
-    return EmployeeProgressFilter(filters or {}, queryset=qs).qs.order_by("employer__code", "staff_number")
+        qs = qs.filter(employer_at=employer.pk)
+    out: dict[int, dict[str, Decimal]] = {}
+    for row in qs.values(by, "kind").annotate(s=Sum("amount")).order_by():
+        t = out.setdefault(row[by], {"granted": ZERO, "spent": ZERO, "refunded": ZERO, "balance": ZERO})
+        amount = row["s"] or ZERO
+        if row["kind"] == K.GRANT:
+            t["granted"] += amount
+        elif row["kind"] == K.SPEND:
+            t["spent"] -= amount
+        elif row["kind"] == K.REFUND:
+            t["refunded"] += amount
+        t["balance"] += amount
+    return out
 
 
-def employer_progress(*, year: int, filters: dict | None = None) -> QuerySet[Employer]:
-    """Employers with their staff's totals for ``year`` (what the county sees)."""
-    employees = Count("employees", filter=Q(employees__active=True), distinct=True)
-    qs = Employer.objects.annotate(employee_count=employees, **_ledger_sums("employees__allocation_entries__", year))
-    return EmployerProgressFilter(filters or {}, queryset=qs).qs.order_by("code")
+def _with_totals(rows, totals: dict[int, dict[str, Decimal]]):
+    empty = {"granted": ZERO, "spent": ZERO, "refunded": ZERO, "balance": ZERO}
+    for row in rows:
+        for k, v in totals.get(row.pk, empty).items():
+            setattr(row, k, v)
+    return rows
+
+
+def employee_progress(*, year: int, employer: Employer | None = None, filters: dict | None = None) -> list[Employee]:
+    """Employees with ``granted``, ``spent``, ``refunded`` and ``balance`` for ``year`` (what an
+    employer sees of its staff's spending). For one employer: everyone who belonged to it during the
+    year, with what they spent while they did (a move later in the year leaves those figures be)."""
+    qs = Employee.objects.select_related("employer")
+    filters = dict(filters or {})
+    if employer is not None:
+        first, after = _year_days(year)
+        members = Membership.objects.filter(employer=employer, valid_from__lt=after).filter(
+            Q(valid_to__isnull=True) | Q(valid_to__gt=first)
+        )
+        qs = qs.filter(Q(pk__in=members.values("employee_id")) | Q(employer=employer, memberships__isnull=True)).distinct()
+        filters.pop("employer", None)
+    rows = list(EmployeeProgressFilter(filters, queryset=qs).qs.order_by("employer__code", "staff_number"))
+    return _with_totals(rows, _attributed_totals(year, employer=employer, by="employee_id"))
+
+
+def employer_progress(*, year: int, filters: dict | None = None) -> list[Employer]:
+    """Employers with their staff's totals for ``year`` (what the county sees), each entry at the
+    employer of its time; ``employee_count`` = active employees who belonged to it in the year."""
+    first, after = _year_days(year)
+    members = (
+        Membership.objects.filter(employee__active=True, valid_from__lt=after)
+        .filter(Q(valid_to__isnull=True) | Q(valid_to__gt=first))
+        .values("employer_id").annotate(n=Count("employee_id", distinct=True)).order_by()
+    )
+    counts = {r["employer_id"]: r["n"] for r in members}
+    for r in (Employee.objects.filter(active=True, memberships__isnull=True).values("employer_id")
+              .annotate(n=Count("id")).order_by()):
+        counts[r["employer_id"]] = counts.get(r["employer_id"], 0) + r["n"]
+    rows = list(EmployerProgressFilter(filters or {}, queryset=Employer.objects.all()).qs.order_by("code"))
+    for row in rows:
+        row.employee_count = counts.get(row.pk, 0)
+    return _with_totals(rows, _attributed_totals(year, by="employer_at"))
 
 
 def order_notices_open(*, employee) -> list:

@@ -30,7 +30,8 @@ from openpyxl.styles import Font
 
 from core.money import ZERO, yuan
 
-from .models import AllocationEntry, Employer
+from .models import AllocationEntry, Employer, Membership
+from .selectors import allocation_entries_by_employer
 
 K = AllocationEntry.Kind
 MONEY_FORMAT = "#,##0.00"
@@ -154,36 +155,55 @@ _SUMS = {
 }
 
 
+def _staff_numbers(employer: Employer, month: StatementMonth, employee_ids) -> dict[int, str]:
+    """Each employee's staff number at ``employer`` in the month (from the membership, so a number
+    given at a later employer does not reach back)."""
+    first, after = month.start.date(), month.end.date()
+    numbers: dict[int, str] = {}
+    for employee_id, number in (
+        Membership.objects.filter(employer=employer, employee_id__in=list(employee_ids), valid_from__lt=after)
+        .filter(Q(valid_to__isnull=True) | Q(valid_to__gt=first))
+        .order_by("valid_from").values_list("employee_id", "staff_number")
+    ):
+        numbers[employee_id] = number
+    return numbers
+
+
 def employer_statement(*, employer: Employer, month: StatementMonth) -> Statement:
-    """One employer's month: a row per employee who spent or got something back."""
-    rows = (
-        _month_entries(month)
-        .filter(employee__employer=employer)
+    """One employer's month: a row per employee who spent or got something back while belonging
+    to it (an order belongs to the employer of its day, whatever happened since)."""
+    rows = list(
+        allocation_entries_by_employer(_month_entries(month))
+        .filter(employer_at=employer.pk)
         .values("employee_id", "employee__staff_number", "employee__name")
         .annotate(**_SUMS)
-        .order_by("employee__staff_number")
+        .order_by("employee_id")
     )
+    numbers = _staff_numbers(employer, month, (r["employee_id"] for r in rows))
     statement = Statement(employer=employer, month=month)
     for r in rows:
         statement.rows.append(StatementRow(
-            employee_id=r["employee_id"], staff_number=r["employee__staff_number"], name=r["employee__name"],
-            orders=r["order_count"], spent=yuan(-(r["spend_sum"] or ZERO)), refunded=yuan(r["refund_sum"] or ZERO),
+            employee_id=r["employee_id"], staff_number=numbers.get(r["employee_id"], r["employee__staff_number"]),
+            name=r["employee__name"], orders=r["order_count"], spent=yuan(-(r["spend_sum"] or ZERO)),
+            refunded=yuan(r["refund_sum"] or ZERO),
         ))
+    statement.rows.sort(key=lambda row: (row.staff_number, row.employee_id))
     return statement
 
 
 def statements_for_month(*, month: StatementMonth) -> list[EmployerTotal]:
-    """Every employer with spending or refunds in the month, with its totals."""
+    """Every employer with spending or refunds in the month, with its totals (by the membership
+    of each order's day)."""
     per_employer = (
-        _month_entries(month)
-        .values("employee__employer_id")
+        allocation_entries_by_employer(_month_entries(month))
+        .values("employer_at")
         .annotate(**_SUMS, employee_count=Count("employee_id", distinct=True))
         .order_by()
     )
-    employers = Employer.objects.in_bulk([r["employee__employer_id"] for r in per_employer])
+    employers = Employer.objects.in_bulk([r["employer_at"] for r in per_employer])
     totals = [
         EmployerTotal(
-            employer=employers[r["employee__employer_id"]], employees=r["employee_count"], orders=r["order_count"],
+            employer=employers[r["employer_at"]], employees=r["employee_count"], orders=r["order_count"],
             spent=yuan(-(r["spend_sum"] or ZERO)), refunded=yuan(r["refund_sum"] or ZERO),
         )
         for r in per_employer

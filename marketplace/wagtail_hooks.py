@@ -55,9 +55,9 @@ class EmployeeViewSet(ScopedViewSetMixin, SnippetViewSet):
     search_fields = ["name", "staff_number"]
     ordering = ["employer", "staff_number"]
     copy_view_enabled = False
-
     def get_edit_handler(self):
-        # The default panels (every editable field), on a form that reads the phone like the import.
+        # The default panels (every editable field), on a form that reads the phone like the import
+        # and saves through the membership services (a change of employer is a move).
         panels = extract_panel_definitions_from_model_class(self.model, exclude=self.get_exclude_form_fields())
         return ObjectList(panels, base_form_class=EmployeeAdminForm).bind_to_model(self.model)
 

@@ -18,6 +18,7 @@ from core.spreadsheet import ImportResult, RowProblem
 
 from ..employees_import import EmployeeRow, employees_read_xlsx
 from ..models import Employee, Employer
+from .employees import employee_create
 
 
 def employees_import_xlsx(*, employer: Employer, file, author=None, progress=None) -> ImportResult:
@@ -56,7 +57,8 @@ def _write(employer: Employer, parsed: list[EmployeeRow], result: ImportResult) 
             user.set_unusable_password()
             user.save()
             user.groups.add(group)
-            Employee.objects.create(user=user, employer=employer, staff_number=row.staff_number, name=row.name, phone=row.phone)
+            # through the membership service: the new employee's open range at this employer
+            employee_create(user=user, employer=employer, staff_number=row.staff_number, name=row.name, phone=row.phone)
             result.created += 1
             continue
         changed = False

@@ -49,6 +49,13 @@ class EmployeeFactory(factory.django.DjangoModelFactory):
     staff_number = factory.Sequence(lambda n: f"S{n:05d}")
     name = factory.Sequence(lambda n: f"职工{n}")
 
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        # Through the service, so that every employee has its open membership as in production.
+        from marketplace.services.employees import employee_create
+
+        return employee_create(**kwargs)
+
 
 def allocation_year(year: int | None = None, **fields) -> AllocationYear:
     year = year or timezone.localdate().year
