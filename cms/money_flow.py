@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from django.shortcuts import render
 from django.urls import path
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from households.reports.charts import bar_chart_svg
@@ -24,7 +25,10 @@ def money_flow_page(request):
         bar_chart_svg(paid, title=_("Paid to households, by township")),
         bar_chart_svg(months, title=_("Reaching households, by month")),
     ]
-    return render(request, "cms/money_flow.html", {"flow": data, "charts": charts, "love_points": love_points_by_township()})
+    as_of = parse_datetime(data.get("as_of") or data.get("computed_at") or "")
+    return render(request, "cms/money_flow.html", {
+        "flow": data, "as_of": as_of, "charts": charts, "love_points": love_points_by_township(),
+    })
 
 
 urlpatterns = [path("money-flow/", money_flow_page, name="money-flow")]

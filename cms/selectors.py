@@ -15,14 +15,15 @@ from django.db.models import Count, DecimalField, F, OuterRef, Prefetch, Q, Subq
 from django.db.models.functions import Coalesce
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from wagtail.images import get_image_model
 
 from core.money import ZERO, price_per_jin, to_decimal
-from households.models import IncomeEntry, IncomeKind, Village
+from households.models import IncomeEntry, Village
 from logistics.models import Intake, PackedBatch, Produce
 from logistics.selectors.stock import available_units_subquery
 from marketplace.models import Order
-from marketplace.selectors import orders_sold
+from marketplace.settlement.money_flow import money_flow_latest
 
 from .filters import ProductPageFilter
 from .models import CategoryPage, OriginPage, ProductPage
@@ -212,35 +213,29 @@ def origin_cards(*, parent) -> list[OriginPage]:
 
 @dataclass
 class ProgrammeHeadline:
-    returned: Decimal  # paid to households through the channel (intake, attributed sales, dividends)
-    sales: Decimal  # what employees bought
+    returned: Decimal  # paid to households (intake payments + dividends), or sales so far before any
+    sales: Decimal  # net sales to employees
     households: int
     from_income_ledger: bool
+    as_of: datetime.datetime | None = None
     intake: Decimal = ZERO
     attributed_sales: Decimal = ZERO
     dividends: Decimal = ZERO
 
 
 def programme_headline() -> ProgrammeHeadline:
-    """What the programme has returned to households: the income ledger when it has entries
-    (intake payments, sales attributed by settlement, dividends), otherwise the sales so far."""
-
-    def total(kind=None):
-        return Coalesce(Sum("amount", filter=Q(kind=kind) if kind else None), Value(ZERO), output_field=DecimalField())
-
-    income = IncomeEntry.objects.aggregate(
-        total=total(), intake=total(IncomeKind.INTAKE), sales=total(IncomeKind.SALES), dividends=total(IncomeKind.DIVIDEND),
-        households=Count("household_id", distinct=True),
-    )
-    sales = orders_sold().aggregate(
-        total=Coalesce(Sum("total"), Value(ZERO), output_field=DecimalField())
-    )["total"]
-    if income["total"]:
+    """What the programme has paid to households, from the published money-flow snapshot — the
+    figures /money-flow/ and its JSON show, for the same cut-off (``as_of``)."""
+    data = money_flow_latest()
+    hh, sales = data["households"], Decimal(data["sales"]["net"])
+    as_of = parse_datetime(data.get("as_of") or data.get("computed_at") or "")
+    if hh["reached"]:
         return ProgrammeHeadline(
-            returned=income["total"], sales=sales, households=income["households"], from_income_ledger=True,
-            intake=income["intake"], attributed_sales=income["sales"], dividends=income["dividends"],
+            returned=Decimal(hh["paid_to_households"]), sales=sales, households=hh["reached"], from_income_ledger=True,
+            as_of=as_of, intake=Decimal(hh["intake"]), attributed_sales=Decimal(hh["sales_attributed"]),
+            dividends=Decimal(hh["dividends"]),
         )
-    return ProgrammeHeadline(returned=sales, sales=sales, households=0, from_income_ledger=False)
+    return ProgrammeHeadline(returned=sales, sales=sales, households=0, from_income_ledger=False, as_of=as_of)
 
 
 # --- the signed-in employee -------------------------------------------------------------------

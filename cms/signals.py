@@ -13,10 +13,12 @@ def connect() -> None:
 
     from logistics.models import BatchHoldEvent, BatchMovement, BatchStock, PackedBatch, QualityInspection
     from marketplace.models import Product
+    from marketplace.settlement.models import MoneyFlowSnapshot
 
     for signal in (page_published, page_unpublished, page_slug_changed, post_page_move):
         signal.connect(bump_catalogue_version, dispatch_uid=f"cms-cache-{signal!r}")
-    for model in (Product, BatchMovement, BatchStock, PackedBatch, BatchHoldEvent, QualityInspection):
+    # A new money-flow snapshot changes the home page's figures: it shows the published ones at once.
+    for model in (Product, BatchMovement, BatchStock, PackedBatch, BatchHoldEvent, QualityInspection, MoneyFlowSnapshot):
         post_save.connect(bump_catalogue_version, sender=model, dispatch_uid=f"cms-cache-save-{model.__name__}")
     for model in (Product, Page):
         post_delete.connect(bump_catalogue_version, sender=model, dispatch_uid=f"cms-cache-delete-{model.__name__}")

@@ -12,6 +12,7 @@ from core.errors import DomainError
 from core.money import yuan
 
 from .models import Household, IncomeEntry, IncomeKind
+from .signals import income_entry_reversed
 
 
 class LedgerError(DomainError):
@@ -75,7 +76,7 @@ def income_entry_reverse(*, entry: IncomeEntry, reason: str, author=None, date: 
         raise LedgerError("a reversal cannot itself be reversed")
     if IncomeEntry.objects.filter(reverses=entry).exists():
         raise LedgerError("this entry has already been reversed")
-    return IncomeEntry.objects.create(
+    reversal = IncomeEntry.objects.create(
         household_id=entry.household_id,
         kind=entry.kind,
         amount=-entry.amount,
@@ -88,6 +89,8 @@ def income_entry_reverse(*, entry: IncomeEntry, reason: str, author=None, date: 
         reason=reason,
         author=author,
     )
+    income_entry_reversed.send(sender=IncomeEntry, entry=reversal)
+    return reversal
 
 
 LEDGER_COLUMNS = (

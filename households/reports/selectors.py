@@ -16,7 +16,7 @@ import django_filters
 from django import forms
 from django.core.cache import cache
 from django.db import connection, transaction
-from django.db.models import Q, Sum
+from django.db.models import Count, Q, Sum
 from django.db.models.functions import TruncMonth
 from django.utils.translation import gettext_lazy as _
 
@@ -108,6 +108,34 @@ class IncomeReportFilterSet(django_filters.FilterSet):
         if value in RISK_FLAGS:
             return queryset.filter(**{f"household__{value}": True})
         return queryset
+
+
+# --- The published figures ----------------------------------------------------------------------
+#
+# What the public pages, the API and the county report call "paid to households" is decided here
+# and nowhere else: intake payments (收购款, cash at the scale) plus dividends (二次返利). Sales
+# revenue attributed to households is income the channel drove — the base of the dividend — but
+# not money paid to them, so it is shown beside the figure and never added into it.
+
+PAID_KINDS = (IncomeKind.INTAKE, IncomeKind.DIVIDEND)
+
+
+def paid_to_households(row: dict) -> Decimal:
+    """The paid-to-households figure of a row of per-kind sums (``intake``, ``sales``, ``dividend``)."""
+    return sum(((row.get(k) or ZERO) for k in PAID_KINDS), ZERO)
+
+
+def income_published(*, as_of: datetime.datetime) -> dict:
+    """The ledger's published figures at the cut-off ``as_of``: entries written up to that instant
+    (the ledger is append-only, so this is what any page showed at that time). One aggregate.
+
+    Keys: ``as_of``, ``households`` (reached: with any entry), ``intake``, ``sales``, ``dividend``,
+    ``total`` (all income the channel brought), ``paid_to_households``."""
+    row = IncomeEntry.objects.filter(created_at__lte=as_of).aggregate(**_kind_sums(), households=Count("household_id", distinct=True))
+    row = _clean(row)
+    row["paid_to_households"] = paid_to_households(row)
+    row["as_of"] = as_of
+    return row
 
 
 def income_entries(*, filters: dict | None = None):
@@ -285,6 +313,7 @@ def _row(amounts_list: list[tuple], **extra) -> dict:
     for i, k in enumerate((*KINDS, "total")):
         row[k] = from_fen(sum(a[i] for a in amounts_list))
     row["households"] = len(amounts_list)
+    row["paid_to_households"] = paid_to_households(row)
     return row
 
 

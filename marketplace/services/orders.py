@@ -420,7 +420,15 @@ def _write_refund(
             allocation_amount=returned, reason=f"{reason} {note}".strip()[:200]
         )
         refund.allocation_amount, refund.reason = returned, f"{reason} {note}".strip()[:200]
+    _publish_after_commit()
     return refund
+
+
+def _publish_after_commit() -> None:
+    # A refund changes the published net sales: the money flow follows once this commits.
+    from marketplace.settlement.money_flow import money_flow_refresh_soon
+
+    money_flow_refresh_soon()
 
 
 def order_cancel(*, order: Order, actor, reason: str = "") -> Order:

@@ -11,15 +11,21 @@ class SettlementConfig(AppConfig):
     verbose_name = _("Settlement")
 
     def ready(self) -> None:
+        from households.signals import income_entry_reversed
+
         from . import access  # noqa: F401  (registers the payout scope, core.access)
 
-        try:
-            from logistics import reconcile
-        except ImportError:  # the reconcile module is being written; nothing to register with yet
-            return
-        register = getattr(reconcile, "register_check", None)
-        if register is None:
-            return
-        from .checks import settled_days_attributed_equals_net_sales
+        income_entry_reversed.connect(_refresh_money_flow, dispatch_uid="settlement-money-flow-after-reversal")
+        from core.reconcile import register_check
 
-        register("settlement_attributed_equals_net_sales")(settled_days_attributed_equals_net_sales)
+        from .checks import CHECKS
+
+        for name, check in CHECKS.items():
+            register_check(name)(check)
+
+
+def _refresh_money_flow(**_kwargs) -> None:
+    # an intake void (or any correction) changes what was paid to households: publish it
+    from .money_flow import money_flow_refresh_soon
+
+    money_flow_refresh_soon()

@@ -1,4 +1,4 @@
-"""Settlement's check for ``manage.py reconcile``."""
+"""Settlement's checks for ``manage.py reconcile``."""
 
 from __future__ import annotations
 
@@ -8,3 +8,24 @@ def settled_days_attributed_equals_net_sales() -> list[str]:
     from .services import settled_days_mismatches
 
     return settled_days_mismatches()
+
+
+def run_dividends_equal_rate_times_attributed() -> list[str]:
+    """Each run's dividends add up to rate × the revenue it attributed, per allocation year."""
+    from .dividends import dividend_mismatches
+
+    return dividend_mismatches()
+
+
+def published_snapshot_equals_ledger() -> list[str]:
+    """Invariant 7: the published money-flow figures equal the ledgers at their stated time."""
+    from .money_flow import published_snapshot_mismatches
+
+    return published_snapshot_mismatches()
+
+
+CHECKS = {
+    "settlement_attributed_equals_net_sales": settled_days_attributed_equals_net_sales,
+    "settlement_dividends_equal_rate_times_attributed": run_dividends_equal_rate_times_attributed,
+    "published_figures_equal_ledger": published_snapshot_equals_ledger,
+}

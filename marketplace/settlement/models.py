@@ -183,11 +183,13 @@ class MoneyFlowSnapshot(models.Model):
     """The public money-flow figures (aggregates only), refreshed by a task."""
 
     computed_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # the cut-off: the figures are the ledgers as they stood at this instant
+    as_of = models.DateTimeField(db_index=True)
     data = models.JSONField()
 
     class Meta:
-        ordering = ["-computed_at", "-id"]
-        get_latest_by = "computed_at"
+        ordering = ["-as_of", "-id"]
+        get_latest_by = "as_of"
 
     def __str__(self) -> str:
-        return f"{timezone.localtime(self.computed_at):%Y-%m-%d %H:%M}"
+        return f"{timezone.localtime(self.as_of):%Y-%m-%d %H:%M}"

@@ -9,9 +9,9 @@ starting settlement again resumes the unfinished run where its cursor stands, an
 constraints on SettlementLine make a second pass add nothing.
 
 The split is the same rule as ``core.money.split_largest_remainder`` (tests prove they agree),
-done in integer fen and grams so that SQLite and PostgreSQL compute the same parts. The dividend
-(二次返利) is rate × attributed fen, rounded half up (away from zero for a clawback), the receipt
-rule of core.money.yuan.
+done in integer fen and grams so that SQLite and PostgreSQL compute the same parts. The dividends
+(二次返利) of a run are rate × the revenue it attributed, split over the households by the same
+largest-remainder rule (``dividends.py``), so they add up to it exactly.
 """
 
 from __future__ import annotations
@@ -32,10 +32,13 @@ from core.roles import is_county_office
 from households.models import IncomeEntry
 from households.services import income_entries_append_select
 from logistics.models import BatchShare, PackedBatch, Produce, Sku
-from marketplace.models import AllocationYear, Order, OrderLine, OrderLineBatch, Refund, RefundLine
+from marketplace.models import Order, OrderLine, OrderLineBatch, Refund, RefundLine
 from marketplace.services.orders import SOLD_STATUSES as ORDER_SOLD_STATUSES
 
+from .dividends import dividends_and_payouts_write
 from .models import DividendLine, Payout, SettlementLine, SettlementRun
+from .money_flow import money_flow_refresh_soon
+from .sql import _fen, _int_div, _json_object, _local_date, _t, _ts, _yuan_from_fen
 
 log = logging.getLogger(__name__)
 
@@ -57,48 +60,6 @@ class PayoutAlreadyPaid(SettlementError):
 
 def chunk_lines() -> int:
     return int(getattr(settings, "RELIEF_SETTLEMENT_CHUNK_LINES", DEFAULT_CHUNK_LINES))
-
-
-# --- SQL pieces that differ between SQLite and PostgreSQL --------------------------------------
-
-
-def _t(model) -> str:
-    return connection.ops.quote_name(model._meta.db_table)
-
-
-def _local_date(column: str) -> tuple[str, list]:
-    """SQL for the county-time date of a timestamp column, and its parameters."""
-    if connection.vendor == "postgresql":
-        return f"CAST(({column} AT TIME ZONE %s) AS date)", [settings.TIME_ZONE]
-    # SQLite keeps naive UTC text; the county's zone has no DST (Asia/Shanghai), so an offset will do.
-    offset = timezone.localtime(timezone.now()).utcoffset() or datetime.timedelta()
-    minutes = int(offset.total_seconds() // 60)
-    return f"date({column}, %s)", [f"{minutes:+d} minutes"]
-
-
-def _yuan_from_fen(expr: str) -> str:
-    if connection.vendor == "postgresql":
-        return f"(CAST({expr} AS numeric(14, 2)) / 100)"
-    return f"(({expr}) / 100.0)"
-
-
-def _fen(expr: str) -> str:
-    return f"CAST(ROUND(({expr}) * 100) AS BIGINT)"
-
-
-def _json_object(*pairs: tuple[str, str]) -> str:
-    fn = "jsonb_build_object" if connection.vendor == "postgresql" else "json_object"
-    args = ", ".join(f"'{k}', {v}" for k, v in pairs)
-    return f"{fn}({args})"
-
-
-def _ts(value: datetime.datetime):
-    return connection.ops.adapt_datetimefield_value(value)
-
-
-def _int_div(a: str, b: str) -> str:
-    # Both engines divide integers by truncation; the operands here are never negative.
-    return f"(({a}) / ({b}))"
 
 
 # --- The split -------------------------------------------------------------------------------
@@ -256,66 +217,6 @@ def _chunk_totals(run: SettlementRun, chunk: int) -> tuple[int, int, int]:
     return int(items), int(lines), int(fen)
 
 
-def _dividends_and_payouts(run: SettlementRun) -> None:
-    """Dividend lines (rate × what this run attributed, per household, year and produce), their
-    income entries, and a payout per household of what its dividends leave owed."""
-    dl, sl, ay, payout = _t(DividendLine), _t(SettlementLine), _t(AllocationYear), _t(Payout)
-    prod = "(agg.fen * agg.bp)"
-    rounded = f"CASE WHEN {prod} >= 0 THEN ({prod} + 5000) / 10000 ELSE -((-{prod} + 5000) / 10000) END"
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""
-            INSERT INTO {dl} (run_id, household_id, year, produce, attributed_fen, rate, amount_fen, amount)
-            SELECT {int(run.pk)}, d.household_id, d.year, d.produce, d.fen, d.rate, d.dfen, {_yuan_from_fen("d.dfen")}
-            FROM (
-                SELECT agg.household_id, agg.year, agg.produce, agg.fen, agg.rate, {rounded} AS dfen
-                FROM (
-                    SELECT sl.household_id, sl.year, '' AS produce, CAST(SUM(sl.amount_fen) AS BIGINT) AS fen,
-                           COALESCE(MAX(ay.dividend_rate), 0) AS rate,
-                           CAST(ROUND(COALESCE(MAX(ay.dividend_rate), 0) * 10000) AS BIGINT) AS bp
-                    FROM {sl} sl LEFT JOIN {ay} ay ON ay.year = sl.year
-                    WHERE sl.run_id = %s
-                    GROUP BY sl.household_id, sl.year
-                ) agg
-            ) d
-            WHERE d.dfen <> 0
-            """,
-            [run.pk],
-        )
-    now = _ts(timezone.now())
-    select = f"""
-    SELECT d.household_id AS household_id, 'dividend' AS kind, d.amount AS amount, %s AS date, d.produce AS produce,
-           'dividend' AS source_type, r.code AS source_code,
-           {_json_object(("run", "r.code"), ("year", "d.year"), ("rate", "CAST(d.rate AS TEXT)"))} AS source_detail,
-           '' AS reason, CAST(NULL AS INTEGER) AS author_id, %s AS created_at
-    FROM {dl} d JOIN {_t(SettlementRun)} r ON r.id = d.run_id
-    WHERE d.run_id = %s
-    """
-    income_entries_append_select(select_sql=select, params=[timezone.localdate(run.cutoff), now, run.pk])
-    with connection.cursor() as cursor:
-        # Owed = every dividend of the household so far − every payout already made out to it;
-        # a clawback (negative dividend) is carried into the next payout rather than paid back.
-        cursor.execute(
-            f"""
-            INSERT INTO {payout} (run_id, household_id, amount, status, method, reference, paid_by_id, paid_at, created_at)
-            SELECT {int(run.pk)}, o.household_id, {_yuan_from_fen("o.owed")}, 'unpaid', '', '', NULL, NULL, %s
-            FROM (
-                SELECT d.household_id, d.fen - COALESCE(p.fen, 0) AS owed
-                FROM (
-                    SELECT household_id, CAST(SUM(amount_fen) AS BIGINT) AS fen FROM {dl}
-                    WHERE household_id IN (SELECT household_id FROM {dl} WHERE run_id = %s)
-                    GROUP BY household_id
-                ) d
-                LEFT JOIN (
-                    SELECT household_id, CAST(SUM({_fen("amount")}) AS BIGINT) AS fen FROM {payout} GROUP BY household_id
-                ) p ON p.household_id = d.household_id
-            ) o
-            WHERE o.owed > 0
-            """,
-            [now, run.pk],
-        )
-
-
 # --- Runs ------------------------------------------------------------------------------------
 
 
@@ -404,7 +305,7 @@ def settlement_run_step(*, run_id: int, chunk_size: int | None = None) -> bool:
             )
             return True
         # Dividends and payouts, then done — one transaction, so it happens once.
-        _dividends_and_payouts(run)
+        dividends_and_payouts_write(run)
         run.dividend_amount = DividendLine.objects.filter(run=run).aggregate(s=Sum("amount"))["s"] or 0
         run.phase = SettlementRun.Phase.DONE
         run.status = SettlementRun.Status.COMPLETED
@@ -412,6 +313,7 @@ def settlement_run_step(*, run_id: int, chunk_size: int | None = None) -> bool:
         run.items_total = run.items_done
         run.finished_at = timezone.now()
         run.save(update_fields=["dividend_amount", "phase", "status", "items_done", "items_total", "finished_at"])
+        money_flow_refresh_soon()  # the published figures follow the run as soon as it commits
         return False
 
 

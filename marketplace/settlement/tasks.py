@@ -17,16 +17,20 @@ def settlement_run_task(run_id: int | None = None, chunk_size: int | None = None
     if run_id is not None and SettlementRun.objects.filter(pk=run_id, status=SettlementRun.Status.COMPLETED).exists():
         run = SettlementRun.objects.get(pk=run_id)
     else:
-        run = settlement_run(chunk_size=chunk_size)
-    money_flow_refresh_task.delay_on_commit()
+        run = settlement_run(chunk_size=chunk_size)  # refreshes the money flow when the run completes
     return {"run": run.code, "status": run.status, "lines": run.lines_written}
 
 
 @shared_task
-def money_flow_refresh_task() -> int:
-    from .money_flow import money_flow_snapshot_refresh
+def money_flow_refresh_task(requested_at: str | None = None) -> int | None:
+    """Refresh the public money-flow snapshot (hourly, and after writes that change it); skipped
+    when a snapshot at least as recent as ``requested_at`` exists. Returns the new snapshot's id."""
+    from django.utils.dateparse import parse_datetime
 
-    return money_flow_snapshot_refresh().pk
+    from .money_flow import money_flow_refresh_if_older
+
+    snapshot = money_flow_refresh_if_older(requested_at=parse_datetime(requested_at) if requested_at else None)
+    return snapshot.pk if snapshot is not None else None
 
 
 BEAT_SCHEDULE = {

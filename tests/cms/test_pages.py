@@ -120,7 +120,7 @@ def test_a_malformed_filter_is_shown_as_an_error_not_a_crash(client):
     assert cat.products[0].name in response.content.decode()
 
 
-def test_home_headline_is_what_the_income_ledger_returned_to_households(client):
+def test_home_headline_is_what_was_paid_to_households_with_attributed_sales_beside_it(client):
     import datetime
 
     from households.models import IncomeKind
@@ -134,7 +134,7 @@ def test_home_headline_is_what_the_income_ledger_returned_to_households(client):
     income_entry_record(household=b, kind=IncomeKind.SALES, amount=Decimal("20.50"), date=day, source_type="sale", source_code="S1")
     income_entry_record(household=b, kind=IncomeKind.DIVIDEND, amount=Decimal("1.03"), date=day, source_type="dividend", source_code="D1")
     html = client.get("/").content.decode()
-    assert "¥121.53" in html
+    assert 'data-testid="paid-to-households">¥101.03<' in html  # intake + dividends, as /money-flow/ says
     assert "2 户农户" in html
     assert "¥20.50" in html and "¥1.03" in html
     assert a.head_name not in html and b.head_name not in html

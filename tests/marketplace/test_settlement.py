@@ -144,11 +144,13 @@ def test_dividend_is_the_years_rate_times_attributed_revenue_and_becomes_a_payou
 
     run = settlement_run()
 
-    assert ledger(kind="dividend") == {a.pk: Decimal("0.50"), b.pk: Decimal("0.50")}
+    # 10 % × ¥10.05 = ¥1.005 → ¥1.01, split 503 : 502 — the fen left over goes to the larger share
+    # (rounding each household on its own would have paid ¥0.50 + ¥0.50 = ¥1.00).
+    assert ledger(kind="dividend") == {a.pk: Decimal("0.51"), b.pk: Decimal("0.50")}
     payouts = {p.household_id: p.amount for p in Payout.objects.filter(run=run)}
-    assert payouts == {a.pk: Decimal("0.50"), b.pk: Decimal("0.50")}
+    assert payouts == {a.pk: Decimal("0.51"), b.pk: Decimal("0.50")}
     assert all(p.status == Payout.Status.UNPAID for p in Payout.objects.all())
-    assert run.dividend_amount == Decimal("1.00")
+    assert run.dividend_amount == Decimal("1.01")
 
 
 def test_a_refund_claws_the_dividend_back_from_the_next_payout():
