@@ -100,6 +100,10 @@ class CategoryPage(CachedPageMixin, Page):
             page_obj = paginator.page(1)
         except EmptyPage:
             page_obj = paginator.page(paginator.num_pages)
+        if (filterset.is_bound and not filterset.is_valid()) or str(page_obj.number) != (request.GET.get("page") or "1").strip():
+            # a value the page had to set aside (an unknown township, a page past the last) is
+            # not kept in the page cache: only what was asked for and shown is
+            request._storefront_cacheable = False
         query = request.GET.copy()
         query.pop("page", None)
         context.update(

@@ -132,3 +132,51 @@ def test_a_batch_going_past_its_best_before_at_county_midnight_is_not_served_fro
 
     after = client.get(url)
     assert after[CACHED_HEADER] == "miss" and "6 件有货" not in after.content.decode()
+
+# --- a bounded cache: only the parameters a page reads, in one canonical form ----------------------
+
+
+def test_unknown_parameters_are_ignored_so_they_share_one_entry(client, shop, django_assert_num_queries):
+    url = shop.category.url
+    assert client.get(url, {"x": "1"})[CACHED_HEADER] == "miss"
+    with django_assert_num_queries(0):
+        assert client.get(url, {"x": "2"})[CACHED_HEADER] == "hit"
+    for n in range(20):  # random junk never makes a new entry
+        assert client.get(f"{url}?utm_source=wx{n}&x={n}")[CACHED_HEADER] == "hit"
+
+
+def test_known_parameters_in_any_order_and_spelling_are_one_entry(client, shop):
+    url = shop.category.url
+    first = client.get(f"{url}?sort=price&price_min=5&in_stock=on")
+    assert first[CACHED_HEADER] == "miss"
+    again = client.get(f"{url}?in_stock=true&price_min=5.00&x=1&sort=price")
+    assert again[CACHED_HEADER] == "hit"
+    assert client.get(f"{url}?sort=-price")[CACHED_HEADER] == "miss"  # a different sort is a different page
+
+
+@pytest.mark.parametrize("query", ["price_min=cheap", "price_min=1e25", "price_min=0.001", "sort=bogus", "page=abc",
+                                   "page=-1", "page=%EF%BC%92", "township=%E2%91%A2", "page=99999999999"])
+def test_an_unreadable_value_of_a_known_parameter_is_answered_but_never_stored(client, shop, query):
+    url = f"{shop.category.url}?{query}"
+    first, second = client.get(url), client.get(url)
+    assert first.status_code == second.status_code == 200
+    assert first[CACHED_HEADER] == second[CACHED_HEADER] == "bypass"
+
+
+@pytest.mark.parametrize("query", ["page=999", "township=987654"])
+def test_a_value_the_page_sets_aside_is_not_kept(client, shop, query):
+    url = f"{shop.category.url}?{query}"
+    client.get(url)
+    assert client.get(url).get(CACHED_HEADER) != "hit"
+
+
+def test_the_canonical_query_keeps_only_known_parameters_sorted():
+    from django.http import QueryDict
+
+    from cms.cache import canonical_query
+
+    assert canonical_query(QueryDict("x=1&sort=price&page=2&price_max=10.5&in_stock=off&sort=-price")) == (
+        "page=2&price_max=10.50&sort=-price"
+    )
+    assert canonical_query(QueryDict("x=1")) == canonical_query(QueryDict("x=2")) == ""
+    assert canonical_query(QueryDict("price_max=NaN")) is None
