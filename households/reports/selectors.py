@@ -18,6 +18,7 @@ from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import Count, Q, Sum
 from django.db.models.functions import TruncMonth
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core import filters as core_filters
@@ -136,6 +137,18 @@ def income_published(*, as_of: datetime.datetime) -> dict:
     row["paid_to_households"] = paid_to_households(row)
     row["as_of"] = as_of
     return row
+
+
+def income_published_now() -> dict:
+    """``income_published`` at this instant, its sums cached while the ledger stays as it is (the
+    ledger's version changes with every entry written, so a cached sum is the sum now)."""
+    now = timezone.now()
+    key = _key("published", _ledger_version())
+    row = cache.get(key)
+    if row is None:
+        row = income_published(as_of=now)
+        cache.set(key, row, CACHE_SECONDS)
+    return {**row, "as_of": now}
 
 
 def income_entries(*, filters: dict | None = None):

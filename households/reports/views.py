@@ -8,7 +8,6 @@ from functools import wraps
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.roles import is_county_office
@@ -78,7 +77,7 @@ def income_report(request):
     return render(request, "households/reports/income_report.html", {
         "filterset": filterset, "townships": townships, "villages": villages, "classes": classes, "ranked": ranked,
         "months": months, "produce": produce, "totals": totals, "charts": charts, "kind_labels": KIND_LABELS,
-        "query": request.GET.urlencode(), "published": selectors.income_published(as_of=timezone.now()),
+        "query": request.GET.urlencode(), "published": selectors.income_published_now(),
     })
 
 
