@@ -61,7 +61,7 @@ def _buy(employee, product, quantity):
 
 def _fulfil(order, author):
     for status in (Order.Status.PICKING, Order.Status.READY_FOR_PICKUP, Order.Status.COMPLETED):
-        order_transition(order=order, to_status=status, author=author)
+        order_transition(order=order, to=status, actor=author)
 
 
 def _rows(statement):
@@ -94,7 +94,7 @@ def test_moving_an_employee_leaves_every_issued_statement_identical(client, shop
     _buy(stayer, product, 1)
     _fulfil(march, staff)
     at(datetime.datetime(YEAR, 3, 20, 9, 0))
-    order_refund(order=march, lines={OrderLine.objects.get(order=march).pk: 2}, reason="破损", author=staff)  # ¥74 back
+    order_refund(order=march, lines={OrderLine.objects.get(order=march).pk: 2}, reason="破损", actor=staff)  # ¥74 back
     at(datetime.datetime(YEAR, 4, 5, 9, 0))
     _buy(mover, product, 1)
 
@@ -131,7 +131,7 @@ def test_moving_an_employee_leaves_every_issued_statement_identical(client, shop
     # the old employer's (an order belongs to the employer of its day).
     at(datetime.datetime(YEAR, 4, 25, 9, 0))
     _buy(mover, product, 1)
-    order_refund(order=march, lines={OrderLine.objects.get(order=march).pk: 1}, reason="少发", author=staff)
+    order_refund(order=march, lines={OrderLine.objects.get(order=march).pk: 1}, reason="少发", actor=staff)
     hos_april = {r.employee_id: r for r in employer_statement(employer=hos, month=months[1]).rows}
     assert (hos_april[mover.pk].staff_number, hos_april[mover.pk].spent) == ("H-7", Decimal("37.00"))
     edu_april = {r.employee_id: r for r in employer_statement(employer=edu, month=months[1]).rows}

@@ -63,9 +63,9 @@ def books(django_capture_on_commit_callbacks):
         cart_item_set(employee=employee, product=product, quantity=units)
         orders.append(checkout_submit(employee=employee, fulfilment="pickup").order)
     for status in (Order.Status.PICKING, Order.Status.READY_FOR_PICKUP, Order.Status.COMPLETED):
-        order_transition(order=orders[1], to_status=status, author=c.shop_staff)
+        order_transition(order=orders[1], to=status, actor=c.shop_staff)
     with django_capture_on_commit_callbacks(execute=True):
-        order_refund(order=orders[1], lines={OrderLine.objects.get(order=orders[1]).pk: 1}, reason="破损", author=c.shop_staff)
+        order_refund(order=orders[1], lines={OrderLine.objects.get(order=orders[1]).pk: 1}, reason="破损", actor=c.shop_staff)
     home_page()
     return c, lots, orders
 
@@ -116,7 +116,7 @@ def test_the_snapshot_follows_a_settlement_an_intake_void_and_a_refund_at_once(b
     assert after_settle.pk != after_void.pk and after_settle.data["households"]["dividends"] == "4.80"
 
     with django_capture_on_commit_callbacks(execute=True):
-        order_refund(order=orders[1], lines={OrderLine.objects.get(order=orders[1]).pk: 1}, reason="又坏一个", author=c.shop_staff)
+        order_refund(order=orders[1], lines={OrderLine.objects.get(order=orders[1]).pk: 1}, reason="又坏一个", actor=c.shop_staff)
     assert MoneyFlowSnapshot.objects.latest().data["sales"]["refunded"] == "48.00"
 
 
@@ -136,7 +136,7 @@ def test_a_paid_order_cancelled_later_is_taken_off_net_sales_once(books):
     c, _lots, orders = books
     from marketplace.services.orders import order_cancel
 
-    order_cancel(order=orders[0], author=c.shop_staff, reason="不要了")
+    order_cancel(order=orders[0], actor=c.shop_staff, reason="不要了")
     totals = published_totals(as_of=timezone.now())
     assert (totals["sales"]["total"], totals["sales"]["refunded"], totals["sales"]["net"]) == ("120.00", "96.00", "24.00")
 
