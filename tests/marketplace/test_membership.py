@@ -85,7 +85,7 @@ def _html(response) -> str:
 
 def test_moving_an_employee_leaves_every_issued_statement_identical(client, shop, at):
     at(datetime.datetime(YEAR, 3, 10, 9, 0))
-    staff = UserFactory()
+    staff = staff_at(shop, roles.SUPERMARKET_STAFF)
     product = ProductFactory(price=Decimal("37.00"))
     stock_batch(product, 200, facility=shop)
     edu, hos = EmployerFactory(code="EDU", name="教育局"), EmployerFactory(code="HOS", name="县医院")
@@ -99,7 +99,7 @@ def test_moving_an_employee_leaves_every_issued_statement_identical(client, shop
     _buy(mover, product, 1)
 
     months = [StatementMonth(YEAR, 3), StatementMonth(YEAR, 4)]
-    clerk = staff_at(shop, roles.SUPERMARKET_STAFF)
+    clerk = staff
 
     def issued():
         client.force_login(clerk)  # sessions are dated by the (moved) clock
