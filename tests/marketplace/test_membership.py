@@ -229,7 +229,7 @@ def test_employees_written_in_bulk_get_their_membership():
 
 
 def test_the_employee_import_opens_a_membership_for_each_new_employee():
-    from marketplace.employees_import import employees_import_xlsx
+    from marketplace.services.employees_import import employees_import_xlsx
 
     employer = EmployerFactory(code="IMP")
     wb = Workbook()
