@@ -97,7 +97,7 @@ class Membership(models.Model):
     statements, progress and reports of a past month read the membership of that month.
 
     ``Employee.employer`` is the employer of the open range, kept in step by the same service.
-    On PostgreSQL an exclusion constraint (migration 0006) refuses overlapping ranges as well."""
+    On PostgreSQL an exclusion constraint (migration 0008) refuses overlapping ranges as well."""
 
     wagtail_reference_index_ignore = True
     employee = models.ForeignKey("Employee", on_delete=models.PROTECT, related_name="memberships", verbose_name=_("employee"))

@@ -40,7 +40,7 @@ def drop_exclusion_constraint(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('marketplace', '0005_employer_taking_part'),
+        ('marketplace', '0007_chinese_field_names_and_messages'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
