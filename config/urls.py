@@ -7,6 +7,7 @@ from wagtail.admin import urls as wagtailadmin_urls
 from wagtail.documents import urls as wagtaildocs_urls
 
 api_v1 = [
+    path("", include("core.api_urls")),
     path("", include("households.api_urls")),
     path("", include("lovepoints.api")),
     path("", include("logistics.api_urls")),

@@ -1,13 +1,19 @@
 """Core's models: a spreadsheet import run in the background (the upload, its progress and its
 outcome; the import kinds belong to the apps, core.spreadsheet.register_import_kind), and the SMS
-outbox (core/sms.py)."""
+outbox (core/sms.py), and the personal-data access log (个人信息查阅记录): it lives in core because
+every app shows personal data and writes here, and core imports no app (households and employees
+are named by their numbers, as data)."""
+
 
 from __future__ import annotations
 
 from django.conf import settings
 from django.core.files.storage import storages
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from .ledger import AppendOnlyModel
 
 
 def private_storage():
@@ -89,3 +95,90 @@ class SmsMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.phone} · {self.text[:30]}"
+class PersonalDataAccess(AppendOnlyModel):
+    """One showing of unmasked personal data: who, when, how, whose, and from where.
+
+    Append-only (core.ledger) and, on PostgreSQL, guarded by a trigger that refuses UPDATE and
+    DELETE (migration 0001): an entry is never edited or removed.
+    """
+
+    class Action(models.TextChoices):
+        VIEW = "view", _("Viewed")
+        EXPORT = "export", _("Excel export")
+        PDF = "pdf", _("PDF")
+        API = "api", _("API")
+
+    at = models.DateTimeField(_("at"), default=timezone.now, db_index=True)
+    # Kept as data, with the username written beside it: a user account deleted later must
+    # neither take its entries with it nor be refused deletion because of them.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        null=True,
+        related_name="+",
+        verbose_name=_("user"),
+    )
+    username = models.CharField(_("username"), max_length=150, db_index=True)
+    action = models.CharField(_("action"), max_length=10, choices=Action.choices, db_index=True)
+    path = models.CharField(_("page or address"), max_length=300)
+    households = models.JSONField(_("households"), default=list, blank=True, help_text=_("Registry numbers."))
+    employees = models.JSONField(
+        _("employees"), default=list, blank=True, help_text=_("Employer code / staff number of each employee.")
+    )
+    filters = models.JSONField(_("filter"), default=dict, blank=True)
+    rows = models.PositiveIntegerField(_("rows"), default=0)
+    ip = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name = _("personal-data access")
+        verbose_name_plural = _("personal-data access log")
+        default_permissions = ("view",)
+
+    def __str__(self) -> str:
+        return f"{timezone.localtime(self.at):%Y-%m-%d %H:%M:%S} {self.username} {self.get_action_display()}"
+
+    @property
+    def households_shown(self) -> str:
+        """The numbers for a listing cell: the first few and how many more."""
+        numbers = self.households or []
+        if len(numbers) <= 3:
+            return "、".join(numbers)
+        return _("%(first)s and %(more)d more") % {"first": "、".join(numbers[:3]), "more": len(numbers) - 3}
+
+    @property
+    def at_shown(self) -> str:
+        return f"{timezone.localtime(self.at):%Y-%m-%d %H:%M:%S}"
+
+    @property
+    def whose_shown(self) -> str:
+        """Households, else employees, for a listing cell."""
+        if self.households:
+            return self.households_shown
+        if self.employees:
+            return _("employees %(numbers)s") % {"numbers": self.employees_shown}
+        return ""
+
+    @property
+    def households_text(self) -> str:
+        return " ".join(self.households or [])
+
+    @property
+    def employees_text(self) -> str:
+        return " ".join(self.employees or [])
+
+    @property
+    def filters_text(self) -> str:
+        return "; ".join(f"{k}={'、'.join(v) if isinstance(v, list) else v}" for k, v in (self.filters or {}).items())
+
+    @property
+    def action_label(self) -> str:
+        return str(self.get_action_display())
+
+    @property
+    def employees_shown(self) -> str:
+        numbers = self.employees or []
+        if len(numbers) <= 3:
+            return "、".join(numbers)
+        return _("%(first)s and %(more)d more") % {"first": "、".join(numbers[:3]), "more": len(numbers) - 3}

@@ -16,6 +16,7 @@ from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 
 from core.admin_views import import_context, progress_url, spreadsheet_import_submit
 from core.masking import can_see_personal_data
+from core.personal_data import Action, personal_data_access_record
 from core.services import background_threshold
 
 from . import import_kinds
@@ -86,6 +87,8 @@ class HouseholdExportView(View):
             filters=request.GET, search=request.GET.get("q", ""), full_id=can_see_personal_data(request.user)
         )
         content = households_export_xlsx(queryset=queryset, user=request.user)
+        numbers = list(queryset.order_by("number").values_list("number", flat=True))
+        personal_data_access_record(request=request, action=Action.EXPORT, households=numbers, filters=request.GET)
         response = HttpResponse(content, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
         filename = f"households-{timezone.localdate():%Y%m%d}.xlsx"
         response["Content-Disposition"] = f'attachment; filename="{filename}"'

@@ -36,3 +36,14 @@ BEAT_SCHEDULE = {
         "schedule": crontab(day_of_month=1, hour=3, minute=0),
     },
 }
+
+
+def registry_size() -> int:
+    """How many households the registry holds: the figure a worker's health check reports."""
+    from .models import Household
+
+    return Household.objects.count()
+
+
+# core.tasks.health_check reports these (core imports no app, so each app names its own).
+HEALTH_FIGURES = {"households": registry_size}

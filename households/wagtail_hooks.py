@@ -32,6 +32,7 @@ from wagtail.snippets.views.snippets import (
 
 from core.admin_access import ScopedViewSetMixin
 from core.masking import can_see_personal_data, mask_account, mask_id_number, mask_phone
+from core.personal_data import Action, personal_data_access_record
 
 from .access import households_visible_to, townships_visible_to, villages_visible_to
 from .admin_views import HouseholdExportView, HouseholdImportView, user_may_export, user_may_import
@@ -63,6 +64,18 @@ class HouseholdIndexView(IndexView):
     def get_base_queryset(self):
         return super().get_base_queryset().select_related("village__township")
 
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        # The page shows the ID numbers and phones of these households (unmasked to the county
+        # office): the access log names them.
+        personal_data_access_record(
+            request=self.request,
+            action=Action.EXPORT if self.is_export else Action.VIEW,
+            households=[h.number for h in context["object_list"]],
+            filters=self.request.GET,
+        )
+        return context
+
     def search_queryset(self, queryset):
         # Number, head's name, or the last digits of the ID (the search backend cannot do endswith).
         if not self.is_searching:
@@ -85,6 +98,12 @@ class HouseholdIndexView(IndexView):
 
 
 class HouseholdEditView(EditView):
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        # The form holds the ID number, phone and payout account in full.
+        personal_data_access_record(request=self.request, action=Action.VIEW, households=[self.object.number])
+        return context
+
     @transaction.atomic
     def save_instance(self):
         # Wagtail's plain "edited" entry says who but not what: log which fields changed (their
@@ -104,6 +123,11 @@ class HouseholdEditView(EditView):
 
 
 class HouseholdInspectView(InspectView):
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        personal_data_access_record(request=self.request, action=Action.VIEW, households=[self.object.number])
+        return context
+
     def _shown(self, name):
         value = getattr(self.object, name)
         return value if can_see_personal_data(self.request.user) else MASKS[name](value)

@@ -24,6 +24,7 @@ from rest_framework.response import Response
 from core.errors import DomainError
 from core.masking import shown_id_number
 from core.money import kg_to_jin, price_per_jin
+from core.personal_data import Action, personal_data_access_record
 from households.models import Household
 
 from .filters_intake import CountyIntakeFilter, RegistryHouseholdPickerFilter
@@ -281,6 +282,10 @@ class HouseholdPickerView(GenericAPIView):
     def get(self, request):
         qs = self.get_queryset()
         page = self.paginate_queryset(qs)
+        # ID numbers are in full for the county office: the log names the households answered.
+        personal_data_access_record(
+            request=request, action=Action.API, households=[h.number for h in page], filters=request.query_params
+        )
         return self.get_paginated_response(HouseholdPickerSerializer(page, many=True, context={"request": request}).data)
 
 

@@ -30,6 +30,7 @@ from core.errors import DomainError
 from core.money import jin_to_kg, kg_to_jin, line_amount, price_per_jin
 from core.money import kg as kg_rounded
 from core.parsing import query_date, query_text, safe_decimal_or_none
+from core.personal_data import Action, personal_data_access_record
 from households.models import Household
 
 from .selectors.intake import (
@@ -163,6 +164,9 @@ def intake_page(request):
         values = {k: initial.get(k, "") for k in ("produce", "grade", "unit")} | {"weight": ""}
 
     options, selected = _household_choices(request, point, selected_number=selected_number, query=query)
+    # The options show ID numbers (shown_id): in full only to the county office (a county user
+    # assigned to a point), and then the log names them.
+    personal_data_access_record(request=request, action=Action.VIEW, households=[h.number for h in options])
     _day_list, totals = intakes_of_day(point=point)
     return render(
         request,

@@ -7,9 +7,10 @@ from wagtail import hooks
 from wagtail.admin.menu import MenuItem
 from wagtail.admin.panels import ObjectList, extract_panel_definitions_from_model_class
 from wagtail.snippets.models import register_snippet
-from wagtail.snippets.views.snippets import SnippetViewSet, SnippetViewSetGroup
+from wagtail.snippets.views.snippets import EditView, SnippetViewSet, SnippetViewSetGroup
 
 from core.admin_access import ScopedViewSetMixin
+from core.personal_data import Action, personal_data_access_record
 from core.roles import is_county_office
 
 from . import staff_admin  # noqa: F401  (fulfilment queue, statements, employee import)
@@ -43,10 +44,22 @@ class EmployerViewSet(ScopedViewSetMixin, SnippetViewSet):
     copy_view_enabled = False
 
 
+class EmployeeEditView(EditView):
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        # The form holds the employee's mobile phone in full.
+        if self.object.phone:
+            personal_data_access_record(
+                request=self.request, action=Action.VIEW, employees=[f"{self.object.employer.code}/{self.object.staff_number}"]
+            )
+        return context
+
+
 class EmployeeViewSet(ScopedViewSetMixin, SnippetViewSet):
     model = Employee
     access_scope = employees_visible_to
     list_select_related = ("employer",)
+    edit_view_class = EmployeeEditView
     icon = "user"
     menu_label = gettext_lazy("Employees")
     menu_name = "employees"

@@ -4,6 +4,7 @@ With nothing set this is the embedded default: SQLite file, Celery eager, locmem
 zh-hans, Asia/Shanghai. ``DATABASE_URL`` and ``REDIS_URL`` switch to PostgreSQL and Redis.
 """
 
+import datetime
 from pathlib import Path
 
 import environ
@@ -50,6 +51,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "axes",
 ]
 
 # Object permissions come from the access policy (core/access.py, ``rules``); the model
@@ -71,6 +73,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "wagtail.contrib.redirects.middleware.RedirectMiddleware",
     "core.middleware.InvalidInputMiddleware",
+    # Last, as django-axes asks: it turns a refused sign-in into core.lockouts' answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -135,6 +139,30 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
+AUTHENTICATION_BACKENDS = [
+    "core.auth_backends.LockoutBackend",  # django-axes: refuses a locked-out username first
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Sign-in protection (django-axes): 10 failed sign-ins for one username, from any address, lock
+# that username for 15 minutes (an attacker spreading guesses over many addresses still hits the
+# limit); the county office lifts a lock in the admin (core/lockouts.py).
+AXES_FAILURE_LIMIT = 10
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=15)
+AXES_LOCKOUT_PARAMETERS = ["username"]
+AXES_RESET_ON_SUCCESS = True
+# A lock lasts 15 minutes from the 10th failure: attempts during it are refused without
+# prolonging it, so the time the message names holds.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_LOCKOUT_CALLABLE = "core.lockouts.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "core.client_ip.client_ip"
+AXES_HTTP_RESPONSE_CODE = 429
+# axes warns that a lock-out without the address can be dodged by changing User-Agent or
+# cookies; that holds for lock-outs by address + browser, not by username, which none of them
+# changes. Locking by address as well would let one office NAT lock everyone in it out.
+SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+# How many reverse proxies stand in front and append to X-Forwarded-For (production: 1). The
+# client's address (access log, sign-in records) is read that many places from its right.
+RELIEF_TRUSTED_PROXIES = env.int("RELIEF_TRUSTED_PROXIES", default=0)
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/"

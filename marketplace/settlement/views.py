@@ -20,6 +20,7 @@ from rest_framework.views import APIView
 
 from core.errors import DomainError
 from core.parsing import local_url
+from core.personal_data import Action, personal_data_access_record
 from core.roles import is_county_office
 from households.reports.excel import workbook_response
 
@@ -86,6 +87,14 @@ def payout_list(request, code: str | None = None):
     if township:
         title += f" · {township.name}"
     fmt = request.GET.get("format")
+    # Each form shows the payout accounts (unmasked to the county office): one log entry.
+    personal_data_access_record(
+        request=request,
+        action={"xlsx": Action.EXPORT, "pdf": Action.PDF}.get(fmt, Action.VIEW),
+        households=[r["number"] for r in rows],
+        filters=request.GET,
+        rows=len(rows),
+    )
     if fmt == "xlsx":
         headers = [_("Township"), _("Village"), _("Registry number"), _("Head of household"), _("Bank"), _("Account"), _("Amount"),
                    _("Status"), _("Method"), _("Paid by"), _("Paid at")]

@@ -1,4 +1,5 @@
-"""A task sent to a real worker process over Redis comes back with what the worker saw."""
+"""A task sent to a real worker process over Redis comes back with what the worker saw (the
+household count is the figure households/tasks.py HEALTH_FIGURES names; core imports no app)."""
 
 import pytest
 
