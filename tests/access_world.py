@@ -68,6 +68,8 @@ OUTSIDE: dict[str, dict[str, str | None]] = {
     # the CMS, Wagtail's users and groups, the Django admin: the county office's (and Wagtail's own
     # permission checks); for the Django admin even the county office is refused (not is_staff)
     "page": {r: "home_page" for r in ("point", "station", "supermarket", "employee", "anonymous")},
+    # the personal-data access log: the county office's alone
+    "access_log_entry": {r: "access_entry" for r in ("point", "station", "supermarket", "employee", "anonymous")},
     "user": {r: "county_user" for r in ("point", "station", "supermarket", "employee", "anonymous")},
     "admin_user": {r: "county_user" for r in ROLES},
     # a registry import: the county office's (whoever may import households)
@@ -91,6 +93,7 @@ MARKERS = {
     "watch_entry": lambda o: [o.household.number],
     "award": lambda o: [o.household.number],
     "page": lambda o: [],
+    "access_log_entry": lambda o: [o.username, *o.households],
     "user": lambda o: [o.email] if o.email else [],
     "admin_user": lambda o: [o.email] if o.email else [],
     "spreadsheet_import": lambda o: [o.original_name],
@@ -121,6 +124,8 @@ class World:
 
 
 def build_world() -> World:
+    from core.models import PersonalDataAccess
+
     a = chain(households=1)
     b = chain(households=1)
     w = World()
@@ -174,6 +179,9 @@ def build_world() -> World:
     county.email = "county-walk@example.cn"
     county.save(update_fields=["email"])
     o["county_user"] = county
+    o["access_entry"] = PersonalDataAccess.objects.create(
+        username="county-walk-reader", action="view", households=[o["household_b"].number], rows=1
+    )
 
     w.users = {
         "county": county,

@@ -20,6 +20,7 @@ ROUTES = {
     "wagtailadmin_explore": PAGES,
     "wagtailadmin_explore_results": PAGES,
     "wagtailadmin_choose_page_child": PAGES,
+    "personal_data_access:*": Obj("access_log_entry"),
     "wagtailusers_users:*": Obj("user"),
     "wagtailusers_groups:*": Obj("user"),
     # bulk actions take their objects from ?id=: a household outside the role's scope
