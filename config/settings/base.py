@@ -56,11 +56,6 @@ INSTALLED_APPS = [
 
 # Object permissions come from the access policy (core/access.py, ``rules``); the model
 # permissions of each role (its Django group) from Django's ModelBackend.
-AUTHENTICATION_BACKENDS = [
-    "rules.permissions.ObjectPermissionBackend",
-    "django.contrib.auth.backends.ModelBackend",
-]
-
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -141,6 +136,7 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 AUTHENTICATION_BACKENDS = [
     "core.auth_backends.LockoutBackend",  # django-axes: refuses a locked-out username first
+    "rules.permissions.ObjectPermissionBackend",  # object permissions of the access policy
     "django.contrib.auth.backends.ModelBackend",
 ]
 # Sign-in protection (django-axes): 10 failed sign-ins for one username, from any address, lock
