@@ -11,3 +11,9 @@ class CmsConfig(AppConfig):
         from . import signals
 
         signals.connect()
+
+        from core.landing import register_screens
+
+        from .screens import employee_screens
+
+        register_screens(employee_screens, rank=90)

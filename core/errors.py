@@ -12,9 +12,12 @@ class DomainError(Exception):
     status = 400
     code = "invalid"
 
-    def __init__(self, message: str, *, problems: list[str] | None = None):
+    def __init__(self, message: str, *, problems: list[str] | None = None, problem_keys: dict | None = None):
         self.message = str(message)
         self.problems = [str(p) for p in (problems or [])]
+        # which input each problem is about, when the service knows (``{"line:12": message}``):
+        # a form marks that field; the messages are in ``problems`` too
+        self.problem_keys = {str(k): str(v) for k, v in (problem_keys or {}).items()}
         super().__init__(self.message)
 
     def as_dict(self) -> dict:

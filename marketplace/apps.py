@@ -13,3 +13,9 @@ class MarketplaceConfig(AppConfig):
 
         reconcile.register()
         import_kinds.register()
+
+        from core.landing import register_screens
+
+        from .screens import supermarket_screens
+
+        register_screens(supermarket_screens, rank=10)

@@ -1,0 +1,87 @@
+"""Where each user works: the screens of their role and the one they land on after sign-in.
+
+Core knows no app, so each app registers a provider in its ``AppConfig.ready``:
+``register_screens(provider, rank=…)`` where ``provider(user)`` returns the user's screens in
+that app (empty when the app has nothing for them), the first being the app's landing. The
+provider of the lowest rank that answers decides the landing (``landing_url_for``); the site
+header lists every provider's screens (``screens_for``). The county office's screen, the
+Wagtail admin, is core's own: the admin is a framework piece, not an app of ours.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext_lazy as _
+
+from . import roles
+
+SHOP_URL = "/"
+
+
+@dataclass(frozen=True)
+class Screen:
+    label: str
+    url: str
+
+
+Provider = Callable[[object], list[Screen]]
+_providers: list[tuple[int, Provider]] = []
+
+
+def register_screens(provider: Provider, *, rank: int) -> None:
+    """Add an app's screens; a lower ``rank`` wins the landing for users several apps serve."""
+    if any(p is provider for _r, p in _providers):
+        return
+    _providers.append((rank, provider))
+    _providers.sort(key=lambda rp: rp[0])
+
+
+def _county_office_screens(user) -> list[Screen]:
+    if roles.is_county_office(user):
+        return [Screen(str(_("County office dashboard")), "/admin/")]
+    return []
+
+
+register_screens(_county_office_screens, rank=0)
+
+
+def _groups(user) -> list[list[Screen]]:
+    if not user or not user.is_authenticated:
+        return []
+    cached = getattr(user, "_relief_screens", None)
+    if cached is None:
+        cached = [screens for _rank, provider in _providers if (screens := list(provider(user)))]
+        user._relief_screens = cached
+    return cached
+
+
+def screens_for(user) -> list[Screen]:
+    """Every screen of the user's roles, the landing first, without repeats."""
+    seen: set[str] = set()
+    out: list[Screen] = []
+    for group in _groups(user):
+        for screen in group:
+            if screen.url not in seen:
+                seen.add(screen.url)
+                out.append(screen)
+    return out
+
+
+def work_screens_for(user) -> list[Screen]:
+    """The screens of a user's work outside the shop (what a staff member who opens the shop is pointed to)."""
+    return [s for s in screens_for(user) if s.url != SHOP_URL and not s.url.startswith(("/cart/", "/orders/", "/allocation/"))]
+
+
+def landing_url_for(user) -> str:
+    """Where ``user`` lands after signing in: the first screen of their highest-ranked role."""
+    groups = _groups(user)
+    return groups[0][0].url if groups else SHOP_URL
+
+
+def safe_next(request, candidate: str | None) -> str | None:
+    if candidate and url_has_allowed_host_and_scheme(candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        return candidate
+    return None

@@ -1,0 +1,37 @@
+"""The supply-chain screens each staff role works on (registered with core.landing)."""
+
+from __future__ import annotations
+
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from core import roles
+from core.landing import Screen
+
+from .models import Facility
+from .services.access import facility_of
+from .services.intake import collection_point_of
+
+
+def supply_chain_screens(user) -> list[Screen]:
+    if roles.is_county_office(user):
+        return []  # the county office works in the admin and picks a facility there when it must
+    point = collection_point_of(user)
+    if point is not None:
+        return [
+            Screen(_("Intake"), reverse("intake")),
+            Screen(_("Today's intakes"), reverse("intake-today")),
+            Screen(_("Dispatch"), reverse("station-dispatch")),
+        ]
+    if roles.has_role(user, roles.SORTING_STATION_STAFF) or roles.has_role(user, roles.SUPERMARKET_STAFF):
+        facility = facility_of(user)
+        if facility is None or facility.kind == Facility.Kind.COLLECTION_POINT:
+            return []
+        if facility.kind == Facility.Kind.SUPERMARKET:
+            return [Screen(_("Receive shipments"), reverse("station-home"))]
+        return [
+            Screen(_("Station"), reverse("station-home")),
+            Screen(_("Pack"), reverse("station-pack")),
+            Screen(_("Trace"), reverse("station-trace")),
+        ]
+    return []
