@@ -12,7 +12,8 @@
 
 Staff act at their own facility; the county office picks one (``?facility=<code>``). Shipments,
 batches and traces outside the user's scope (logistics/access.py) answer 404.
-Forms call the services; a domain error becomes a message on the form.
+Forms call the services; a refused form comes back (400) with everything typed still in it, the
+problems in the error box at the top and on each wrong field (core.form_errors).
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ from django.views.decorators.http import require_http_methods
 
 from core import roles
 from core.errors import DomainError
+from core.form_errors import FormErrors
+from core.money import kg as kg_rounded
 from core.parsing import parse_date, query_int, query_text
 
 from .access import (
@@ -41,6 +44,7 @@ from .access import (
     shipments_visible_to,
     trace_for_user,
 )
+from .errors import InvalidQuantity
 from .labels import batch_labels_pdf
 from .models import BatchStock, Facility, Shipment, Sku
 from .selectors.lots import lots_on_hand
@@ -84,12 +88,6 @@ def _q(request, facility: Facility) -> str:
     return f"?facility={facility.code}" if roles.is_county_office(request.user) else ""
 
 
-def _error(request, exc: DomainError) -> None:
-    messages.error(request, exc.message)
-    for p in exc.problems:
-        messages.error(request, p)
-
-
 @login_required
 def station_home(request):
     facility = _facility(request)
@@ -106,6 +104,18 @@ def station_home(request):
         "lot_count": len(lots), "total_kg": total_kg, "q": _q(request, facility),
         "expiring": expiring_rows(facility_id=facility.pk), "next": request.get_full_path(),
     })
+
+
+def _plain(value) -> str:
+    """``Decimal('12.500')`` -> ``12.5`` (what the form shows before anything is typed)."""
+    text = f"{value:f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def _line_field(key: str) -> str | None:
+    """A service's problem key (``lot:12``, ``batch:7``) -> the form's input name (``lot-12``)."""
+    kind, _sep, pk = key.partition(":")
+    return f"{kind}-{pk}" if kind in ("lot", "batch") and pk.isdigit() else None
 
 
 @login_required
@@ -141,13 +151,13 @@ def dispatch(request):
         return _choose(request)
     lots = lots_on_hand(facility_id=facility.pk)
     stock = list(BatchStock.objects.filter(facility=facility, quantity__gt=0).select_related("batch__sku").order_by("batch__packed_at"))
+    errors = FormErrors()
     if request.method == "POST":
         lines = []
-        by_code = {r["lot"].code: r["lot"] for r in lots}
         for r in lots:
             v = request.POST.get(f"lot-{r['lot'].pk}", "").strip()
             if v:
-                lines.append((by_code[r["lot"].code], v))
+                lines.append((r["lot"], v))
         for s in stock:
             v = request.POST.get(f"batch-{s.batch_id}", "").strip()
             if v:
@@ -155,13 +165,26 @@ def dispatch(request):
         try:
             shipment = shipment_dispatch(origin=facility, lines=lines, author=request.user)
         except DomainError as exc:
-            _error(request, exc)
+            errors.add_domain_error(exc, field_for_key=_line_field)
         else:
             messages.success(request, _("Shipment %(code)s dispatched to %(to)s.") % {"code": shipment.code, "to": shipment.destination.name})
             return HttpResponseRedirect(reverse("station-home") + _q(request, facility))
+    for r in lots:
+        r["field"] = f"lot-{r['lot'].pk}"
+        r["value"] = request.POST.get(r["field"], "")
+    for s in stock:
+        s.field = f"batch-{s.batch_id}"
+        s.value = request.POST.get(s.field, "")
     return render(request, "logistics/station/dispatch.html", {
-        "facility": facility, "lots": lots, "stock": stock, "posted": request.POST, "q": _q(request, facility),
-    })
+        "facility": facility, "lots": lots, "stock": stock, "errors": errors, "q": _q(request, facility),
+    }, status=400 if errors else 200)
+
+
+def _receipt_field(key: str) -> str | None:
+    """``line:12:received`` -> ``received-12``; ``line:12:reason`` -> ``reason-12``."""
+    kind, _sep, rest = key.partition(":")
+    pk, _sep, which = rest.partition(":")
+    return f"{which}-{pk}" if kind == "line" and pk.isdigit() and which in ("received", "reason") else None
 
 
 @login_required
@@ -172,20 +195,31 @@ def receive(request, code: str):
     if facility is None or (shipment.destination_id != facility.pk and not roles.is_county_office(request.user)):
         raise PermissionDenied
     lines = list(shipment.lines.select_related("lot__grade__produce", "batch__sku").order_by("pk"))
+    errors = FormErrors()
+    for line in lines:
+        # the form starts at what was dispatched; once posted it shows exactly what was typed
+        line.dispatched_shown = _plain(kg_rounded(line.dispatched)) if line.lot_id else str(int(line.dispatched))
+        line.received_field, line.reason_field = f"received-{line.pk}", f"reason-{line.pk}"
+        line.received_value = request.POST.get(line.received_field, line.dispatched_shown).strip()
+        line.reason_value = request.POST.get(line.reason_field, "").strip()
     if request.method == "POST":
-        received = {line.pk: request.POST.get(f"received-{line.pk}", "").strip() or str(line.dispatched) for line in lines}
-        reasons = {line.pk: request.POST.get(f"reason-{line.pk}", "") for line in lines}
-        try:
-            shipment_receive(shipment=shipment, received=received, loss_reasons=reasons, author=request.user)
-        except DomainError as exc:
-            _error(request, exc)
-        else:
-            messages.success(request, _("Shipment %(code)s received.") % {"code": shipment.code})
-            return HttpResponseRedirect(reverse("station-home") + _q(request, shipment.destination))
+        for line in lines:
+            if not line.received_value:
+                # never read a blank as "everything arrived": that is how a shortage became a full receipt
+                errors.add(f"received-{line.pk}", _("Enter the quantity received (0 if nothing arrived)."))
+        if not errors:
+            try:
+                shipment_receive(shipment=shipment, received={line.pk: line.received_value for line in lines},
+                                 loss_reasons={line.pk: line.reason_value for line in lines}, author=request.user)
+            except DomainError as exc:
+                errors.add_domain_error(exc, field_for_key=_receipt_field)
+            else:
+                messages.success(request, _("Shipment %(code)s received.") % {"code": shipment.code})
+                return HttpResponseRedirect(reverse("station-home") + _q(request, shipment.destination))
     return render(request, "logistics/station/receive.html", {
-        "facility": shipment.destination, "shipment": shipment, "lines": lines, "posted": request.POST,
+        "facility": shipment.destination, "shipment": shipment, "lines": lines, "errors": errors,
         "q": _q(request, shipment.destination),
-    })
+    }, status=400 if errors else 200)
 
 
 @login_required
@@ -200,6 +234,9 @@ def pack(request):
     skus = list(Sku.objects.select_related("produce", "grade"))
     sku = next((s for s in skus if str(s.pk) == (request.POST.get("sku") or request.GET.get("sku") or "")), None)
     lots = lots_on_hand(facility_id=facility.pk, produce_id=sku.produce_id, grade_id=sku.grade_id) if sku else []
+    errors = FormErrors()
+    if request.method == "POST" and sku is None:
+        errors.add("sku", _("Choose the product."))
     if request.method == "POST" and sku is not None:
         inputs = []
         for r in lots:
@@ -214,13 +251,22 @@ def pack(request):
                 waste_kg=request.POST.get("waste_kg") or "0", author=request.user,
             )
         except DomainError as exc:
-            _error(request, exc)
+            errors.add_domain_error(exc, field_for_key=_line_field)
         else:
             messages.success(request, _("Batch %(code)s packed; it awaits inspection before sale.") % {"code": batch.code})
             return HttpResponseRedirect(reverse("station-batch", args=[batch.code]) + _q(request, facility))
+    for r in lots:
+        r["field"] = f"lot-{r['lot'].pk}"
+        r["value"] = request.POST.get(r["field"], "")
+    values = {
+        "units": request.POST.get("units", ""),
+        "unit_weight_kg": request.POST.get("unit_weight_kg", _plain(kg_rounded(sku.unit_weight_kg)) if sku else ""),
+        "waste_kg": request.POST.get("waste_kg", "0"),
+        "best_before": request.POST.get("best_before", ""),
+    }
     return render(request, "logistics/station/pack.html", {
-        "facility": facility, "skus": skus, "sku": sku, "lots": lots, "posted": request.POST, "q": _q(request, facility),
-    })
+        "facility": facility, "skus": skus, "sku": sku, "lots": lots, "values": values, "errors": errors, "q": _q(request, facility),
+    }, status=400 if errors else 200)
 
 
 @login_required
@@ -231,8 +277,9 @@ def batch_detail(request, code: str):
     batch = get_object_or_404(
         batches_visible_to(request.user).select_related("sku__produce", "sku__grade", "station", "packing_run"), code=code
     )
+    errors = FormErrors()
+    action = request.POST.get("action") if request.method == "POST" else None
     if request.method == "POST":
-        action = request.POST.get("action")
         try:
             if action == "inspect":
                 batch_inspect(batch=batch, passed=request.POST.get("passed") == "yes", inspector=request.user,
@@ -247,15 +294,21 @@ def batch_detail(request, code: str):
             else:
                 raise Http404
         except DomainError as exc:
-            _error(request, exc)
+            # each of these forms has one text input: a refusal about its content marks it
+            field = "notes" if action == "inspect" else "reason"
+            if isinstance(exc, InvalidQuantity) and not exc.problems:
+                errors.add(field, exc.message)
+            else:
+                errors.add_domain_error(exc)
         else:
             return HttpResponseRedirect(request.get_full_path())
         batch.refresh_from_db()
     trace = trace_batch(batch)
     return render(request, "logistics/station/batch.html", {
         "batch": batch, "trace": trace, "inspections": batch.inspections.order_by("-inspected_at"),
-        "holds": batch.hold_events.order_by("-created_at"),
-    })
+        "holds": batch.hold_events.order_by("-created_at"), "errors": errors, "action": action,
+        "posted": request.POST,
+    }, status=400 if errors else 200)
 
 
 @login_required
@@ -281,20 +334,24 @@ def lot_loss(request):
     if facility is None:
         return _choose(request)
     lots = lots_on_hand(facility_id=facility.pk)
+    errors = FormErrors()
+    values = {k: request.POST.get(k, "") for k in ("lot", "weight_kg", "reason")}
     if request.method == "POST":
-        lot = lots_visible_to(request.user).filter(code=request.POST.get("lot", "")).first()
-        try:
-            if lot is None:
-                raise DomainError(_("Choose the lot."))
-            lot_loss_record(lot=lot, facility=facility, weight_kg=request.POST.get("weight_kg", ""),
-                            reason=request.POST.get("reason", ""), author=request.user)
-        except DomainError as exc:
-            _error(request, exc)
+        lot = lots_visible_to(request.user).filter(code=values["lot"], pk__in=[r["lot"].pk for r in lots]).first()
+        if lot is None:
+            errors.add("lot", _("Choose the lot."))
         else:
-            messages.success(request, _("Loss recorded."))
-            return HttpResponseRedirect(reverse("station-home") + _q(request, facility))
-    return render(request, "logistics/station/loss.html", {"facility": facility, "lots": lots, "posted": request.POST,
-                                                           "q": _q(request, facility)})
+            try:
+                lot_loss_record(lot=lot, facility=facility, weight_kg=values["weight_kg"], reason=values["reason"], author=request.user)
+            except DomainError as exc:
+                # a missing reason, a bad weight, or more than is on hand: each about one input
+                field = "reason" if not values["reason"].strip() else "weight_kg"
+                errors.add(field, exc.message)
+            else:
+                messages.success(request, _("Loss recorded."))
+                return HttpResponseRedirect(reverse("station-home") + _q(request, facility))
+    return render(request, "logistics/station/loss.html", {"facility": facility, "lots": lots, "values": values, "errors": errors,
+                                                           "q": _q(request, facility)}, status=400 if errors else 200)
 
 
 @login_required

@@ -14,26 +14,33 @@ from ..errors import InvalidQuantity
 from ..models import Lot, LotMovement
 
 
-def _read(value, *, label: str, max_digits: int, places: int) -> Decimal:
+def _refused(message: str, field: str | None) -> InvalidQuantity:
+    exc = InvalidQuantity(message)
+    if field:
+        exc.field = field  # which input was wrong, for a form to mark it
+    return exc
+
+
+def _read(value, *, label: str, max_digits: int, places: int, field: str | None = None) -> Decimal:
     """The number in ``value``, bounded by its column so that it can be stored (and rounded)."""
     try:
         return parse_decimal(value, max_digits=max_digits, places=places, round_places=True, label=label)
     except InvalidInput as exc:
-        raise InvalidQuantity(exc.message) from None
+        raise _refused(exc.message, field) from None
 
 
-def positive_kg(value, *, label: str, allow_zero: bool = False, max_digits: int = 10) -> Decimal:
+def positive_kg(value, *, label: str, allow_zero: bool = False, max_digits: int = 10, field: str | None = None) -> Decimal:
     """A weight in kg rounded to the gram; ``max_digits`` is its column's (numeric(10, 3) mostly)."""
-    d = kg(_read(value, label=label, max_digits=max_digits, places=3))
+    d = kg(_read(value, label=label, max_digits=max_digits, places=3, field=field))
     if d < 0 or (d == 0 and not allow_zero):
-        raise InvalidQuantity(_("%(what)s: the weight must be more than zero.") % {"what": label})
+        raise _refused(_("%(what)s: the weight must be more than zero.") % {"what": label}, field)
     return d
 
 
-def positive_units(value, *, label: str, allow_zero: bool = False) -> int:
-    d = _read(value, label=label, max_digits=9, places=0)  # fits an integer column
+def positive_units(value, *, label: str, allow_zero: bool = False, field: str | None = None) -> int:
+    d = _read(value, label=label, max_digits=9, places=0, field=field)  # fits an integer column
     if d != d.to_integral_value() or d < 0 or (d == 0 and not allow_zero):
-        raise InvalidQuantity(_("%(what)s: units must be a whole number more than zero.") % {"what": label})
+        raise _refused(_("%(what)s: units must be a whole number more than zero.") % {"what": label}, field)
     return int(d)
 
 

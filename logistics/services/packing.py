@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 
 from core.money import kg
 
-from ..errors import InsufficientLotStock, PackingRefused
+from ..errors import InsufficientLotStock, InvalidQuantity, PackingRefused
 from ..models import (
     BatchShare,
     Facility,
@@ -66,29 +66,39 @@ def packing_run_complete(
     station = Facility.objects.select_for_update().get(pk=station.pk)
     if station.kind != Facility.Kind.SORTING_STATION:
         raise PackingRefused(_("Packing happens at a sorting station; %(facility)s is not one.") % {"facility": station.name})
-    n_units = positive_units(units, label=_("units"))
-    unit_weight = positive_kg(unit_weight_kg if unit_weight_kg not in (None, "") else sku.unit_weight_kg, label=_("net weight per unit"), max_digits=8)
-    waste = positive_kg(waste_kg or 0, label=_("waste"), allow_zero=True)
+    n_units = positive_units(units, label=_("units"), field="units")
+    unit_weight = positive_kg(unit_weight_kg if unit_weight_kg not in (None, "") else sku.unit_weight_kg, label=_("net weight per unit"),
+                              max_digits=8, field="unit_weight_kg")
+    waste = positive_kg(waste_kg or 0, label=_("waste"), allow_zero=True, field="waste_kg")
     if not inputs:
         raise PackingRefused(_("A packing run needs at least one input lot."))
 
     want: dict[int, Decimal] = defaultdict(Decimal)
-    for lot, q in inputs:
-        want[lot.pk] += positive_kg(q, label=lot.code)
-    lots = lock_lots(want)
     problems: list[str] = []
+    keys: dict[str, str] = {}  # "lot:<id>" -> the problem with that input, for the form to mark
+    for lot, q in inputs:
+        try:
+            want[lot.pk] += positive_kg(q, label=lot.code)
+        except InvalidQuantity as exc:
+            problems.append(exc.message)
+            keys[f"lot:{lot.pk}"] = exc.message
+    if problems:
+        raise PackingRefused(_("The packing run cannot be recorded."), problems=problems, problem_keys=keys)
+    lots = lock_lots(want)
     grades = Grade.objects.select_related("produce").in_bulk({lot.grade_id for lot in lots.values()})
     for lot_id in sorted(want):
         lot = lots[lot_id]
         grade = grades[lot.grade_id]
         if grade.produce_id != sku.produce_id or (sku.grade_id and lot.grade_id != sku.grade_id):
             problems.append(_("Lot %(code)s is %(grade)s, not what %(sku)s is packed from.") % {"code": lot.code, "grade": grade, "sku": sku.name})
+            keys[f"lot:{lot_id}"] = problems[-1]
     have = on_hand_kg(facility_id=station.pk, lot_ids=want)
     for lot_id, q in sorted(want.items()):
         if have[lot_id] < q:
             problems.append(
                 _("Lot %(code)s: %(want)s kg asked, %(have)s kg on hand here.") % {"code": lots[lot_id].code, "want": q, "have": have[lot_id]}
             )
+            keys[f"lot:{lot_id}"] = problems[-1]
     consumed = kg(sum(want.values()))
     output = kg(n_units * unit_weight)
     if consumed != output + waste:
@@ -98,7 +108,7 @@ def packing_run_complete(
         )
     if problems:
         error = InsufficientLotStock if any(have[i] < q for i, q in want.items()) else PackingRefused
-        raise error(_("The packing run cannot be recorded."), problems=problems)
+        raise error(_("The packing run cannot be recorded."), problems=problems, problem_keys=keys)
 
     code = _batch_code(station, at)
     run = PackingRun.objects.create(code=f"R-{code}"[:32], station=station, sku=sku, waste_kg=waste, created_by=author, created_at=at)

@@ -54,15 +54,22 @@ def shipment_dispatch(*, origin: Facility, lines: list, author, at=None) -> Ship
 
     lot_kg: dict[int, Decimal] = defaultdict(Decimal)
     batch_units: dict[int, int] = defaultdict(int)
-    for item, qty in lines:
-        if isinstance(item, Lot):
-            lot_kg[item.pk] += positive_kg(qty, label=item.code)
-        elif isinstance(item, PackedBatch):
-            batch_units[item.pk] += positive_units(qty, label=item.code)
-        else:
-            raise InvalidQuantity(_("A shipment line is a lot or a batch."))
-
     problems: list[str] = []
+    keys: dict[str, str] = {}  # "lot:<id>" / "batch:<id>" -> the problem with that line, for the form to mark
+    for item, qty in lines:
+        try:
+            if isinstance(item, Lot):
+                lot_kg[item.pk] += positive_kg(qty, label=item.code)
+            elif isinstance(item, PackedBatch):
+                batch_units[item.pk] += positive_units(qty, label=item.code)
+            else:
+                raise InvalidQuantity(_("A shipment line is a lot or a batch."))
+        except InvalidQuantity as exc:
+            problems.append(exc.message)
+            keys[f"{'lot' if isinstance(item, Lot) else 'batch'}:{item.pk}"] = exc.message
+    if problems:
+        raise InvalidQuantity(_("Check the quantities of this shipment."), problems=problems, problem_keys=keys)
+
     lots = lock_lots(lot_kg)
     have = on_hand_kg(facility_id=origin.pk, lot_ids=lot_kg)
     for lot_id, want in sorted(lot_kg.items()):
@@ -71,6 +78,7 @@ def shipment_dispatch(*, origin: Facility, lines: list, author, at=None) -> Ship
                 _("Lot %(code)s: %(want)s kg asked, %(have)s kg on hand here.")
                 % {"code": lots[lot_id].code, "want": want, "have": have[lot_id]}
             )
+            keys[f"lot:{lot_id}"] = problems[-1]
     stocks = {
         s.batch_id: s
         for s in BatchStock.objects.select_for_update()
@@ -89,8 +97,11 @@ def shipment_dispatch(*, origin: Facility, lines: list, author, at=None) -> Ship
                 _("Batch %(code)s: %(want)s units asked, %(have)s available here.")
                 % {"code": batches[batch_id].code, "want": want, "have": available}
             )
+        else:
+            continue
+        keys[f"batch:{batch_id}"] = problems[-1]
     if problems:
-        raise InsufficientLotStock(_("Not enough on hand for this shipment."), problems=problems)
+        raise InsufficientLotStock(_("Not enough on hand for this shipment."), problems=problems, problem_keys=keys)
 
     shipment = Shipment.objects.create(
         code=_shipment_code(origin), origin=origin, destination=destination, dispatched_by=author, dispatched_at=at
@@ -132,6 +143,7 @@ def shipment_receive(*, shipment: Shipment, received: dict, loss_reasons: dict |
     if unknown:
         problems.append(_("Lines %(ids)s are not on shipment %(code)s.") % {"ids": unknown, "code": shipment.code})
     qty: dict[int, Decimal] = {}
+    keys: dict[str, str] = {}  # "line:<id>:received" / "line:<id>:reason" -> problem, for the form to mark
     for line in lines:
         label = line.lot.code if line.lot_id else line.batch.code
         raw = received.get(line.pk, line.dispatched)
@@ -142,16 +154,19 @@ def shipment_receive(*, shipment: Shipment, received: dict, loss_reasons: dict |
                 q = Decimal(positive_units(raw, label=label, allow_zero=True))
         except InvalidQuantity as exc:
             problems.append(exc.message)
+            keys[f"line:{line.pk}:received"] = exc.message
             continue
         if q > line.dispatched:
             problems.append(
                 _("%(code)s: %(got)s received is more than the %(sent)s dispatched.") % {"code": label, "got": q, "sent": line.dispatched}
             )
+            keys[f"line:{line.pk}:received"] = problems[-1]
         elif q < line.dispatched and not loss_reasons.get(line.pk):
             problems.append(_("%(code)s: %(short)s short — give the reason for the loss.") % {"code": label, "short": line.dispatched - q})
+            keys[f"line:{line.pk}:reason"] = problems[-1]
         qty[line.pk] = q
     if problems:
-        raise ReceiptRefused(_("The receipt cannot be recorded."), problems=problems)
+        raise ReceiptRefused(_("The receipt cannot be recorded."), problems=problems, problem_keys=keys)
 
     dest = shipment.destination
     lot_lines = [line for line in lines if line.lot_id]
