@@ -24,6 +24,7 @@ from django.views.decorators.http import require_POST
 
 from core import roles
 from core.errors import DomainError
+from core.form_errors import FormErrors
 from core.parsing import InvalidInput, local_url, query_id, query_int, query_month
 from logistics.selectors.stock import expiring_rows, supermarket
 from logistics.services.access import is_supermarket_staff
@@ -182,14 +183,21 @@ def fulfilment_queue(request):
 
 @supermarket_staff_required
 def order_page(request, number: str):
-    order = _order_or_404(number)
+    return _order_page(request, _order_or_404(number))
+
+
+def _order_page(request, order: Order, *, form: str = "", errors: FormErrors | None = None, status: int = 200):
+    """The order's page; after a refused cancel or refund (``form``), that form is open again
+    with what was typed and its errors."""
     refunded: dict[int, int] = defaultdict(int)
     for refund in order.refunds.prefetch_related("lines"):
         for rl in refund.lines.all():
             refunded[rl.line_id] += rl.units
     lines = []
     for line in order.lines.all():
-        lines.append({"line": line, "refunded": refunded[line.pk], "refundable": line.quantity - refunded[line.pk]})
+        field = f"units-{line.pk}"
+        lines.append({"line": line, "refunded": refunded[line.pk], "refundable": line.quantity - refunded[line.pk],
+                      "field": field, "value": request.POST.get(field, "0") if form == "refund" else "0"})
     events = list(order.events.select_related("author"))
     for event in events:
         event.from_label = _status_label(event.from_status)
@@ -204,7 +212,10 @@ def order_page(request, number: str):
         "payment": getattr(order, "payment", None),
         "can_cancel": order_may_transition(order=order, to=S.CANCELLED, actor=request.user),
         "can_refund": order_may_transition(order=order, to=S.REFUNDED, actor=request.user),
-    })
+        "form": form,
+        "errors": errors or FormErrors(),
+        "posted": request.POST if form else {},
+    }, status=status)
 
 
 @require_POST
@@ -227,13 +238,17 @@ def order_step(request, number: str, action: str):
 @supermarket_staff_required
 def order_cancel_view(request, number: str):
     order = _order_or_404(number)
+    errors = FormErrors(anchors={"reason": "cancel-reason"})
+    reason = request.POST.get("reason") or ""
     try:
-        order_cancel(order=order, actor=request.user, reason=request.POST.get("reason") or "")
+        order_cancel(order=order, actor=request.user, reason=reason)
     except DomainError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, _("Order %(number)s was cancelled; the units are back on the shelf and the money is returned.")
-                         % {"number": order.number})
+        # the service owns the rule (a reason is required); a refusal of a blank reason marks that field
+        errors.add(None if reason.strip() else "reason", exc.message)
+    if errors:
+        return _order_page(request, _order_or_404(number), form="cancel", errors=errors, status=400)
+    messages.success(request, _("Order %(number)s was cancelled; the units are back on the shelf and the money is returned.")
+                     % {"number": order.number})
     return _back(request, order)
 
 
@@ -242,10 +257,10 @@ def order_cancel_view(request, number: str):
 def order_refund_view(request, number: str):
     """A return: the whole order, or some units of some lines (``units-<line id>`` fields)."""
     order = _order_or_404(number)
+    errors = FormErrors(anchors={"reason": "refund-reason", "units": "refund-units"})
     reason = (request.POST.get("reason") or "").strip()
     if not reason:
-        messages.error(request, _("Say why the order is refunded."))
-        return _back(request, order)
+        errors.add("reason", _("Say why the order is refunded."))
     lines: dict[int, int] | None = None
     if request.POST.get("scope") != "whole":
         lines = {}
@@ -253,23 +268,27 @@ def order_refund_view(request, number: str):
             try:
                 units = query_int(request.POST, f"units-{line.pk}", default=0, min_value=0)
             except InvalidInput:
-                messages.error(request, _("Units to refund must be whole numbers."))
-                return _back(request, order)
+                errors.add(f"units-{line.pk}", _("Units to refund must be whole numbers."))
+                continue
             if units:
                 lines[line.pk] = units
-        if not lines:
-            messages.error(request, _("Enter how many units of which products are returned, or refund the whole order."))
+        if not lines and not any(f.startswith("units-") for f in errors.fields):
+            errors.add("units", _("Enter how many units of which products are returned, or refund the whole order."))
+    if not errors:
+        try:
+            refund = order_refund(order=order, lines=lines, reason=reason, actor=request.user, restock=bool(request.POST.get("restock")))
+        except DomainError as exc:
+            # A card refund the provider refused after the refund was recorded also lands here: the
+            # message says so, and the refund can be sent again from its record.
+            errors.add(None, exc.message)
+            for problem in exc.problems:
+                errors.add(None, problem)
+        else:
+            messages.success(request, _("Refunded %(total)s yuan (allocation %(allocation)s, card %(card)s).") % {
+                "total": refund.allocation_amount + refund.card_amount, "allocation": refund.allocation_amount,
+                "card": refund.card_amount})
             return _back(request, order)
-    try:
-        refund = order_refund(order=order, lines=lines, reason=reason, actor=request.user, restock=bool(request.POST.get("restock")))
-    except DomainError as exc:
-        # A card refund the provider refused after the refund was recorded also lands here: the
-        # message says so, and the refund can be sent again from its record.
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, _("Refunded %(total)s yuan (allocation %(allocation)s, card %(card)s).") % {
-            "total": refund.allocation_amount + refund.card_amount, "allocation": refund.allocation_amount, "card": refund.card_amount})
-    return _back(request, order)
+    return _order_page(request, _order_or_404(number), form="refund", errors=errors, status=400)
 
 
 # --- employer statements ------------------------------------------------------------------------
