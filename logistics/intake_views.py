@@ -4,9 +4,14 @@
 ``/intake/today/``                the point's intakes of a day with totals
 ``/intake/<lot>/receipt/``        the receipt (收购凭证), printable, with the void form while allowed
 ``/intake/<lot>/void/``           POST: void with a reason
+``/intake/sw.js``                 the service worker that keeps ``/intake/`` working offline
+``/intake/manifest.webmanifest``  makes the intake page installable on the phone's home screen
 
 The pages work without JavaScript; ``logistics/intake.js`` adds a live household search, the
-price and amount as you type, and hides grades the chosen produce does not have.
+price and amount as you type, and hides grades the chosen produce does not have;
+``logistics/intake-offline.js`` keeps intakes made without a network in the phone (IndexedDB)
+and uploads each once through ``POST /api/v1/intakes/`` (its ``client_id`` and ``recorded_at``)
+when the network returns.
 """
 
 from __future__ import annotations
@@ -17,8 +22,10 @@ import uuid
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpResponseRedirect
+from django.http import Http404, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
+from django.templatetags.static import static
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -27,6 +34,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from core import roles
 from core.errors import DomainError
+from core.form_errors import FormErrors
 from core.money import jin_to_kg, kg_to_jin, line_amount, price_per_jin
 from core.money import kg as kg_rounded
 from core.parsing import query_date, query_text, safe_decimal_or_none
@@ -53,6 +61,8 @@ from .services.intake import (
 )
 
 SEARCH_LIMIT = 20
+# the summary box links each problem to the input (or group of choices) it is about
+FIELD_ANCHORS = {"household": "household-field", "produce": "produce-field", "grade": "grade-field", "unit": "weight"}
 
 
 class IntakeForm(forms.Form):
@@ -168,6 +178,7 @@ def intake_page(request):
     # assigned to a point), and then the log names them.
     personal_data_access_record(request=request, action=Action.VIEW, households=[h.number for h in options])
     _day_list, totals = intakes_of_day(point=point)
+    errors = FormErrors.of(form, anchors=FIELD_ANCHORS)
     return render(
         request,
         "logistics/intake/page.html",
@@ -187,6 +198,9 @@ def intake_page(request):
             "preview": _preview(values, prices),
             "today": _day_list[:5],
             "totals": totals,
+            "errors": errors,
+            # a repeat household ("same household again") goes straight to the weight
+            "focus_weight": selected is not None and not errors,
         },
         status=200,
     )
@@ -275,8 +289,52 @@ def intake_void_view(request, lot_code: str):
     return render(request, "logistics/intake/receipt.html", _receipt_context(request, intake, form), status=400)
 
 
+# bump when the shell's files change shape; the worker drops caches of other versions
+INTAKE_SHELL_VERSION = "intake-shell-v1"
+
+
+def intake_service_worker(request):
+    """The service worker, served from /intake/ so that its scope covers the intake page. Public:
+    it is code and file names, no data (a signed-out phone must still be able to update it)."""
+    body = render_to_string("logistics/intake/sw.js", {
+        "version": INTAKE_SHELL_VERSION,
+        "shell": [reverse("intake"), reverse("intake-manifest"), static("css/site.css"), static("logistics/intake.js"),
+                  static("logistics/intake-offline.js"), static("logistics/icons/intake-192.png")],
+        "page": reverse("intake"),
+        "households_api": reverse("api-household-picker"),
+    })
+    response = HttpResponse(body, content_type="application/javascript; charset=utf-8")
+    response["Cache-Control"] = "no-cache"  # the browser checks for a new worker on every visit
+    response["Service-Worker-Allowed"] = reverse("intake")
+    return response
+
+
+def intake_manifest(request):
+    """Web app manifest: 收购 on the home screen opens the intake page full-screen."""
+    data = {
+        "name": _("Intake at the collection point"),
+        "short_name": _("Intake"),
+        "start_url": reverse("intake"),
+        "scope": reverse("intake"),
+        "display": "standalone",
+        "background_color": "#f7f5ef",
+        "theme_color": "#2e7d32",
+        "lang": "zh-CN",
+        "icons": [
+            {"src": static("logistics/icons/intake-192.png"), "sizes": "192x192", "type": "image/png"},
+            {"src": static("logistics/icons/intake-512.png"), "sizes": "512x512", "type": "image/png"},
+            {"src": static("logistics/icons/intake.svg"), "sizes": "any", "type": "image/svg+xml"},
+        ],
+    }
+    response = JsonResponse(data, json_dumps_params={"ensure_ascii": False})
+    response["Content-Type"] = "application/manifest+json"
+    return response
+
+
 urlpatterns = [
     path("intake/", intake_page, name="intake"),
+    path("intake/sw.js", intake_service_worker, name="intake-sw"),
+    path("intake/manifest.webmanifest", intake_manifest, name="intake-manifest"),
     path("intake/today/", intake_today, name="intake-today"),
     path("intake/<str:lot_code>/receipt/", intake_receipt, name="intake-receipt"),
     path("intake/<str:lot_code>/void/", intake_void_view, name="intake-void"),

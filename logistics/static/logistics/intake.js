@@ -5,6 +5,7 @@
   "use strict";
   var form = document.getElementById("intake-form");
   if (!form) return;
+  document.documentElement.classList.add("js");
   var pricesEl = document.getElementById("intake-prices");
   var prices = pricesEl ? JSON.parse(pricesEl.textContent) : {};
   var live = document.getElementById("live");
@@ -76,13 +77,58 @@
     }
   }
 
+  // Choosing a household folds the picker away and puts the cursor in the weight box, so the
+  // weight and 登记收购 are on the first screen of a phone: household, weight, submit.
+  var householdField = document.getElementById("household-field");
+  var chosen = document.getElementById("chosen-household");
+  var chosenText = document.getElementById("chosen-text");
+  var change = document.getElementById("change-household");
+
+  function showChosen(radio) {
+    if (!householdField || !chosen) return;
+    chosenText.textContent = "";
+    var b = document.createElement("b");
+    b.textContent = radio.dataset.name || radio.value;
+    chosenText.appendChild(b);
+    chosenText.appendChild(document.createTextNode(" · " + radio.value + " "));
+    var sub = document.createElement("span");
+    sub.className = "sub";
+    sub.textContent = radio.dataset.village || "";
+    chosenText.appendChild(sub);
+    chosen.hidden = false;
+    householdField.classList.add("has-choice");
+  }
+
+  function focusWeight() {
+    weightInput.focus();
+    weightInput.select();
+  }
+
+  if (change) {
+    change.addEventListener("click", function () {
+      householdField.classList.remove("has-choice");
+      chosen.hidden = true;
+      var q = document.getElementById("q");
+      if (q) q.focus();
+    });
+  }
+
   form.addEventListener("change", function (e) {
     if (e.target.name === "produce") offeredGrades();
+    if (e.target.name === "household" && e.target.checked) {
+      showChosen(e.target);
+      focusWeight();
+    }
     update();
   });
   weightInput.addEventListener("input", update);
   offeredGrades();
   update();
+  var preselected = form.querySelector('input[name="household"]:checked');
+  if (preselected) showChosen(preselected);
+  if (weightInput.hasAttribute("autofocus") && !document.querySelector("[data-error-summary]")) focusWeight();
+
+  window.ReliefIntake = { update: update, focusWeight: focusWeight, checked: checked, showChosen: showChosen, fen: fen, grams: grams, plain: plain, cny: cny };
 
   // Live household search through the JSON API (session-authenticated GET).
   var search = document.getElementById("household-search");
@@ -111,12 +157,14 @@
       input.type = "radio";
       input.name = "household";
       input.value = h.number;
+      input.dataset.name = h.head_name;
+      input.dataset.village = h.village;
       input.checked = h.number === current;
       var span = document.createElement("span");
       var b = document.createElement("b");
       b.textContent = h.head_name;
       span.appendChild(b);
-      span.appendChild(document.createTextNode(" · " + h.number));
+      span.appendChild(document.createTextNode(" " + h.number + " "));
       var sub = document.createElement("span");
       sub.className = "sub";
       sub.textContent = h.village + " · " + h.id_number;
@@ -125,7 +173,17 @@
       label.appendChild(span);
       options.appendChild(label);
     });
-    if (rows.length === 1) options.querySelector("input").checked = true;
+    // even a single match waits for its tap: the tap is what folds the list and goes to the weight
+  }
+
+  function show(rows) {
+    if (legend && legend.dataset.results) legend.textContent = legend.dataset.results;
+    render(rows);
+  }
+
+  function local(term) {
+    var offline = window.ReliefIntakeOffline;
+    if (offline) offline.searchLocal(term).then(show);
   }
 
   function run() {
@@ -133,15 +191,15 @@
     if (hiddenQ) hiddenQ.value = term;
     if (!term) return;
     var mine = ++seq;
+    if (!navigator.onLine) { local(term); return; }  // households kept on the phone
     var url = q.dataset.api + "?limit=20&search=" + encodeURIComponent(term);
     fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
       .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })
       .then(function (data) {
         if (mine !== seq) return;
-        if (legend && legend.dataset.results) legend.textContent = legend.dataset.results;
-        render(data.results || []);
+        show(data.results || []);
       })
-      .catch(function () { /* the search button still works without the API */ });
+      .catch(function () { if (mine === seq) local(term); });
   }
 
   q.addEventListener("input", function () {
