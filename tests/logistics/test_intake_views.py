@@ -338,3 +338,46 @@ def test_the_intake_pages_fit_a_375_px_phone_and_compute_the_amount_live(live_se
         assert page.evaluate("document.documentElement.scrollWidth") <= 375
         b.close()
     assert Intake.objects.filter(household=setup.households[2]).count() == 1
+
+
+# --- one screen, errors, offline ---------------------------------------------------------------
+
+
+def test_a_bad_weight_comes_back_in_the_focused_error_box_with_the_weight_marked_and_kept(setup, browser):
+    page = browser.post("/intake/", form_data(setup, weight="abc")).content.decode()
+    box = page.split('class="error-summary"')[1].split("</div>")[0]
+    assert 'role="alert"' in box and 'tabindex="-1"' in box and "autofocus" in box
+    assert 'href="#weight"' in box and "数字" in box
+    assert 'value="abc"' in page and 'aria-invalid="true" aria-describedby="weight-error"' in page
+    assert 'id="weight-error"' in page
+    # the chosen household stays chosen, so the corrected weight is all that is left to do
+    assert f'name="household" value="{setup.household.number}" checked' in page
+    assert counts() == (0, 0, 0, 0)
+
+
+def test_same_household_again_puts_the_cursor_in_the_weight_box(setup, browser):
+    intake_record(**intake_kwargs(setup))
+    page = browser.get(f"/intake/?household={setup.household.number}").content.decode()
+    assert re.search(r'id="weight"[^>]*\bautofocus\b', page)
+    fresh = browser.get("/intake/").content.decode()
+    assert not re.search(r'id="weight"[^>]*\bautofocus\b', fresh)
+
+
+def test_the_intake_page_is_installable_and_its_service_worker_covers_it(setup, browser):
+    page = browser.get("/intake/").content.decode()
+    assert '<link rel="manifest" href="/intake/manifest.webmanifest">' in page
+    manifest = Client().get("/intake/manifest.webmanifest")
+    assert manifest["Content-Type"] == "application/manifest+json"
+    data = manifest.json()
+    assert data["start_url"] == "/intake/" and data["scope"] == "/intake/" and data["display"] == "standalone"
+    sizes = {i["sizes"] for i in data["icons"]}
+    assert {"192x192", "512x512"} <= sizes
+    for icon in data["icons"]:
+        assert Client().get(icon["src"]).status_code == 200, icon["src"]
+
+    worker = Client().get("/intake/sw.js")
+    assert worker.status_code == 200
+    assert worker["Content-Type"].startswith("application/javascript")
+    assert worker["Service-Worker-Allowed"] == "/intake/"
+    body = worker.content.decode()
+    assert '"/intake/"' in body and "/api/v1/households/" in body and "logistics/intake-offline.js" in body
