@@ -21,6 +21,8 @@ class FormErrors:
         errors = cls(anchors)
         if form is None or not form.is_bound:
             return errors
+        for name in form.fields:  # link to the input Django renders, unless the page names another
+            errors.anchors.setdefault(name, form[name].id_for_label or name)
         for field, messages in form.errors.items():
             for message in messages:
                 errors.add(None if field == "__all__" else field, message)

@@ -62,7 +62,7 @@ from .services.intake import (
 
 SEARCH_LIMIT = 20
 # the summary box links each problem to the input (or group of choices) it is about
-FIELD_ANCHORS = {"household": "household-field", "produce": "produce-field", "grade": "grade-field", "unit": "weight"}
+FIELD_ANCHORS = {"household": "household-field", "produce": "produce-field", "grade": "grade-field", "weight": "weight", "unit": "weight"}
 
 
 class IntakeForm(forms.Form):
