@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
 
 from . import roles
@@ -70,18 +69,8 @@ def screens_for(user) -> list[Screen]:
     return out
 
 
-def work_screens_for(user) -> list[Screen]:
-    """The screens of a user's work outside the shop (what a staff member who opens the shop is pointed to)."""
-    return [s for s in screens_for(user) if s.url != SHOP_URL and not s.url.startswith(("/cart/", "/orders/", "/allocation/"))]
-
-
 def landing_url_for(user) -> str:
     """Where ``user`` lands after signing in: the first screen of their highest-ranked role."""
     groups = _groups(user)
     return groups[0][0].url if groups else SHOP_URL
 
-
-def safe_next(request, candidate: str | None) -> str | None:
-    if candidate and url_has_allowed_host_and_scheme(candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
-        return candidate
-    return None

@@ -7,7 +7,7 @@ from django import template
 from django.utils.html import format_html, format_html_join
 
 from core.form_errors import FormErrors
-from core.landing import screens_for, work_screens_for
+from core.landing import screens_for
 
 register = template.Library()
 
@@ -16,12 +16,6 @@ register = template.Library()
 def role_screens(context):
     request = context.get("request")
     return screens_for(request.user) if request is not None else []
-
-
-@register.simple_tag(takes_context=True)
-def work_screens(context):
-    request = context.get("request")
-    return work_screens_for(request.user) if request is not None else []
 
 
 def _errors(errors) -> FormErrors:

@@ -41,6 +41,15 @@ function networkFirst(request, cacheKey, fallbackKey) {
     if (response.ok && !response.redirected && cacheKey) {
       var copy = response.clone();
       caches.open(CACHE).then(function (cache) { cache.put(cacheKey, copy); });
+    } else if (response.redirected && cacheKey === PAGE) {
+      // sent to sign in: whoever holds the phone now must not get the last user's page (names,
+      // households) from the cache; intakes waiting in IndexedDB are kept for the next upload
+      caches.open(CACHE).then(function (cache) {
+        cache.delete(PAGE);
+        cache.keys().then(function (keys) {
+          keys.forEach(function (k) { if (new URL(k.url).pathname === HOUSEHOLDS) cache.delete(k); });
+        });
+      });
     }
     return response;
   }).catch(function () {
