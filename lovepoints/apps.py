@@ -16,3 +16,9 @@ class LovePointsConfig(AppConfig):
         reconcile.register()
         watch.register()
         figures.register()
+
+        from core.landing import register_screens
+
+        from .screens import village_staff_screens
+
+        register_screens(village_staff_screens, rank=30)

@@ -7,8 +7,9 @@ import pytest
 
 from core import roles
 from core.landing import landing_url_for
-from tests.households.factories import UserFactory
+from tests.households.factories import UserFactory, VillageFactory
 from tests.logistics.factories import CollectionPointFactory, StationFactory, SupermarketFactory, staff_at
+from tests.lovepoints.factories import village_staff
 from tests.marketplace.factories import EmployeeFactory
 
 pytestmark = pytest.mark.django_db
@@ -22,6 +23,7 @@ def _users() -> dict[str, object]:
         "/station/": staff_at(StationFactory(), roles.SORTING_STATION_STAFF, username="st"),
         "/staff/orders/": staff_at(SupermarketFactory(), roles.SUPERMARKET_STAFF, username="sm"),
         "/admin/": UserFactory(username="co", role=roles.COUNTY_OFFICE),
+        "/love-points/": village_staff(VillageFactory(), username="vi"),
         "/": EmployeeFactory(user=UserFactory(username="em")).user,
     }
 
@@ -55,6 +57,7 @@ def test_the_header_shows_each_role_its_screens(client):
         "/station/": ['href="/station/"', 'href="/station/pack/"'],
         "/staff/orders/": ['href="/staff/orders/"', 'href="/staff/statements/"', 'href="/station/"'],
         "/admin/": ['href="/admin/"'],
+        "/love-points/": ['href="/love-points/"', 'href="/love-points/redeem/"'],
         "/": ['href="/cart/"', 'href="/orders/"', 'href="/allocation/"'],
     }
     for landing, user in users.items():
