@@ -106,6 +106,14 @@ def station_home(request):
     })
 
 
+def _error(request, exc: DomainError) -> None:
+    """A refused button press (nothing typed to keep): its message after the redirect, shown in
+    the site's error box."""
+    messages.error(request, exc.message)
+    for p in exc.problems:
+        messages.error(request, p)
+
+
 def _plain(value) -> str:
     """``Decimal('12.500')`` -> ``12.5`` (what the form shows before anything is typed)."""
     text = f"{value:f}"

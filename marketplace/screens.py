@@ -7,13 +7,12 @@ from django.utils.translation import gettext as _
 
 from core import roles
 from core.landing import Screen
+from logistics.services.access import is_supermarket_staff
 
 
 def supermarket_screens(user) -> list[Screen]:
     if roles.is_county_office(user) or not roles.has_role(user, roles.SUPERMARKET_STAFF):
         return []
-    from .staff_views import is_supermarket_staff
-
     if not is_supermarket_staff(user):
         return []
     return [Screen(_("Fulfilment queue"), reverse("staff_queue")), Screen(_("Employer statements"), reverse("staff_statements"))]
