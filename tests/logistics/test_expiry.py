@@ -195,6 +195,7 @@ def test_the_button_pressed_twice_and_the_daily_task_at_once_write_off_each_unit
         batches_write_off_expired_task,
     ])
 
+    assert not [r for r in results if isinstance(r, BaseException)], results
     assert sorted(results) == [0, 0, 4]
     assert BatchStock.objects.get(batch=batch, facility=c.supermarket).quantity == 0
     assert BatchMovement.objects.filter(batch=batch, kind=MovementKind.EXPIRED).count() == 1
