@@ -178,6 +178,15 @@ class IncomeKind(models.TextChoices):
     DIVIDEND = "dividend", _("Dividend (二次返利)")
 
 
+class SalesChannel(models.TextChoices):
+    """How the produce was sold: the channel a sale's income entry carries (one home for the
+    choices; ``marketplace.Order.channel`` uses them). Intake payments and dividends have none."""
+
+    ONLINE = "online", _("Online")
+    COUNTER = "counter", _("Counter")
+    CANTEEN = "canteen", _("Canteen")
+
+
 class IncomeEntry(AppendOnlyModel):
     """One line of a household's income from the channel. Never edited: reversals are new lines."""
 
@@ -186,6 +195,10 @@ class IncomeEntry(AppendOnlyModel):
     amount = models.DecimalField(_("amount (yuan)"), max_digits=12, decimal_places=2)
     date = models.DateField(_("date"))
     produce = models.CharField(_("produce"), max_length=20, blank=True, help_text=_("produce code, e.g. chestnut"))
+    channel = models.CharField(
+        _("sales channel"), max_length=10, choices=SalesChannel.choices, blank=True, default="",
+        help_text=_("for attributed sales revenue: online, counter or canteen"),
+    )
     source_type = models.CharField(_("source type"), max_length=20)
     source_code = models.CharField(_("source code"), max_length=64)
     source_detail = models.JSONField(_("source detail"), default=dict, blank=True)

@@ -82,6 +82,7 @@ def income_entry_reverse(*, entry: IncomeEntry, reason: str, author=None, date: 
         amount=-entry.amount,
         date=date or datetime.date.today(),
         produce=entry.produce,
+        channel=entry.channel,
         source_type=entry.source_type,
         source_code=entry.source_code,
         source_detail=entry.source_detail,
@@ -94,7 +95,7 @@ def income_entry_reverse(*, entry: IncomeEntry, reason: str, author=None, date: 
 
 
 LEDGER_COLUMNS = (
-    "household_id", "kind", "amount", "date", "produce", "source_type", "source_code", "source_detail",
+    "household_id", "kind", "amount", "date", "produce", "channel", "source_type", "source_code", "source_detail",
     "reason", "author_id", "created_at",
 )
 

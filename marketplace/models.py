@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.ledger import AppendOnlyModel
+from households.models import SalesChannel
 from logistics.models import PackedBatch, Sku
 
 
@@ -204,8 +205,15 @@ class AllocationEntry(AppendOnlyModel):
 
 
 class Order(models.Model):
+    """A sale, by one of three channels: an employee's online order (``employee`` set, the
+    database insists), a cash-and-allocation sale at the supermarket's counter (completed at once;
+    ``employee`` only when an allocation paid part of it), or a canteen's bulk delivery (no
+    employee). ``total`` = allocation + card + offline (cash at the counter, bank transfer)."""
 
     wagtail_reference_index_ignore = True  # bulk-written records stay out of the reference index
+
+    Channel = SalesChannel
+
     class Status(models.TextChoices):
         PENDING_PAYMENT = "pending_payment", _("Pending payment")
         PAID = "paid", _("Paid")
@@ -221,13 +229,20 @@ class Order(models.Model):
         OFFICE = "office", _("Deliver to my employer's office")
 
     number = models.CharField(_("order number"), max_length=32, unique=True)
-    employee = models.ForeignKey(Employee, on_delete=models.PROTECT, related_name="orders", verbose_name=_("employee"))
+    channel = models.CharField(_("sales channel"), max_length=10, choices=SalesChannel.choices, default=SalesChannel.ONLINE)
+    employee = models.ForeignKey(
+        Employee, null=True, blank=True, on_delete=models.PROTECT, related_name="orders", verbose_name=_("employee")
+    )
     status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.PENDING_PAYMENT)
     fulfilment = models.CharField(_("fulfilment"), max_length=10, choices=Fulfilment.choices, default=Fulfilment.PICKUP)
     year = models.PositiveSmallIntegerField(_("allocation year"))
     total = models.DecimalField(_("total"), max_digits=12, decimal_places=2)
     allocation_amount = models.DecimalField(_("paid from allocation"), max_digits=12, decimal_places=2)
     card_amount = models.DecimalField(_("paid by card"), max_digits=12, decimal_places=2)
+    offline_amount = models.DecimalField(
+        _("paid in cash or by transfer"), max_digits=12, decimal_places=2, default=Decimal("0.00"),
+        help_text=_("cash at the counter, or a canteen's bank transfer"),
+    )
     # settable (not auto_now_add) so that demo and benchmark data can be dated in the past
     created_at = models.DateTimeField(default=timezone.now, db_index=True, verbose_name=_("ordered at"))
     paid_at = models.DateTimeField(null=True, blank=True, db_index=True, verbose_name=_("payment time"))
@@ -236,12 +251,23 @@ class Order(models.Model):
         ordering = ["-created_at", "-id"]
         verbose_name = _("order")
         verbose_name_plural = _("orders")
-        indexes = [models.Index(fields=["status", "created_at"]), models.Index(fields=["employee", "created_at"])]
+        indexes = [
+            models.Index(fields=["status", "created_at"]),
+            models.Index(fields=["employee", "created_at"]),
+            models.Index(fields=["channel", "paid_at"]),
+        ]
         constraints = [
             models.CheckConstraint(
-                name="order_amounts_add_up", condition=Q(total=models.F("allocation_amount") + models.F("card_amount"))
+                name="order_amounts_add_up",
+                condition=Q(total=models.F("allocation_amount") + models.F("card_amount") + models.F("offline_amount")),
             ),
-            models.CheckConstraint(name="order_amounts_not_negative", condition=Q(allocation_amount__gte=0, card_amount__gte=0)),
+            models.CheckConstraint(
+                name="order_amounts_not_negative", condition=Q(allocation_amount__gte=0, card_amount__gte=0, offline_amount__gte=0)
+            ),
+            models.CheckConstraint(name="order_online_has_employee", condition=~Q(channel="online") | Q(employee__isnull=False)),
+            models.CheckConstraint(
+                name="order_allocation_has_employee", condition=Q(allocation_amount=0) | Q(employee__isnull=False)
+            ),
         ]
 
     def __str__(self) -> str:

@@ -103,7 +103,8 @@ def sales_of_batches(batch_ids: list[int]) -> list[dict]:
             "status_label": str(Order.Status(r.line.order.status).label),
             "product": r.line.product.name,
             "units": r.units,
-            "employer": r.line.order.employee.employer.name,
+            # a counter sale or canteen delivery may have no employee: its channel says who bought
+            "employer": r.line.order.employee.employer.name if r.line.order.employee else r.line.order.get_channel_display(),
         }
         for r in rows
     ]

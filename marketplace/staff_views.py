@@ -138,7 +138,7 @@ def fulfilment_groups(*, filters: dict | None = None) -> list[PickGroup]:
     pickup = PickGroup("pickup", _("Pickup at the supermarket"))
     offices: dict[int, PickGroup] = {}
     for order in qs:
-        if order.fulfilment == Order.Fulfilment.OFFICE:
+        if order.fulfilment == Order.Fulfilment.OFFICE and order.employee is not None:
             employer = order.employee.employer
             group = offices.get(employer.pk)
             if group is None:

@@ -34,7 +34,8 @@ def notice_text(order: Order, kind: str) -> str:
         return _("[Zhen'an Relief Market] Your order %(number)s is ready. Pick it up at the poverty-relief supermarket.") % {
             "number": order.number
         }
-    address = order.employee.employer.office_address or order.employee.employer.name
+    employer = order.employee.employer if order.employee is not None else None
+    address = (employer.office_address or employer.name) if employer is not None else ""
     return _("[Zhen'an Relief Market] Your order %(number)s is on its way to %(address)s.") % {
         "number": order.number, "address": address,
     }
@@ -47,6 +48,8 @@ def order_notice_send(*, order_id: int, status: str) -> OrderNotice | None:
         return None
     order = Order.objects.select_related("employee__employer").filter(pk=order_id).first()
     if order is None or OrderNotice.objects.filter(order=order, kind=kind).exists():
+        return None
+    if order.employee is None:  # a counter sale or a canteen delivery: nobody waits for a text
         return None
     phone = order.employee.phone
     with translation.override(settings.LANGUAGE_CODE):

@@ -187,7 +187,8 @@ def order_actor(actor, order: Order) -> str:
         return SYSTEM
     if is_supermarket_staff(actor):
         return SUPERMARKET
-    if getattr(actor, "is_authenticated", False) and order.employee.user_id == actor.pk:
+    # A counter sale or canteen delivery may have no employee: then only the supermarket acts.
+    if getattr(actor, "is_authenticated", False) and order.employee is not None and order.employee.user_id == actor.pk:
         return EMPLOYEE
     raise TransitionNotAllowed(_("You may not change order %(number)s.") % {"number": order.number})
 

@@ -87,7 +87,7 @@ def dividends_and_payouts_write(run: SettlementRun) -> None:
     now = _ts(timezone.now())
     select = f"""
     SELECT d.household_id AS household_id, 'dividend' AS kind, d.amount AS amount, %s AS date, d.produce AS produce,
-           'dividend' AS source_type, r.code AS source_code,
+           '' AS channel, 'dividend' AS source_type, r.code AS source_code,
            {_json_object(("run", "r.code"), ("year", "d.year"), ("rate", "CAST(d.rate AS TEXT)"))} AS source_detail,
            '' AS reason, CAST(NULL AS INTEGER) AS author_id, %s AS created_at
     FROM {dl} d JOIN {_t(SettlementRun)} r ON r.id = d.run_id

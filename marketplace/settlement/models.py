@@ -15,7 +15,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from households.models import Household
+from households.models import Household, SalesChannel
 from logistics.models import PackedBatch
 from marketplace.models import OrderLine, RefundLine
 
@@ -94,6 +94,7 @@ class SettlementLine(models.Model):
     date = models.DateField(help_text="the day of the sale (paid) or of the refund, county time")
     year = models.PositiveSmallIntegerField(help_text="the order's allocation year (its dividend rate)")
     produce = models.CharField(max_length=20, blank=True)
+    channel = models.CharField(max_length=10, choices=SalesChannel.choices, default=SalesChannel.ONLINE, help_text="the order's sales channel")
 
     class Meta:
         ordering = ["id"]

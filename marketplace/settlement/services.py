@@ -67,13 +67,13 @@ def chunk_lines() -> int:
 
 def _split_select(items_sql: str) -> str:
     """Wrap a SELECT of items to split — columns (line_id, batch_id, refund_line_id, total_fen,
-    sign, day, year, produce) — into a SELECT of one row per household of the item's batch with
+    sign, day, year, produce, channel) — into a SELECT of one row per household of the item's batch with
     its part in fen: floor of total × grams / batch grams, plus one fen for the ``leftover``
     largest remainders (ties to the lower household id)."""
     shares = _t(BatchShare)
     item = "{p}line_id, {p}batch_id, {p}refund_line_id"
     return f"""
-    SELECT rk.line_id, rk.batch_id, rk.refund_line_id, rk.household_id, rk.day, rk.year, rk.produce,
+    SELECT rk.line_id, rk.batch_id, rk.refund_line_id, rk.household_id, rk.day, rk.year, rk.produce, rk.channel,
            rk.sign * (rk.floor_fen + CASE WHEN rk.rn <= rk.total_fen - rk.floor_sum THEN 1 ELSE 0 END) AS fen
     FROM (
         SELECT fl.*, CAST(SUM(fl.floor_fen) OVER (PARTITION BY {item.format(p="fl.")}) AS BIGINT) AS floor_sum,
@@ -93,11 +93,14 @@ def _split_select(items_sql: str) -> str:
 
 
 def _insert_lines_sql(run_id: int, chunk: int, kind: str, items_sql: str) -> str:
-    cols = "run_id, chunk, kind, order_line_id, batch_id, household_id, refund_line_id, amount_fen, amount, date, year, produce"
+    cols = (
+        "run_id, chunk, kind, order_line_id, batch_id, household_id, refund_line_id, amount_fen, amount, date, year, produce,"
+        " channel"
+    )
     return f"""
     INSERT INTO {_t(SettlementLine)} ({cols})
     SELECT {int(run_id)}, {int(chunk)}, '{kind}', sp.line_id, sp.batch_id, sp.household_id, sp.refund_line_id,
-           sp.fen, {_yuan_from_fen("sp.fen")}, sp.day, sp.year, sp.produce
+           sp.fen, {_yuan_from_fen("sp.fen")}, sp.day, sp.year, sp.produce, sp.channel
     FROM ({_split_select(items_sql)}) sp
     """
 
@@ -106,7 +109,8 @@ def _sale_items_sql(run: SettlementRun, lo: int, hi: int) -> tuple[str, list]:
     day, day_params = _local_date("o.paid_at")
     sql = f"""
     SELECT olb.line_id AS line_id, olb.batch_id AS batch_id, CAST(NULL AS BIGINT) AS refund_line_id,
-           olb.units * {_fen("ol.unit_price")} AS total_fen, 1 AS sign, {day} AS day, o.year AS year, pr.code AS produce
+           olb.units * {_fen("ol.unit_price")} AS total_fen, 1 AS sign, {day} AS day, o.year AS year, pr.code AS produce,
+           o.channel AS channel
     FROM {_t(OrderLineBatch)} olb
     JOIN {_t(OrderLine)} ol ON ol.id = olb.line_id
     JOIN {_t(Order)} o ON o.id = ol.order_id
@@ -128,7 +132,8 @@ def _refund_items_sql(run: SettlementRun, lo: int, hi: int) -> tuple[str, list]:
     day, day_params = _local_date("rf.created_at")
     sql = f"""
     SELECT rl.line_id AS line_id, rl.batch_id AS batch_id, rl.id AS refund_line_id,
-           {_fen("rl.amount")} AS total_fen, -1 AS sign, {day} AS day, o.year AS year, pr.code AS produce
+           {_fen("rl.amount")} AS total_fen, -1 AS sign, {day} AS day, o.year AS year, pr.code AS produce,
+           o.channel AS channel
     FROM {_t(RefundLine)} rl
     JOIN {_t(Refund)} rf ON rf.id = rl.refund_id
     JOIN {_t(OrderLine)} ol ON ol.id = rl.line_id
@@ -188,6 +193,7 @@ def _append_ledger_for_chunk(run: SettlementRun, chunk: int) -> int:
     )
     select = f"""
     SELECT sl.household_id AS household_id, 'sales' AS kind, sl.amount AS amount, sl.date AS date, sl.produce AS produce,
+           sl.channel AS channel,
            CASE WHEN sl.kind = 'sale' THEN 'sale' ELSE 'refund' END AS source_type, o.number AS source_code,
            {detail} AS source_detail,
            CASE WHEN sl.kind = 'sale' THEN '' ELSE %s END AS reason,

@@ -82,6 +82,7 @@ def sold_order(
     status: str = Order.Status.PAID,
     year: int = 2026,
     buyer: Employee | None = None,
+    channel: str = Order.Channel.ONLINE,
 ) -> Order:
     """An order paid at ``paid_at``; each element of ``lines`` is one order line, taking units
     of one batch ``(batch, units)`` or of several ``[(batch, units), ...]``, at ``unit_price``."""
@@ -89,11 +90,14 @@ def sold_order(
     takes = [entry if isinstance(entry, list) else [entry] for entry in lines]
     total = sum((price * sum(u for _b, u in t) for t in takes), Decimal("0.00"))
     n = next(_seq)
-    # All from the allocation: SQLite checks allocation + card = total in floating point.
-    allocation = total
+    # All from the allocation (online) or all in cash (a counter sale or canteen delivery without
+    # a buyer): SQLite checks allocation + card + offline = total in floating point.
+    online = channel == Order.Channel.ONLINE
+    buyer = buyer or (employee() if online else None)
+    allocation = total if buyer is not None else Decimal("0.00")
     order = Order.objects.create(
-        number=f"T{year}{n:08d}", employee=buyer or employee(), status=status, year=year, total=total,
-        allocation_amount=allocation, card_amount=total - allocation,
+        number=f"T{year}{n:08d}", channel=channel, employee=buyer, status=status, year=year, total=total,
+        allocation_amount=allocation, card_amount=Decimal("0.00"), offline_amount=total - allocation,
         paid_at=paid_at if paid_at is not None else timezone.now() - datetime.timedelta(hours=1),
     )
     for take in takes:
