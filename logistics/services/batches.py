@@ -35,7 +35,7 @@ def _ensure_may_hold(user, batch: PackedBatch) -> None:
 @transaction.atomic
 def batch_inspect(*, batch: PackedBatch, passed: bool, inspector, notes: str = "", at=None) -> QualityInspection:
     """Record the county testing station's check; the batch's status follows its latest inspection."""
-    batch = PackedBatch.objects.select_for_update().select_related("station").get(pk=batch.pk)
+    batch = PackedBatch.objects.select_for_update(of=("self",)).select_related("station").get(pk=batch.pk)
     _ensure_station_or_county(inspector, batch)
     if not passed and not (notes or "").strip():
         raise InvalidQuantity(_("A failed inspection needs notes saying what failed."))
@@ -71,7 +71,7 @@ def batch_release_hold(*, batch: PackedBatch, reason: str, author, at=None) -> P
     reason = (reason or "").strip()
     if not reason:
         raise InvalidQuantity(_("Releasing a hold needs a reason."))
-    batch = PackedBatch.objects.select_for_update().select_related("station").get(pk=batch.pk)
+    batch = PackedBatch.objects.select_for_update(of=("self",)).select_related("station").get(pk=batch.pk)
     _ensure_station_or_county(author, batch)
     if not batch.on_hold:
         raise BatchStateConflict(_("Batch %(code)s is not on hold.") % {"code": batch.code})

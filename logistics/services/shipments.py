@@ -81,7 +81,7 @@ def shipment_dispatch(*, origin: Facility, lines: list, author, at=None) -> Ship
             keys[f"lot:{lot_id}"] = problems[-1]
     stocks = {
         s.batch_id: s
-        for s in BatchStock.objects.select_for_update()
+        for s in BatchStock.objects.select_for_update(of=("self",))
         .filter(facility=origin, batch_id__in=list(batch_units))
         .order_by("pk")
         .select_related("batch")
@@ -228,7 +228,7 @@ def batch_loss_record(*, batch: PackedBatch, facility: Facility, units, reason: 
     if not reason:
         raise InvalidQuantity(_("A loss needs a reason."))
     n = positive_units(units, label=batch.code)
-    stock = BatchStock.objects.select_for_update().select_related("batch").filter(batch=batch, facility=facility).first()
+    stock = BatchStock.objects.select_for_update(of=("self",)).select_related("batch").filter(batch=batch, facility=facility).first()
     if stock is None or stock.available < n:
         raise stock_service.InsufficientStock(
             _("Batch %(batch)s: only %(n)s units available.") % {"batch": batch.code, "n": stock.available if stock else 0}

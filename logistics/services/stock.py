@@ -48,7 +48,7 @@ def batch_stock_lock(*, facility_id: int, sku_ids: Iterable[int]) -> list[BatchS
     the lock is left out."""
     today = county_today()
     ids = list(sellable_stock(facility_id=facility_id, sku_ids=sku_ids, on=today).values_list("pk", flat=True))
-    rows = list(BatchStock.objects.select_for_update().filter(pk__in=ids).order_by("pk").select_related("batch"))
+    rows = list(BatchStock.objects.select_for_update(of=("self",)).filter(pk__in=ids).order_by("pk").select_related("batch"))
     rows.sort(key=lambda s: (s.batch.best_before, s.batch.packed_at, s.batch_id))  # FEFO, as the selector orders
     return [s for s in rows if batch_is_sellable(s.batch, on=today) and s.quantity > s.reserved]
 
@@ -160,7 +160,7 @@ def batch_write_off_expired(*, batch: PackedBatch, author=None, facility: Facili
                 _("Batch %(code)s is good until %(date)s: only units past their best-before date are written off as expired.")
                 % {"code": batch.code, "date": batch.best_before.isoformat()}
             )
-        rows = BatchStock.objects.select_for_update().filter(batch=batch).select_related("batch").order_by("pk")
+        rows = BatchStock.objects.select_for_update(of=("self",)).filter(batch=batch).select_related("batch").order_by("pk")
         if facility is not None:
             rows = rows.filter(facility=facility)
         written = 0

@@ -44,7 +44,7 @@ def _write(employer: Employer, parsed: list[EmployeeRow], result: ImportResult) 
     User = get_user_model()
     existing = {
         e.staff_number: e
-        for e in Employee.objects.select_for_update().filter(employer=employer).select_related("user").order_by("pk")
+        for e in Employee.objects.select_for_update(of=("self",)).filter(employer=employer).select_related("user").order_by("pk")
     }
     group = Group.objects.filter(name=roles.EMPLOYEE).first()
     if group is None:
