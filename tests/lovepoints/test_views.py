@@ -167,3 +167,12 @@ def test_the_county_report_and_its_excel_agree_with_the_ledger(client):
     rows = list(sheet.iter_rows(values_only=True))
     assert all(not str(h).isascii() for h in rows[0]) and rows[-1][3] == sum(PointsEntry.objects.filter(kind="award").values_list("points", flat=True))
     assert client.get("/love-points/report/?year=99999").status_code == 400
+
+
+def test_the_header_links_love_points_once_for_village_staff_and_the_county(client):
+    w = world()
+    for user in (w.staff, w.county):
+        signed_in(client, user)
+        html = client.get("/love-points/").content.decode()
+        header = html[html.index('class="site-nav"'):html.index("</nav>")]
+        assert header.count('href="/love-points/"') == 1, user
