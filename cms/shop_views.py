@@ -22,6 +22,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from core.errors import DomainError
 from core.parsing import InvalidInput, local_url, parse_int
 from marketplace.models import Order, Product
+from marketplace.payments.base import provider_choices
 
 from . import selectors
 
@@ -146,6 +147,9 @@ def checkout_view(request):
                 fulfilment=fulfilment,
                 success_url=request.build_absolute_uri(reverse("storefront:orders")) + "?paid=1",
                 cancel_url=request.build_absolute_uri(reverse("storefront:cart")),
+                payment_method=request.POST.get("payment_method") or None,
+                client={"ip": request.META.get("REMOTE_ADDR") or "127.0.0.1",
+                        "mobile": any(w in request.headers.get("User-Agent", "") for w in ("Mobile", "Android", "iPhone"))},
             )
         except DomainError as exc:
             error, status = exc, exc.status
@@ -163,6 +167,8 @@ def checkout_view(request):
         # someone who may not shop is told why (in the problems), not that card payment is missing
         "card_not_configured": preview.card_amount > 0 and not preview.card_available and _shopping_refusal(employee) is None,
         "employee": employee,
+        "payment_choices": provider_choices(),
+        "payment_method": request.POST.get("payment_method", ""),
     }, status=status)
 
 

@@ -22,6 +22,7 @@ from core.errors import NotAllowed
 from . import selectors
 from .filters import OrderFilter, ProductFilter
 from .models import AllocationEntry, Employee, Order, Payment
+from .payments.base import REGISTRY as PAYMENT_REGISTRY
 from .services.cart import CartView, cart_get, cart_item_remove, cart_item_set
 from .services.checkout import checkout_preview, checkout_submit
 from .services.orders import order_cancel
@@ -65,6 +66,19 @@ class CartItemInputSerializer(serializers.Serializer):
 
 class CheckoutInputSerializer(serializers.Serializer):
     fulfilment = serializers.ChoiceField(choices=Order.Fulfilment.choices, default=Order.Fulfilment.PICKUP, required=False)
+    payment_method = serializers.ChoiceField(
+        choices=[(name, spec.label) for name, spec in PAYMENT_REGISTRY.items()], required=False, allow_null=True,
+        help_text=(
+            "Who takes the part the allocation does not cover: stripe (card), wechat (WeChat Pay: H5, or JSAPI inside "
+            "WeChat with wechat_openid), alipay (Alipay: mobile web or PC page). Default: the only configured provider; "
+            "a provider that is not configured is refused with 400, and with several configured one must be chosen "
+            "when there is something to pay."
+        ),
+    )
+    wechat_openid = serializers.CharField(
+        required=False, allow_blank=True, max_length=128,
+        help_text="The payer's openid inside WeChat: WeChat Pay then uses JSAPI and the answer carries payment_params.",
+    )
 
 
 class OrderLineSerializer(serializers.Serializer):
@@ -85,6 +99,8 @@ class OrderSerializer(serializers.Serializer):
     allocation_amount = serializers.DecimalField(max_digits=12, decimal_places=2)
     card_amount = serializers.DecimalField(max_digits=12, decimal_places=2)
     payment_url = serializers.SerializerMethodField()
+    payment_method = serializers.SerializerMethodField()
+    payment_params = serializers.SerializerMethodField()
     created_at = serializers.DateTimeField()
     paid_at = serializers.DateTimeField(allow_null=True)
     lines = OrderLineSerializer(many=True)
@@ -101,6 +117,17 @@ class OrderSerializer(serializers.Serializer):
         except Payment.DoesNotExist:
             return None
         return payment.payment_url or None if payment.status == Payment.Status.PENDING else None
+
+    def get_payment_method(self, order: Order) -> str | None:
+        """The provider that takes (or took) the card/online part: stripe, wechat or alipay."""
+        try:
+            return order.payment.provider
+        except Payment.DoesNotExist:
+            return None
+
+    def get_payment_params(self, order: Order) -> dict | None:
+        """WeChat JSAPI only, right after checkout: the signed parameters for WeixinJSBridge's getBrandWCPayRequest."""
+        return self.context.get("payment_params") or None
 
 
 class AllocationEntrySerializer(serializers.Serializer):
@@ -209,6 +236,17 @@ class CartItemApi(APIView):
         return Response(_cart_data(cart_item_remove(employee=employee, product=product_id), employee))
 
 
+def _client_of(request: Request, wechat_openid: str = "") -> dict:
+    """What the providers need to know of the paying device: its address (WeChat H5), whether
+    it is a phone (Alipay WAP or PC page) and, inside WeChat, the payer's openid (JSAPI)."""
+    agent = request.headers.get("User-Agent", "")
+    return {
+        "ip": request.META.get("REMOTE_ADDR") or "127.0.0.1",
+        "mobile": any(word in agent for word in ("Mobile", "Android", "iPhone", "MicroMessenger")),
+        "wechat_openid": wechat_openid,
+    }
+
+
 class CheckoutApi(APIView):
     permission_classes = [IsEmployee]
 
@@ -217,6 +255,7 @@ class CheckoutApi(APIView):
         responses={
             201: OrderSerializer,
             403: OpenApiResponse(ErrorSerializer, description="may not shop now (inactive, employer not taking part, outside the window)"),
+            400: OpenApiResponse(ErrorSerializer, description="bad input, or the payment_method is not configured (or must be chosen)"),
             409: OpenApiResponse(ErrorSerializer, description="stock or balance short, or the cart is empty"),
             502: OpenApiResponse(ErrorSerializer, description="the payment provider failed; nothing is reserved"),
         },
@@ -231,8 +270,11 @@ class CheckoutApi(APIView):
             fulfilment=data.validated_data.get("fulfilment") or Order.Fulfilment.PICKUP,
             success_url=request.build_absolute_uri("/orders/?payment=success"),
             cancel_url=request.build_absolute_uri("/orders/?payment=cancelled"),
+            payment_method=data.validated_data.get("payment_method") or None,
+            client=_client_of(request, data.validated_data.get("wechat_openid") or ""),
         )
-        return Response(OrderSerializer(result.order, context={"payment_url": result.payment_url}).data, status=status.HTTP_201_CREATED)
+        context = {"payment_url": result.payment_url, "payment_params": result.payment_params}
+        return Response(OrderSerializer(result.order, context=context).data, status=status.HTTP_201_CREATED)
 
 
 class OrderListApi(generics.ListAPIView):

@@ -225,6 +225,28 @@ STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY", default="")
 STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET", default="")
 STRIPE_API_BASE = env("STRIPE_API_BASE", default="")  # tests point this at the loopback stand-in
 
+# --- WeChat Pay (API v3, direct merchant) ----------------------------------------------------
+# Configured when WECHATPAY_MCHID and WECHATPAY_PRIVATE_KEY are set. The private key (PEM) is the
+# merchant API certificate's; platform certificates are downloaded (and decrypted with the API v3
+# key) by the wechatpayv3 client and verify every answer and notification.
+WECHATPAY_MCHID = env("WECHATPAY_MCHID", default="")
+WECHATPAY_APPID = env("WECHATPAY_APPID", default="")
+WECHATPAY_PRIVATE_KEY = env("WECHATPAY_PRIVATE_KEY", default="")
+WECHATPAY_CERT_SERIAL_NO = env("WECHATPAY_CERT_SERIAL_NO", default="")
+WECHATPAY_APIV3_KEY = env("WECHATPAY_APIV3_KEY", default="")
+WECHATPAY_CERT_DIR = env("WECHATPAY_CERT_DIR", default="")
+WECHATPAY_API_BASE = env("WECHATPAY_API_BASE", default="https://api.mch.weixin.qq.com")  # tests: the loopback stand-in
+WECHATPAY_NOTIFY_URL = env("WECHATPAY_NOTIFY_URL", default="")  # default: the site's /payments/wechat/notify/
+WECHATPAY_NOTIFY_TOLERANCE = env.int("WECHATPAY_NOTIFY_TOLERANCE", default=300)  # seconds; older signatures are stale
+
+# --- Alipay (RSA2) ---------------------------------------------------------------------------
+ALIPAY_APP_ID = env("ALIPAY_APP_ID", default="")
+ALIPAY_APP_PRIVATE_KEY = env("ALIPAY_APP_PRIVATE_KEY", default="")
+ALIPAY_PUBLIC_KEY = env("ALIPAY_PUBLIC_KEY", default="")
+ALIPAY_GATEWAY = env("ALIPAY_GATEWAY", default="https://openapi.alipay.com/gateway.do")  # tests: the loopback stand-in
+ALIPAY_NOTIFY_URL = env("ALIPAY_NOTIFY_URL", default="")  # default: the site's /payments/alipay/notify/
+ALIPAY_NOTIFY_TOLERANCE = env.int("ALIPAY_NOTIFY_TOLERANCE", default=25 * 3600)  # Alipay retries for 25 hours
+
 # --- Domain settings ------------------------------------------------------------------------
 RELIEF_MAX_INTAKE_KG = env.float("RELIEF_MAX_INTAKE_KG", default=500.0)
 RELIEF_SETTLEMENT_CHUNK_LINES = env.int("RELIEF_SETTLEMENT_CHUNK_LINES", default=5000)

@@ -265,7 +265,7 @@ def late_payment_refund(*, payment_id: int) -> str | None:
     The provider is called with no lock held and with a key tied to the payment, so running this
     twice refunds once. Returns the provider's refund id, or None if nothing was due.
     """
-    from .base import get_provider
+    from .base import PaymentProviderError, provider_for
 
     payment = Payment.objects.select_related("order").get(pk=payment_id)
     if payment.order.status not in (Order.Status.CANCELLED, Order.Status.REFUNDED) or payment.status != Payment.Status.SUCCEEDED:
@@ -273,9 +273,11 @@ def late_payment_refund(*, payment_id: int) -> str | None:
     due = payment.amount - payment.refunded_amount
     if due <= 0 or Refund.objects.filter(order_id=payment.order_id, card_amount__gt=0).exists():
         return None  # nothing left, or the order's own refunds (order services) handle the card part
-    provider = get_provider()
-    if provider is None:
-        logger.error("late payment %s for order %s cannot be refunded: no provider configured", payment.pk, payment.order.number)
+    try:
+        provider = provider_for(payment)
+    except PaymentProviderError:
+        logger.error("late payment %s for order %s cannot be refunded: its provider %s is not configured", payment.pk,
+                     payment.order.number, payment.provider)
         return None
     refund_id = provider.refund(payment=payment, amount=due, idempotency_key=f"late-payment:{payment.pk}")
     with transaction.atomic():

@@ -120,7 +120,8 @@ class StripeProvider:
             self._client = stripe_client()
         return self._client
 
-    def create_checkout(self, *, order, amount: Decimal, success_url: str, cancel_url: str, idempotency_key: str) -> CheckoutSession:
+    def create_checkout(self, *, order, amount: Decimal, success_url: str, cancel_url: str, idempotency_key: str,
+                        client: dict | None = None) -> CheckoutSession:
         fen = to_fen(amount)
         if fen <= 0:
             raise PaymentProviderError(_("There is nothing to pay by card for this order."))
@@ -186,6 +187,10 @@ class StripeProvider:
             _log_failure("refund", order_number or intent, exc)
             raise PaymentProviderError(_error_message(exc)) from exc
         return refund.id
+
+    def query(self, *, payment):
+        # Stripe's sessions expire by themselves and their events say so; the sweep does not ask.
+        return None
 
 
 __all__ = ["CURRENCY", "StripeProvider", "amount_from_minor_units", "session_expires_at", "stripe_client"]

@@ -70,6 +70,7 @@ class CheckoutRefused(ConflictError):
 class CheckoutResult:
     order: Order
     payment_url: str | None = None
+    payment_params: dict = field(default_factory=dict)  # WeChat JSAPI: the signed call for WeixinJSBridge
 
 
 @dataclass
@@ -142,14 +143,18 @@ def _is_lock_conflict(exc: OperationalError) -> bool:
 
 def checkout_submit(
     *, employee: Employee, fulfilment: str = Order.Fulfilment.PICKUP, success_url: str | None = None, cancel_url: str | None = None,
-    author=None, at=None,
+    author=None, at=None, payment_method: str | None = None, client: dict | None = None,
 ) -> CheckoutResult:
     """Turn the employee's cart into an order (see the module docstring for the steps).
-    ``at`` back-dates the order (demo and benchmark data only)."""
+    ``at`` back-dates the order (demo and benchmark data only). ``payment_method`` names the
+    provider for the card/online part (``stripe``, ``wechat``, ``alipay``; the only configured
+    one by default); ``client`` what is known of the paying device, for the provider."""
     if fulfilment not in Order.Fulfilment.values:
         raise CheckoutRefused(_("Choose pickup at the supermarket or delivery to your office."))
     ensure_may_shop(employee, on=county_today(at) if at else None)
-    provider = payments_base.get_provider()
+    provider, must_choose = payments_base.choose_provider(payment_method)
+    if must_choose and checkout_preview(employee=employee).card_amount > 0:
+        raise payments_base.PaymentMethodUnavailable(payments_base.must_choose_message())
     for attempt in range(3):
         try:
             order = _checkout_transaction(
@@ -165,15 +170,16 @@ def checkout_submit(
             logger.warning("checkout retried after a lock conflict (attempt %s)", attempt + 1)
     if order.card_amount <= 0:
         return CheckoutResult(order=order, payment_url=None)
-    return CheckoutResult(order=order, payment_url=_start_card_payment(order=order, provider=provider, success_url=success_url, cancel_url=cancel_url))
+    session = _start_card_payment(order=order, provider=provider, success_url=success_url, cancel_url=cancel_url, client=client)
+    return CheckoutResult(order=order, payment_url=session.url, payment_params=session.params)
 
 
-def _start_card_payment(*, order: Order, provider, success_url: str | None, cancel_url: str | None) -> str:
+def _start_card_payment(*, order: Order, provider, success_url: str | None, cancel_url: str | None, client: dict | None = None):
     """After commit: open the provider's checkout for the card part; on failure release the order."""
     try:
         session = provider.create_checkout(
             order=order, amount=order.card_amount, success_url=success_url or "", cancel_url=cancel_url or "",
-            idempotency_key=f"checkout:{order.number}",
+            idempotency_key=f"checkout:{order.number}", client=client or {},
         )
     except Exception as exc:  # any failure of the provider: nothing may stay reserved
         logger.warning("payment provider failed for order %s: %s", order.number, type(exc).__name__)
@@ -184,7 +190,7 @@ def _start_card_payment(*, order: Order, provider, success_url: str | None, canc
             _("Card payment could not be started; nothing was charged and your order was cancelled. Please try again later.")
         ) from exc
     Payment.objects.filter(order=order).update(session_id=session.reference, payment_url=session.url, updated_at=timezone.now())
-    return session.url
+    return session
 
 
 @transaction.atomic

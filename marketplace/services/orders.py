@@ -514,10 +514,9 @@ def refund_card(*, refund: Refund) -> str:
         return refund.provider_refund_id
     if refund.card_amount <= 0:
         return ""
-    provider = payments_base.get_provider()
-    if provider is None:
-        raise PaymentProviderError(_("Card refunds are not available now; the refund is recorded and can be sent later."))
     payment = Payment.objects.get(order_id=refund.order_id)
+    # the provider that took this payment, whatever is configured for new checkouts now
+    provider = payments_base.provider_for(payment)
     try:
         provider_refund_id = provider.refund(payment=payment, amount=refund.card_amount, idempotency_key=f"refund:{refund.pk}")
     except PaymentProviderError:

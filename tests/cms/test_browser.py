@@ -19,7 +19,7 @@ from marketplace.services.allocation import allocation_grant
 from tests.cms.factories import catalogue
 from tests.conftest import skip_or_fail
 from tests.households.factories import UserFactory
-from tests.marketplace.factories import EmployeeFactory, allocation_year
+from tests.marketplace.factories import EmployeeFactory, allocation_year, use_provider
 
 # playwright's sync API runs an event loop in this thread; the ORM calls made from the test
 # (and the live server thread) are still plain synchronous calls.
@@ -51,7 +51,7 @@ def browser():
 
 @pytest.fixture(autouse=True)
 def no_card_provider(monkeypatch):
-    monkeypatch.setattr("marketplace.payments.base.get_provider", lambda: None)
+    use_provider(monkeypatch, None)
 
 
 @pytest.fixture

@@ -9,14 +9,14 @@ from marketplace.models import Order
 from marketplace.services.allocation import allocation_balance, allocation_grant
 from tests.cms.factories import catalogue
 from tests.households.factories import UserFactory
-from tests.marketplace.factories import EmployeeFactory, FakeProvider, allocation_year
+from tests.marketplace.factories import EmployeeFactory, FakeProvider, allocation_year, use_provider
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
 def no_card_provider(monkeypatch):
-    monkeypatch.setattr("marketplace.payments.base.get_provider", lambda: None)
+    use_provider(monkeypatch, None)
 
 
 @pytest.fixture
@@ -92,7 +92,7 @@ def test_an_order_over_the_balance_without_card_payment_says_card_payment_is_not
 
 def test_an_order_over_the_balance_goes_to_the_card_payment_step_when_configured(client, employee, monkeypatch):
     fake = FakeProvider()
-    monkeypatch.setattr("marketplace.payments.base.get_provider", lambda: fake)
+    use_provider(monkeypatch, fake)
     shop = catalogue(1, price="400.00", units=5)
     client.force_login(employee.user)
     client.post("/cart/add/", {"product": shop.products[0].pk, "quantity": 2})

@@ -95,7 +95,7 @@ class FakeProvider:
         self.checkouts: list[dict] = []
         self.refunds: list[dict] = []
 
-    def create_checkout(self, *, order, amount, success_url, cancel_url, idempotency_key):
+    def create_checkout(self, *, order, amount, success_url, cancel_url, idempotency_key, client=None):
         from marketplace.payments.base import CheckoutSession
 
         if self.fail:
@@ -106,3 +106,17 @@ class FakeProvider:
     def refund(self, *, payment, amount, idempotency_key):
         self.refunds.append({"payment": payment.pk, "amount": amount, "key": idempotency_key})
         return f"re_fake_{len(self.refunds)}"
+
+    def query(self, *, payment):
+        return None
+
+
+def use_provider(monkeypatch, *providers) -> None:
+    """Make ``providers`` (FakeProviders with distinct names; ``None`` for none at all) the
+    configured payment providers, as settings would: checkout offers them and every payment one
+    of them took goes back to it."""
+    from marketplace.payments import base
+
+    by_name = {p.name: p for p in providers if p is not None}
+    monkeypatch.setattr(base, "configured_providers", lambda: list(by_name))
+    monkeypatch.setattr(base, "_instantiate", lambda name: by_name[name])

@@ -10,14 +10,14 @@ from marketplace.services.cart import cart_item_set
 from marketplace.services.checkout import checkout_submit
 from tests.households.factories import UserFactory
 from tests.logistics.factories import SupermarketFactory, staff_at
-from tests.marketplace.factories import EmployeeFactory, FakeProvider, ProductFactory, allocation_year, stock_batch
+from tests.marketplace.factories import EmployeeFactory, FakeProvider, ProductFactory, allocation_year, stock_batch, use_provider
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
 def no_provider(monkeypatch):
-    monkeypatch.setattr("marketplace.payments.base.get_provider", lambda: None)
+    use_provider(monkeypatch, None)
 
 
 @pytest.fixture
@@ -93,7 +93,7 @@ def test_checkout_returns_201_with_the_order_and_no_payment_url_when_the_allocat
 
 
 def test_checkout_gives_a_payment_url_when_a_card_part_is_due(employee, monkeypatch):
-    monkeypatch.setattr("marketplace.payments.base.get_provider", lambda: FakeProvider())
+    use_provider(monkeypatch, FakeProvider())
     product = ProductFactory(price=Decimal("500.00"))
     stock_batch(product, 5)
     client = client_for(employee.user)

@@ -25,14 +25,14 @@ from marketplace.services.cart import cart_item_set
 from marketplace.services.checkout import InsufficientStock, checkout_preview, checkout_submit
 from tests.cms.factories import catalogue
 from tests.logistics.factories import SupermarketFactory
-from tests.marketplace.factories import EmployeeFactory, ProductFactory, allocation_year, stock_batch
+from tests.marketplace.factories import EmployeeFactory, ProductFactory, allocation_year, stock_batch, use_provider
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
 def zh_and_no_card(monkeypatch):
-    monkeypatch.setattr("marketplace.payments.base.get_provider", lambda: None)
+    use_provider(monkeypatch, None)
     with translation.override("zh-hans"):
         yield
 

@@ -14,7 +14,7 @@ from marketplace.services.checkout import (
     checkout_submit,
 )
 from marketplace.services.orders import PaymentProviderError
-from tests.marketplace.factories import EmployeeFactory, FakeProvider, ProductFactory, allocation_year, stock_batch
+from tests.marketplace.factories import EmployeeFactory, FakeProvider, ProductFactory, allocation_year, stock_batch, use_provider
 
 pytestmark = pytest.mark.django_db
 
@@ -29,13 +29,13 @@ def employee():
 
 @pytest.fixture
 def no_provider(monkeypatch):
-    monkeypatch.setattr("marketplace.payments.base.get_provider", lambda: None)
+    use_provider(monkeypatch, None)
 
 
 @pytest.fixture
 def provider(monkeypatch):
     fake = FakeProvider()
-    monkeypatch.setattr("marketplace.payments.base.get_provider", lambda: fake)
+    use_provider(monkeypatch, fake)
     return fake
 
 
@@ -149,7 +149,7 @@ def test_checkout_prices_from_the_product_not_from_what_the_cart_was_filled_at(e
 
 
 def test_a_provider_failure_releases_stock_and_returns_the_allocation(employee, monkeypatch):
-    monkeypatch.setattr("marketplace.payments.base.get_provider", lambda: FakeProvider(fail=True))
+    use_provider(monkeypatch, FakeProvider(fail=True))
     product = ProductFactory(price=Decimal("800.00"))
     stock_batch(product, 10)
     cart_item_set(employee=employee, product=product, quantity=1)
@@ -177,7 +177,7 @@ def test_the_provider_is_called_only_after_the_checkout_transaction_committed(mo
             seen["order_committed"] = Order.objects.filter(number=kwargs["order"].number).exists()
             return super().create_checkout(**kwargs)
 
-    monkeypatch.setattr("marketplace.payments.base.get_provider", lambda: WatchingProvider())
+    use_provider(monkeypatch, WatchingProvider())
     setting = allocation_year()
     employee = EmployeeFactory()
     allocation_grant(employee=employee, year=setting.year)

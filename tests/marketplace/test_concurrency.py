@@ -13,14 +13,14 @@ from marketplace.models import AllocationEntry, Order, OrderLineBatch
 from marketplace.services.allocation import AllocationExhausted, allocation_balance, allocation_grant, allocation_spend
 from marketplace.services.cart import cart_item_set
 from marketplace.services.checkout import EmptyCart, checkout_submit
-from tests.marketplace.factories import EmployeeFactory, ProductFactory, allocation_year, stock_batch
+from tests.marketplace.factories import EmployeeFactory, ProductFactory, allocation_year, stock_batch, use_provider
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture(autouse=True)
 def no_provider(monkeypatch):
-    monkeypatch.setattr("marketplace.payments.base.get_provider", lambda: None)
+    use_provider(monkeypatch, None)
 
 
 def run_together(functions) -> list:

@@ -23,7 +23,7 @@ from marketplace.services.orders import (
 )
 from marketplace.tasks import orders_release_unpaid_task
 from tests.logistics.factories import SupermarketFactory, staff_at
-from tests.marketplace.factories import EmployeeFactory, FakeProvider, ProductFactory, allocation_year, stock_batch
+from tests.marketplace.factories import EmployeeFactory, FakeProvider, ProductFactory, allocation_year, stock_batch, use_provider
 
 pytestmark = pytest.mark.django_db
 
@@ -31,7 +31,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def provider(monkeypatch):
     fake = FakeProvider()
-    monkeypatch.setattr("marketplace.payments.base.get_provider", lambda: fake)
+    use_provider(monkeypatch, fake)
     return fake
 
 
@@ -246,12 +246,12 @@ def test_a_card_refund_the_provider_did_not_confirm_is_sent_again_by_the_sweep(e
             raise ConnectionError("provider unreachable")
 
     working = FakeProvider()
-    monkeypatch.setattr("marketplace.payments.base.get_provider", lambda: working)
+    use_provider(monkeypatch, working)
     product = ProductFactory(price=Decimal("500.00"))
     stock_batch(product, 10)
     order = buy(employee, product, 2)
     order_mark_paid(order=order)
-    monkeypatch.setattr("marketplace.payments.base.get_provider", lambda: DownProvider())
+    use_provider(monkeypatch, DownProvider())
 
     with pytest.raises(PaymentProviderError) as exc:
         order_cancel(order=order, actor=staff, reason="changed mind")
@@ -260,7 +260,7 @@ def test_a_card_refund_the_provider_did_not_confirm_is_sent_again_by_the_sweep(e
     assert Order.objects.get(pk=order.pk).status == "cancelled" and refund.provider_refund_id == ""
 
     Refund.objects.filter(pk=refund.pk).update(created_at=timezone.now() - datetime.timedelta(minutes=6))
-    monkeypatch.setattr("marketplace.payments.base.get_provider", lambda: working)
+    use_provider(monkeypatch, working)
     assert refunds_send_pending_task.delay().get() == 1
     assert refunds_send_pending_task.delay().get() == 0
 

@@ -9,7 +9,7 @@ from marketplace.models import AllocationEntry
 from marketplace.services.allocation import allocation_grant
 from marketplace.services.cart import cart_item_set
 from marketplace.services.checkout import checkout_submit
-from tests.marketplace.factories import EmployeeFactory, FakeProvider, ProductFactory, allocation_year, stock_batch
+from tests.marketplace.factories import EmployeeFactory, FakeProvider, ProductFactory, allocation_year, stock_batch, use_provider
 
 pytestmark = pytest.mark.django_db
 
@@ -18,7 +18,7 @@ SHOP_CHECKS = ["allocation_ledger", "order_allocation_spend", "reserved_units_pe
 
 @pytest.fixture
 def two_orders(monkeypatch):
-    monkeypatch.setattr("marketplace.payments.base.get_provider", lambda: FakeProvider())
+    use_provider(monkeypatch, FakeProvider())
     setting = allocation_year()
     product = ProductFactory(price=Decimal("300.00"))
     batch = stock_batch(product, 20)

@@ -18,14 +18,14 @@ from marketplace.services.checkout import checkout_submit
 from marketplace.services.orders import InvalidTransition, TransitionNotAllowed, order_may_transition, order_transition
 from tests.households.factories import UserFactory
 from tests.logistics.factories import SupermarketFactory, staff_at
-from tests.marketplace.factories import EmployeeFactory, ProductFactory, allocation_year, stock_batch
+from tests.marketplace.factories import EmployeeFactory, ProductFactory, allocation_year, stock_batch, use_provider
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
 def zh_and_no_card(monkeypatch):
-    monkeypatch.setattr("marketplace.payments.base.get_provider", lambda: None)
+    use_provider(monkeypatch, None)
     with translation.override("zh-hans"):
         yield
 

@@ -26,6 +26,7 @@ from tests.marketplace.factories import (
     ProductFactory,
     allocation_year,
     stock_batch,
+    use_provider,
 )
 
 pytestmark = pytest.mark.django_db
@@ -100,7 +101,7 @@ def test_a_statement_adds_up_spending_net_of_refunds_to_the_fen(shop, at):
 
 def test_the_card_part_of_an_order_is_not_owed_by_the_employer(shop, at, monkeypatch):
     at(datetime.datetime(YEAR, 4, 2, 10, 0))
-    monkeypatch.setattr("marketplace.payments.base.get_provider", lambda: FakeProvider())
+    use_provider(monkeypatch, FakeProvider())
     product = ProductFactory(price=Decimal("450.00"))
     stock_batch(product, 10, facility=shop)
     employer = EmployerFactory()
@@ -113,7 +114,7 @@ def test_the_card_part_of_an_order_is_not_owed_by_the_employer(shop, at, monkeyp
 
 def test_an_unpaid_card_order_that_was_released_nets_to_nothing(shop, at, monkeypatch):
     at(datetime.datetime(YEAR, 5, 2, 10, 0))
-    monkeypatch.setattr("marketplace.payments.base.get_provider", lambda: FakeProvider())
+    use_provider(monkeypatch, FakeProvider())
     product = ProductFactory(price=Decimal("450.00"))
     stock_batch(product, 10, facility=shop)
     employer = EmployerFactory()
