@@ -140,8 +140,6 @@ def _ignored(obj: dict) -> str:
 
 
 def _session_paid(obj: dict):
-    from ..services.orders import order_mark_paid
-
     found = _payment_for_session(obj)
     if found is None:
         logger.warning("payment event for unknown session %s", obj.get("id"))
@@ -169,6 +167,14 @@ def _session_paid(obj: dict):
             payment.save(update_fields=[*changed, "updated_at"])
         logger.error("payment for order %s: amount %s %s does not match %s", order.number, paid, currency, payment.amount)
         return f"AMOUNT MISMATCH: paid {paid} {currency}, expected {payment.amount}; order not marked paid"
+    return _apply_paid(order, payment, changed)
+
+
+def _apply_paid(order: Order, payment: Payment, changed: list[str]):
+    """The payment has arrived, for the right amount: mark it and the order paid (or refund it if
+    the order was released meanwhile). Runs with the order and payment locked."""
+    from ..services.orders import order_mark_paid
+
     payment.status = Payment.Status.SUCCEEDED
     payment.save(update_fields=["status", *changed, "updated_at"])
     if order.status == Order.Status.PENDING_PAYMENT:
@@ -242,7 +248,66 @@ def _refund_updated(obj: dict) -> str:
     return f"refund {obj.get('id')} {status}"
 
 
+# --- WeChat Pay and Alipay: one shape for both ----------------------------------------------------
+# Their notification views (and the sweep's order query) store ``data.object`` as
+# ``{"out_trade_no", "transaction_id", "amount" (yuan, str), "currency", "state", "raw"}``.
+
+
+def _trade_paid(provider: str):
+    def handler(obj: dict):
+        from decimal import Decimal, InvalidOperation
+
+        found = Payment.objects.filter(order__number=obj.get("out_trade_no") or "-").first()
+        if found is None:
+            logger.warning("%s payment for unknown order %s", provider, obj.get("out_trade_no"))
+            return "no payment for this order number"
+        if found.provider != provider:
+            logger.error("%s says order %s is paid, but its payment is with %s", provider, obj.get("out_trade_no"), found.provider)
+            return f"CHECK: {provider} reports a payment for an order paid through {found.provider}"
+        order, payment = _lock(found)
+        changed = []
+        transaction_id = obj.get("transaction_id") or ""
+        if transaction_id and payment.payment_intent_id != transaction_id:
+            payment.payment_intent_id = transaction_id
+            changed.append("payment_intent_id")
+        if payment.status in PAID_STATUSES:
+            if changed:
+                payment.save(update_fields=[*changed, "updated_at"])
+            return "already paid"
+        try:
+            paid = Decimal(str(obj.get("amount")))
+        except (InvalidOperation, ValueError):
+            paid = None
+        currency = (obj.get("currency") or "").upper()
+        if paid != payment.amount or currency != payment.currency.upper():
+            if changed:
+                payment.save(update_fields=[*changed, "updated_at"])
+            logger.error("%s payment for order %s: amount %s %s does not match %s", provider, order.number, paid, currency, payment.amount)
+            return f"AMOUNT MISMATCH: paid {paid} {currency}, expected {payment.amount}; order not marked paid"
+        return _apply_paid(order, payment, changed)
+
+    return handler
+
+
+def _trade_refund_notified(obj: dict) -> str:
+    """A refund's outcome from WeChat Pay or Alipay: recorded; a failed one is flagged for staff."""
+    state = (obj.get("state") or "").upper()
+    number = obj.get("out_refund_no") or ""
+    if state in ("ABNORMAL", "CLOSED", "FAIL", "FAILED"):
+        logger.error("refund %s for order %s %s", number, obj.get("out_trade_no"), state)
+        return f"REFUND {state}: {number} ({obj.get('out_trade_no')}); staff must follow up"
+    return f"refund {number} {state.lower()}"
+
+
 _HANDLERS = {
+    ("wechat", "TRANSACTION.SUCCESS"): _trade_paid("wechat"),
+    ("wechat", "REFUND.SUCCESS"): _trade_refund_notified,
+    ("wechat", "REFUND.ABNORMAL"): _trade_refund_notified,
+    ("wechat", "REFUND.CLOSED"): _trade_refund_notified,
+    ("wechat", "QUERY.SUCCESS"): _trade_paid("wechat"),  # found by the sweep's order query (notification lost)
+    ("alipay", "TRADE_SUCCESS"): _trade_paid("alipay"),
+    ("alipay", "TRADE_FINISHED"): _trade_paid("alipay"),
+    ("alipay", "QUERY.SUCCESS"): _trade_paid("alipay"),
     (STRIPE, "checkout.session.completed"): _session_completed,
     (STRIPE, "checkout.session.async_payment_succeeded"): _session_paid,
     (STRIPE, "checkout.session.expired"): _session_not_paid(Payment.Status.EXPIRED, "card payment session expired"),
@@ -290,6 +355,47 @@ def late_payment_refund(*, payment_id: int) -> str | None:
     return refund_id
 
 
+# --- the sweep's order query (a lost notification) ------------------------------------------------
+
+
+def trade_event_object(provider: str, status) -> dict:
+    """What WeChat Pay's or Alipay's handlers read, from a ``TradeStatus``."""
+    return {"out_trade_no": (status.raw or {}).get("out_trade_no") or "", "transaction_id": status.transaction_id,
+            "amount": str(status.amount) if status.amount is not None else "", "currency": "CNY", "state": status.state,
+            "raw": status.raw}
+
+
+def payment_check_before_release(*, order: Order) -> str:
+    """Before the unpaid sweep releases ``order``: ask the provider that was to take its payment
+    whether it was paid after all (its notification lost). Returns ``"paid"`` (the payment is
+    recorded as an event and applied by the same task as a notification; do not release),
+    ``"unknown"`` (the provider could not be asked now; try again at the next sweep) or
+    ``"unpaid"`` (release it). Providers whose sessions expire by themselves are not asked."""
+    from .base import REGISTRY, PaymentProviderError, provider_for
+
+    payment = Payment.objects.select_related("order").filter(order=order).first()
+    if payment is None or payment.status != Payment.Status.PENDING:
+        return "unpaid"
+    spec = REGISTRY.get(payment.provider)
+    if spec is None or not spec.query_before_release:
+        return "unpaid"
+    try:
+        provider = provider_for(payment)
+        status = provider.query(payment=payment)
+    except PaymentProviderError as exc:
+        logger.warning("order %s: %s could not be asked before release: %s", order.number, payment.provider, exc.message)
+        return "unknown"
+    if status is None or not status.paid:
+        return "unpaid"
+    obj = trade_event_object(payment.provider, status)
+    obj["out_trade_no"] = obj["out_trade_no"] or order.number
+    payment_event_record(provider=payment.provider, event_id=f"query:{order.number}:{status.transaction_id}", event_type="QUERY.SUCCESS",
+                         payload={"id": f"query:{order.number}", "event_type": "QUERY.SUCCESS", "data": {"object": obj}})
+    logger.warning("order %s was paid through %s but its notification never arrived; applied from the order query",
+                   order.number, payment.provider)
+    return "paid"
+
+
 ATTENTION_PREFIXES = ("CHECK", "REFUND ", "AMOUNT MISMATCH", "late payment", "no payment")
 
 
@@ -321,5 +427,6 @@ def late_payments_due() -> list[int]:
 
 
 __all__ = [
+    "payment_check_before_release", "trade_event_object",
     "ATTENTION_PREFIXES", "HANDLED_EVENT_TYPES", "late_payments_due", "payment_events_list", "PAID_STATUSES", "Recorded", "STRIPE", "late_payment_refund", "payment_event_apply", "payment_event_record",
 ]

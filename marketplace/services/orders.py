@@ -372,7 +372,12 @@ def orders_release_unpaid(*, older_than: datetime.timedelta = UNPAID_AFTER, now:
     """The periodic sweep: release every card order still unpaid ``older_than`` after checkout."""
     cutoff = (now or timezone.now()) - older_than
     released = 0
+    from ..payments.services import payment_check_before_release
+
     for order in Order.objects.filter(status=S.PENDING_PAYMENT, created_at__lt=cutoff).order_by("created_at", "pk").iterator():
+        # WeChat Pay / Alipay: a notification may have been lost; their order query decides (no lock held)
+        if payment_check_before_release(order=order) != "unpaid":
+            continue
         if order_release_unpaid(order=order, reason="unpaid after 30 minutes"):
             released += 1
     return released

@@ -55,3 +55,35 @@ def stripe_standin(settings, monkeypatch):
         yield standin
     finally:
         standin.stop()
+
+
+@pytest.fixture
+def wechat_standin(settings):
+    """A loopback stand-in for WeChat Pay API v3 (tests/marketplace/wechat_standin.py), with the
+    WECHATPAY_* settings pointing at it and its generated keys."""
+    from marketplace.payments import wechat_provider
+
+    from .wechat_standin import WeChatStandin
+
+    standin = WeChatStandin().start()
+    standin.configure(settings)
+    wechat_provider._clients.clear()
+    try:
+        yield standin
+    finally:
+        wechat_provider._clients.clear()
+        standin.stop()
+
+
+@pytest.fixture
+def alipay_standin(settings):
+    """A loopback stand-in for Alipay's gateway (tests/marketplace/alipay_standin.py), with the
+    ALIPAY_* settings pointing at it and its generated keys."""
+    from .alipay_standin import AlipayStandin
+
+    standin = AlipayStandin().start()
+    standin.configure(settings)
+    try:
+        yield standin
+    finally:
+        standin.stop()
