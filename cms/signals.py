@@ -11,6 +11,9 @@ from .cache import bump_catalogue_version
 def connect() -> None:
     from wagtail.models import Page
 
+    from logistics.signals import stock_moved
+
+    stock_moved.connect(bump_catalogue_version, dispatch_uid="cms-cache-stock-moved")
     from logistics.models import BatchHoldEvent, BatchMovement, BatchStock, PackedBatch, QualityInspection
     from marketplace.models import Product
     from marketplace.settlement.models import MoneyFlowSnapshot

@@ -20,7 +20,6 @@ and a network call must never be made while a row lock is held.
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -45,7 +44,7 @@ from .allocation import (
 )
 from .cart import CartView, cart_get, cart_limits_problems
 from .eligibility import ensure_may_shop, shopping_refusal
-from .orders import RESERVATION_REFERENCE, new_order_number, order_release_unpaid, supermarket
+from .orders import RESERVATION_REFERENCE, new_order_number, order_release_unpaid
 
 logger = logging.getLogger(__name__)
 
@@ -204,33 +203,13 @@ def _checkout_transaction(*, employee: Employee, fulfilment: str, provider_name:
     if problems:
         raise CheckoutRefused(" ".join(problems), problems=problems)
 
-    facility = supermarket()
-    rows = stock_services.batch_stock_lock(facility_id=facility.pk, sku_ids={i.product.sku_id for i in items})
-    by_sku: dict[int, list] = defaultdict(list)
-    for row in rows:  # earliest best-before first (FEFO)
-        by_sku[row.batch.sku_id].append(row)
-    plan: list[tuple[CartItem, list[tuple[object, int]]]] = []
-    shortfalls: list[str] = []
-    for item in items:
-        wanted, takes = item.quantity, []
-        for row in by_sku[item.product.sku_id]:
-            if wanted == 0:
-                break
-            free = row.quantity - row.reserved
-            if free <= 0:
-                continue
-            take = min(free, wanted)
-            takes.append((row, take))
-            row.reserved += take  # planned; written below through the stock service
-            wanted -= take
-        if wanted:
-            shortfalls.append(_shortfall_message(item.product, item.quantity - wanted, item.quantity))
-        plan.append((item, takes))
-    if shortfalls:
+    # the supermarket's sellable rows, locked in primary-key order, planned earliest best-before first
+    rows = stock_services.batch_stock_lock(facility_id=None, sku_ids={i.product.sku_id for i in items})
+    takes, short = stock_services.fefo_plan(rows, {i.product.sku_id: i.quantity for i in items})
+    if short:
+        shortfalls = [_shortfall_message(i.product, short[i.product.sku_id], i.quantity) for i in items if i.product.sku_id in short]
         raise InsufficientStock(" ".join(shortfalls), problems=shortfalls)
-    for _item, takes in plan:
-        for row, take in takes:
-            row.reserved -= take  # undo the planning; the service writes the real change
+    plan = [(item, takes[item.product.sku_id]) for item in items]
 
     total = yuan(sum((yuan(i.product.price * i.quantity) for i in items), ZERO))
     balance = allocation_balance_locked(employee=employee, year=setting.year) if allocation_window_open(setting) else ZERO
@@ -258,13 +237,14 @@ def _checkout_transaction(*, employee: Employee, fulfilment: str, provider_name:
             for item, _takes in plan
         ]
     )
-    links = []
-    for line, (_item, takes) in zip(lines, plan, strict=True):
-        for row, take in takes:
-            links.append(OrderLineBatch(line=line, batch_id=row.batch_id, units=take))
-            stock_services.batch_stock_reserve(stock=row, units=take, reference_type=RESERVATION_REFERENCE, reference_code=number, author=author)
-            if paid_now:
-                stock_services.batch_stock_sell(stock=row, units=take, reference_type=RESERVATION_REFERENCE, reference_code=number, author=author)
+    links = [
+        OrderLineBatch(line=line, batch_id=row.batch_id, units=take)
+        for line, (_item, item_takes) in zip(lines, plan, strict=True) for row, take in item_takes
+    ]
+    stock_services.batch_stock_take(
+        takes=[take for _item, item_takes in plan for take in item_takes], reference_type=RESERVATION_REFERENCE,
+        reference_code=number, sell=paid_now, author=author, at=None,
+    )
     OrderLineBatch.objects.bulk_create(links)
     OrderEvent.objects.create(
         order=order, from_status="", to_status=order.status, author_id=author.pk if author else employee.user_id,
