@@ -339,7 +339,11 @@ def main() -> None:
     parser.add_argument("--employees", type=int, default=6000, help="employees with a cart filled for the checkout phase")
     parser.add_argument("--skip-cycle", action="store_true")
     parser.add_argument("--skip-pgbench", action="store_true")
+    parser.add_argument("--database", default="relief_c1_bench", help="bench database (each engineer's own; its template is kept)")
     args = parser.parse_args()
+    global DB, DB_URL, PGBENCH_DB
+    if args.database != "relief_c1_bench":
+        DB, DB_URL, PGBENCH_DB = args.database, f"postgres://postgres@127.0.0.1:5432/{args.database}", f"{args.database}_pgbench"
 
     t0 = time.perf_counter()
     load_before = os.getloadavg()[0]

@@ -1,7 +1,12 @@
-"""Storefront benchmark: anonymous requests/s and p50/p99 latency for the home page, a category
-listing and a product page, through gunicorn with 2 workers, on SQLite and on PostgreSQL, with
-the page cache on and off (``RELIEF_PAGE_CACHE=0``); in the same run, the same server's
-requests/s for a static file served by whitenoise, and each page's rate as a share of it.
+"""Storefront benchmark: requests/s and p50/p99 latency for the home page, a category listing
+and a product page, anonymous and signed in as an employee, through gunicorn with 2 workers, on
+SQLite and on PostgreSQL, with the page cache on and off (``RELIEF_PAGE_CACHE=0``); in the same
+run, the same server's requests/s for a bare Django view (``core/bench_views.py``, ~2 KB through
+the whole middleware stack, routed only with ``RELIEF_BENCH_VIEWS=1`` under the local settings)
+and for a static file served by whitenoise, and each page's rate as a share of the bare view's.
+
+Signed in: each client thread signs in once through the real sign-in form as its own demo
+employee (zg0001…, given a password by this script) and keeps its session and CSRF cookies.
 
 The load client is in this file: threads, one keep-alive ``http.client`` connection each,
 loopback only, bounded by a request count and a time limit per URL.
@@ -18,6 +23,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import os
+import re
 import shutil
 import socket
 import statistics
@@ -25,7 +31,9 @@ import subprocess
 import sys
 import threading
 import time
+from http.cookies import SimpleCookie
 from pathlib import Path
+from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = str(ROOT / ".venv" / "bin" / "python")
@@ -34,6 +42,8 @@ SQLITE_PATH = "/tmp/relief_d_bench.sqlite3"
 PG_URL = "postgres://postgres@127.0.0.1:5432/relief_d_bench"
 MEDIA = "/tmp/relief_d_bench_media"
 STATIC_URL = "/static/css/site.css"
+BARE_URL = "/_bench/bare/"
+BENCH_PASSWORD = "bench-signed-in-Pw-1"
 
 
 def _env(database_url: str, cache: bool) -> dict:
@@ -44,6 +54,7 @@ def _env(database_url: str, cache: bool) -> dict:
         DATABASE_URL=database_url,
         MEDIA_ROOT=MEDIA,
         RELIEF_PAGE_CACHE="1" if cache else "0",
+        RELIEF_BENCH_VIEWS="1",
         LOG_LEVEL="ERROR",
     )
     return env
@@ -89,7 +100,10 @@ def prepare(database_url: str, households: int, reseed: bool) -> dict:
         "from cms.models import CategoryPage, ProductPage\n"
         "c = max(CategoryPage.objects.live(), key=lambda c: ProductPage.objects.live().child_of(c).count())\n"
         "p = ProductPage.objects.live().child_of(c).first()\n"
-        "print(c.url); print(p.url); print(ProductPage.objects.live().count())"
+        "print(c.url); print(p.url); print(ProductPage.objects.live().count())\n"
+        "from django.contrib.auth import get_user_model\n"
+        "from django.contrib.auth.hashers import make_password\n"
+        f"get_user_model().objects.filter(username__in=[f'zg{{n:04d}}' for n in range(1, 33)]).update(password=make_password({BENCH_PASSWORD!r}))\n"
     )
     listing, product, count = _manage(database_url, "shell", "--no-imports", "-c", script).stdout.split()[-3:]
     return {"listing": listing, "product": product, "product_pages": int(count), "prepare_s": time.monotonic() - t0}
@@ -130,11 +144,49 @@ class Server:
                 self.proc.kill()
 
 
-def _get(port: int, path: str, conn: http.client.HTTPConnection | None = None) -> tuple[int, float]:
+def _cookie_header(jar: dict) -> str:
+    return "; ".join(f"{k}={v}" for k, v in jar.items())
+
+
+def _keep_cookies(jar: dict, response: http.client.HTTPResponse) -> None:
+    for header in response.msg.get_all("Set-Cookie") or []:
+        cookie = SimpleCookie()
+        cookie.load(header)
+        for name, morsel in cookie.items():
+            jar[name] = morsel.value
+
+
+def sign_in(port: int, username: str) -> dict:
+    """Sign in through the form like a browser; the cookies to send afterwards."""
+    jar: dict = {}
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    conn.request("GET", "/accounts/login/", headers={"Accept-Language": "zh-hans"})
+    response = conn.getresponse()
+    html = response.read().decode()
+    _keep_cookies(jar, response)
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html).group(1)
+    body = urlencode({"csrfmiddlewaretoken": token, "username": username, "password": BENCH_PASSWORD})
+    conn.request("POST", "/accounts/login/", body=body, headers={
+        "Content-Type": "application/x-www-form-urlencoded", "Cookie": _cookie_header(jar), "Accept-Language": "zh-hans",
+        "Referer": f"http://127.0.0.1:{port}/accounts/login/",
+    })
+    response = conn.getresponse()
+    response.read()
+    _keep_cookies(jar, response)
+    conn.close()
+    if response.status != 302 or "sessionid" not in jar:
+        raise RuntimeError(f"sign-in as {username} failed ({response.status})")
+    return jar
+
+
+def _get(port: int, path: str, conn: http.client.HTTPConnection | None = None, cookies: dict | None = None) -> tuple[int, float]:
     own = conn is None
     conn = conn or http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     t0 = time.perf_counter()
-    conn.request("GET", path, headers={"Accept-Language": "zh-hans"})
+    headers = {"Accept-Language": "zh-hans"}
+    if cookies:
+        headers["Cookie"] = _cookie_header(cookies)
+    conn.request("GET", path, headers=headers)
     response = conn.getresponse()
     response.read()
     ms = (time.perf_counter() - t0) * 1000
@@ -143,16 +195,18 @@ def _get(port: int, path: str, conn: http.client.HTTPConnection | None = None) -
     return response.status, ms
 
 
-def load(port: int, path: str, *, threads: int, seconds: float, max_requests: int) -> dict:
+def load(port: int, path: str, *, threads: int, seconds: float, max_requests: int, jars: list[dict] | None = None) -> dict:
     """Hammer ``path`` with ``threads`` keep-alive clients until ``seconds`` pass or
-    ``max_requests`` are done; anonymous (no cookies are sent back)."""
+    ``max_requests`` are done; anonymous (no cookies are sent back) unless ``jars`` gives each
+    thread its signed-in cookies."""
     latencies: list[float] = []
     errors = [0]
     lock = threading.Lock()
     counter = iter(range(max_requests))
     stop_at = 0.0  # set once the warm-up is done
 
-    def worker():
+    def worker(n: int):
+        cookies = jars[n % len(jars)] if jars else None
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         mine = []
         while time.monotonic() < stop_at:
@@ -160,7 +214,7 @@ def load(port: int, path: str, *, threads: int, seconds: float, max_requests: in
                 if next(counter, None) is None:
                     break
             try:
-                status, ms = _get(port, path, conn)
+                status, ms = _get(port, path, conn, cookies)
             except (OSError, http.client.HTTPException):
                 conn.close()
                 conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
@@ -175,11 +229,11 @@ def load(port: int, path: str, *, threads: int, seconds: float, max_requests: in
         with lock:
             latencies.extend(mine)
 
-    for _ in range(3):  # warm: first render, renditions, connections
-        _get(port, path)
+    for n in range(max(3, len(jars or ()))):  # warm: first render, renditions, connections, each person's card
+        _get(port, path, cookies=jars[n % len(jars)] if jars else None)
     stop_at = time.monotonic() + seconds
     t0 = time.perf_counter()
-    pool = [threading.Thread(target=worker) for _ in range(threads)]
+    pool = [threading.Thread(target=worker, args=(n,)) for n in range(threads)]
     for t in pool:
         t.start()
     for t in pool:
@@ -200,7 +254,7 @@ def run(args) -> None:
     dbs = {"sqlite": f"sqlite:///{SQLITE_PATH}", "postgres": PG_URL}
     chosen = ["sqlite", "postgres"] if args.db == "both" else [args.db]
     print(f"storefront bench: gunicorn -w 2, {args.threads} client threads, ≤{args.seconds}s or ≤{args.requests} requests per URL")
-    print(f"{'db':9} {'cache':6} {'page':8} {'req':>6} {'err':>4} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'vs static':>9}")
+    print(f"{'db':9} {'cache':6} {'who':7} {'page':8} {'req':>6} {'err':>4} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'vs bare':>8}")
     for name in chosen:
         url = dbs[name]
         info = prepare(url, args.households, args.reseed)
@@ -209,15 +263,21 @@ def run(args) -> None:
         for cache in (True, False):
             server = Server(url, cache)
             try:
-                static = load(server.port, STATIC_URL, threads=args.threads, seconds=args.seconds, max_requests=args.requests)
                 label = "on" if cache else "off"
-                print(f"{name:9} {label:6} {'static':8} {static['requests']:>6} {static['errors']:>4} {static['rps']:>8.0f} "
-                      f"{static['p50']:>8.2f} {static['p99']:>8.2f} {'1.00':>9}")
-                for page, path in pages.items():
-                    r = load(server.port, path, threads=args.threads, seconds=args.seconds, max_requests=args.requests)
-                    ratio = r["rps"] / static["rps"] if static["rps"] else 0
-                    print(f"{name:9} {label:6} {page:8} {r['requests']:>6} {r['errors']:>4} {r['rps']:>8.0f} "
-                          f"{r['p50']:>8.2f} {r['p99']:>8.2f} {ratio:>9.2f}")
+                jars = [sign_in(server.port, f"zg{n:04d}") for n in range(1, args.threads + 1)]
+                bare = load(server.port, BARE_URL, threads=args.threads, seconds=args.seconds, max_requests=args.requests)
+
+                def row(who, page, r, name=name, label=label, bare=bare):
+                    ratio = r["rps"] / bare["rps"] if bare["rps"] else 0
+                    print(f"{name:9} {label:6} {who:7} {page:8} {r['requests']:>6} {r['errors']:>4} {r['rps']:>8.0f} "
+                          f"{r['p50']:>8.2f} {r['p99']:>8.2f} {ratio:>8.2f}", flush=True)
+
+                row("-", "bare", bare)
+                row("-", "static", load(server.port, STATIC_URL, threads=args.threads, seconds=args.seconds, max_requests=args.requests))
+                for who, who_jars in (("anon", None), ("signed", jars)):
+                    for page, path in pages.items():
+                        row(who, page, load(server.port, path, threads=args.threads, seconds=args.seconds, max_requests=args.requests,
+                                            jars=who_jars))
             finally:
                 server.stop()
 

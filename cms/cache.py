@@ -1,4 +1,5 @@
-"""The storefront's page cache: anonymous page views served with zero SQL queries.
+"""The storefront's page cache: anonymous page views served with zero SQL queries, and signed-in
+employees' page views from the same kind of shared entry, filled in per person without SQL.
 
 ``serve`` wraps Wagtail's page view. For a visitor with no session (so certainly anonymous,
 and decided without touching the database) and no pending messages, a page whose class is
@@ -16,6 +17,18 @@ cached page stale at once, which is cheap and never wrong. Aggregates that are n
 CSRF tokens never leak between visitors: the stored HTML has a placeholder where the token
 was, filled with the current visitor's token on every hit.
 
+Signed-in employees. A page is rendered for them with placeholders where the person's own
+figures go (name, allocation balance, cart units: ``{% shopper as me %}`` in the templates, see
+``cms/templatetags/storefront.py``) and stored once per path for every employee — an entry
+holds nothing of any person. Each hit fills the placeholders from two small cache records: the
+*person entry* of the signed-in user (``cms:person:<user id>``: their session auth hash, their
+employee id, whether the shared employee variant of the page fits them) and marketplace's
+*shopper card* of the employee (``marketplace/shopper_card.py``: name, balance, cart units,
+dropped by every writer that changes them). The session comes from the cache (``cached_db``),
+so a warm signed-in hit runs no SQL either. A user whose header differs from a plain
+employee's (staff of a facility, the county office), a request with messages waiting, and a
+session whose auth hash no longer matches (password changed) are rendered as before.
+
 Where the cache is process-local (locmem, the embedded default), the version lives in a small
 file as well, so that every worker process of a server sees a bump made by any other.
 """
@@ -32,10 +45,13 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 from django.conf import settings
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
 from django.core.cache import cache
 from django.db import transaction
 from django.http import HttpResponse
 from django.middleware.csrf import get_token
+from django.utils.crypto import constant_time_compare
+from django.utils.html import escape
 from django.utils.translation import get_language
 from wagtail import views as wagtail_views
 
@@ -46,6 +62,10 @@ PAGE_TTL = 600
 CSRF_PLACEHOLDER = "__storefront_csrf_token__"
 _CSRF_INPUT = re.compile(r'(name="csrfmiddlewaretoken" value=")[^"]*(")')
 CACHED_HEADER = "X-Storefront-Cache"
+PERSON_TTL = 6 * 60 * 60
+# where a shared page has the person's own figures; filled in on every answer
+PLACEHOLDERS = {"name": "__shopper_name__", "balance": "__shopper_balance__", "cart_units": "__shopper_cart_units__"}
+SHARED_RENDER_ATTR = "_storefront_shared_render"
 
 
 def page_cache_enabled() -> bool:
@@ -207,10 +227,132 @@ def _key(request, version: str, query: str) -> str:
     return f"cms:page:{version}:{get_language()}:{request.get_host()}{request.path}?{query}"
 
 
+# --- signed-in employees ---------------------------------------------------------------------------
+
+
+def _person_key(user_id) -> str:
+    return f"cms:person:{user_id}"
+
+
+def _person_entry_build(user_id) -> dict:
+    """What the hit path needs to trust a session and pick the shared variant (one user read,
+    the employee and the user's roles)."""
+    from django.contrib.auth import get_user_model
+
+    from core.landing import screens_for
+
+    from .screens import employee_screens
+    from .selectors import employee_for
+
+    user = get_user_model().objects.filter(pk=user_id).first()
+    entry = {"auth_hash": "", "employee_id": None, "shared": False}
+    if user is not None and user.is_active:
+        employee = employee_for(user)
+        entry["auth_hash"] = user.get_session_auth_hash()
+        if employee is not None:
+            entry["employee_id"] = employee.pk
+            # the header lists the user's screens: a plain employee's header is the same for all
+            entry["shared"] = [s.url for s in screens_for(user)] == [s.url for s in employee_screens(user)]
+    cache.set(_person_key(user_id), entry, PERSON_TTL)
+    return entry
+
+
+def person_entry_forget(*, user_id) -> None:
+    key = _person_key(user_id)
+    cache.delete(key)
+    if transaction.get_connection().in_atomic_block:
+        transaction.on_commit(lambda: cache.delete(key))
+
+
+def _shared_shopper(request):
+    """The signed-in employee's shopper card when the shared employee variant of a page may be
+    served to this request, else None. Warm, it reads only the cache (session, person, card)."""
+    from marketplace.shopper_card import shopper_card_cached
+
+    session = request.session
+    user_id = session.get(SESSION_KEY)
+    if user_id is None or "_messages" in session or getattr(settings, "MESSAGE_COOKIE_NAME", "messages") in request.COOKIES:
+        return None
+    if session.get(BACKEND_SESSION_KEY) not in settings.AUTHENTICATION_BACKENDS:
+        return None
+    entry = cache.get(_person_key(user_id))
+    if entry is None:
+        entry = _person_entry_build(user_id)
+    if not entry["shared"] or not constant_time_compare(session.get(HASH_SESSION_KEY, ""), entry["auth_hash"]):
+        return None
+    card = shopper_card_cached(entry["employee_id"])
+    if card is None:
+        from marketplace.models import Employee
+        from marketplace.shopper_card import shopper_card_build
+
+        employee = Employee.objects.filter(pk=entry["employee_id"]).first()
+        if employee is None:
+            return None
+        card = shopper_card_build(employee)
+    return card
+
+
+def _session_without_user(request) -> bool:
+    """A session cookie, but nobody signed in and no message waiting: the anonymous page fits."""
+    if getattr(settings, "MESSAGE_COOKIE_NAME", "messages") in request.COOKIES:
+        return False
+    session = request.session
+    return SESSION_KEY not in session and "_messages" not in session
+
+
+def shopper_values(card) -> dict:
+    """The placeholders' text for one card (HTML-escaped)."""
+    from core.templatetags.relief import cny
+
+    return {"name": escape(card.name), "balance": escape(cny(card.balance)), "cart_units": str(card.cart_units)}
+
+
+def _personalise(body: str, request, card) -> str:
+    for name, value in shopper_values(card).items():
+        body = body.replace(PLACEHOLDERS[name], value)
+    return body.replace(CSRF_PLACEHOLDER, get_token(request))
+
+
+def _serve_signed_in(request, path):
+    card = _shared_shopper(request)
+    if card is None:
+        response = wagtail_views.serve(request, path)
+        response["Cache-Control"] = "private"
+        return response
+    query = canonical_query(request.GET)
+    key = None
+    if query is not None:
+        key = _key(request, f"{catalogue_version()}:{county_today().isoformat()}:employee", query)
+        hit = cache.get(key)
+        if hit is not None:
+            content_type, body = hit
+            response = HttpResponse(_personalise(body, request, card), content_type=content_type)
+            response[CACHED_HEADER] = "hit"
+            response["Cache-Control"] = "private"
+            return response
+    setattr(request, SHARED_RENDER_ATTR, True)
+    response = wagtail_views.serve(request, path)
+    if hasattr(response, "render") and not getattr(response, "is_rendered", True):
+        response = response.render()
+    if response.status_code != 200 or response.streaming or not getattr(request, SHARED_RENDER_ATTR, False):
+        return response
+    body = _CSRF_INPUT.sub(rf"\g<1>{CSRF_PLACEHOLDER}\g<2>", response.content.decode(response.charset))
+    status = "bypass"
+    if key is not None and getattr(request, "_storefront_cacheable", False) and not response.cookies:
+        cache.set(key, (response["Content-Type"], body), PAGE_TTL)
+        status = "miss"
+    response.content = _personalise(body, request, card).encode(response.charset)
+    response[CACHED_HEADER] = status
+    response["Cache-Control"] = "private"
+    return response
+
+
 def serve(request, path):
-    """Wagtail's ``serve`` behind the anonymous page cache."""
-    if request.method not in ("GET", "HEAD") or not page_cache_enabled() or not _is_surely_anonymous(request):
+    """Wagtail's ``serve`` behind the page cache."""
+    if request.method not in ("GET", "HEAD") or not page_cache_enabled():
         return wagtail_views.serve(request, path)
+    if not _is_surely_anonymous(request) and not _session_without_user(request):
+        return _serve_signed_in(request, path)
     query = canonical_query(request.GET)
     if query is None:
         response = wagtail_views.serve(request, path)

@@ -35,7 +35,10 @@ class CachedPageMixin:
     def serve(self, request, *args, **kwargs):
         # Reached only once Wagtail's before_serve_page hooks (view restrictions…) let the page
         # through; the cache stores only responses marked here.
-        request._storefront_cacheable = self.storefront_cacheable
+        cacheable = self.storefront_cacheable
+        if cacheable and getattr(request, "_storefront_shared_render", False) and self.get_view_restrictions().exists():
+            cacheable = False  # a page only some people may see is never shared between signed-in people
+        request._storefront_cacheable = cacheable
         return super().serve(request, *args, **kwargs)
 
 
@@ -64,9 +67,8 @@ class HomePage(CachedPageMixin, Page):
         context["season_products"] = selectors.season_product_pages(limit=8)
         context["categories"] = selectors.category_pages()
         context["programme"] = selectors.programme_headline()
-        if request.user.is_authenticated:
-            context["employee"] = employee = selectors.employee_for(request.user)
-            context["allocation"] = selectors.allocation_for(employee) if employee else None
+        # the signed-in employee's balance comes from their shopper card ({% shopper %}), so
+        # that this page can be shared between employees by the page cache
         return context
 
 

@@ -33,6 +33,11 @@ urlpatterns = [
     path("", include("cms.urls")),
 ]
 
+if getattr(settings, "RELIEF_BENCH_VIEWS", False):  # the benchmarks' bare view (local settings only)
+    from core.bench_views import bare_view
+
+    urlpatterns.insert(0, path("_bench/bare/", bare_view))
+
 if settings.DEBUG:
     from django.conf.urls.static import static
 

@@ -19,3 +19,11 @@ class MarketplaceConfig(AppConfig):
         from .screens import supermarket_screens
 
         register_screens(supermarket_screens, rank=10)
+
+        from django.db.models.signals import post_delete, post_save
+
+        from .models import Employee
+        from .shopper_card import forget_on_employee_save
+
+        post_save.connect(forget_on_employee_save, sender=Employee, dispatch_uid="shopper-card-employee-save")
+        post_delete.connect(forget_on_employee_save, sender=Employee, dispatch_uid="shopper-card-employee-delete")

@@ -72,6 +72,10 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",
 ]
 
+# Sessions are read from the cache (written through to the database): a signed-in page served
+# from the page cache then runs no SQL at all (cms/cache.py).
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
 

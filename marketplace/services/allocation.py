@@ -24,6 +24,7 @@ from core.errors import ConflictError, DomainError
 from core.money import ZERO, yuan
 
 from ..models import AllocationEntry, AllocationYear, Employee
+from ..shopper_card import shopper_card_forget
 
 DEFAULT_AMOUNT = Decimal("700.00")
 
@@ -87,6 +88,7 @@ def _append(
     order_number: str = "", reason: str = "", author=None,
 ) -> AllocationEntry:
     amount = yuan(amount)
+    shopper_card_forget(employee_id=employee_id)
     return AllocationEntry.objects.create(
         employee_id=employee_id,
         year=year,

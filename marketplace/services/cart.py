@@ -19,6 +19,7 @@ from core.errors import DomainError
 from core.money import ZERO, yuan
 
 from ..models import Cart, CartItem, Employee, Product
+from ..shopper_card import shopper_card_forget
 from .allocation import allocation_year_current
 from .eligibility import ensure_may_shop
 
@@ -67,6 +68,7 @@ def _product(product: Product | int) -> Product:
 
 
 def _locked_cart(employee: Employee) -> Cart:
+    shopper_card_forget(employee_id=employee.pk)  # every cart write locks the cart first: its count changes
     cart = Cart.objects.select_for_update().filter(employee=employee).first()
     if cart is None:
         cart, _created = Cart.objects.get_or_create(employee=employee)

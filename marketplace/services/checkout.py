@@ -35,6 +35,7 @@ from logistics.services import stock as stock_services
 from ..models import Cart, CartItem, Employee, Order, OrderEvent, OrderLine, OrderLineBatch, Payment
 from ..payments import base as payments_base
 from ..payments.base import PaymentProviderError
+from ..shopper_card import shopper_card_forget
 from .allocation import (
     allocation_balance,
     allocation_balance_locked,
@@ -253,6 +254,7 @@ def _checkout_transaction(*, employee: Employee, fulfilment: str, provider_name:
     if card_amount > 0:
         Payment.objects.create(order=order, provider=provider_name, amount=card_amount)
     CartItem.objects.filter(cart=cart).delete()
+    shopper_card_forget(employee_id=employee.pk)  # the cart is empty (the balance's writer drops it too)
     if all(line.pk for line in lines):  # the caller shows the order's lines without reading them back
         prefetched = OrderLine.objects.filter(order=order)
         prefetched._result_cache, prefetched._prefetch_done = lines, True

@@ -1,0 +1,215 @@
+"""Browser-shaped checkout benchmark: what a phone's browser does for one order, as HTML with a
+session and CSRF, through gunicorn + PostgreSQL (production settings, Redis cache):
+
+    product page → add to cart (form POST) → cart → checkout form → place order (form POST)
+    → the order's confirmation page
+
+Each client thread signs in once through the sign-in form as its own employee, keeps its
+cookies, and repeats the flow until the time is up. Printed: completed orders/s, p50/p95 of a
+whole flow, gunicorn CPU per order, and the rate beside django-oscar 4.2's 6.6 full checkouts/s
+measured on this machine (the goal is 10 ×); afterwards the books are checked as in
+``bench/checkout.py`` (zero invariant violations is part of the result).
+
+    .venv/bin/python bench/checkout_flow.py --clients 8 --seconds 15 --workers 2
+
+Database ``relief_cache_flow`` (rebuilt each run from a migrated template kept between runs).
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import os
+import re
+import statistics
+import sys
+import threading
+import time
+from http.cookies import SimpleCookie
+from pathlib import Path
+from urllib.parse import urlencode
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench import checkout as cb  # noqa: E402  (after the path is set)
+
+OSCAR_CHECKOUTS_PER_S = 6.6  # django-oscar 4.2, full checkout flow, measured on this machine
+PASSWORD = "bench-flow-Pw-1"
+_CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+
+
+def _use_database(name: str) -> None:
+    cb.DB = name
+    cb.DB_URL = f"postgres://postgres@127.0.0.1:5432/{name}"
+
+
+def seed_pages(product_ids: list[int]) -> list[str]:
+    """A home page, one category and a product page per product (as the county's editors make
+    them); returns the product pages' URLs."""
+    from cms.demo import _child, _home
+    from cms.models import CategoryPage, ProductPage
+    from marketplace.models import Product
+
+    home = _home()
+    category = _child(home, CategoryPage, slug="chestnut", title="板栗", category="chestnut")
+    urls = []
+    for product in Product.objects.filter(pk__in=product_ids).order_by("pk"):
+        page = _child(category, ProductPage, slug=f"p{product.pk}", title=product.name, product=product, summary="镇安板栗")
+        urls.append(page.url)
+    return urls
+
+
+class Browser:
+    """One keep-alive connection and a cookie jar."""
+
+    def __init__(self, port: int):
+        self.port = port
+        self.jar: dict[str, str] = {}
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+
+    def request(self, method: str, path: str, form: dict | None = None) -> tuple[int, str, str]:
+        headers = {"Accept-Language": "zh-hans", "Host": "localhost"}
+        if self.jar:
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.jar.items())
+        body = None
+        if form is not None:
+            body = urlencode(form)
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        self.conn.request(method, path, body=body, headers=headers)
+        response = self.conn.getresponse()
+        html = response.read().decode(errors="replace")
+        for header in response.msg.get_all("Set-Cookie") or []:
+            cookie = SimpleCookie()
+            cookie.load(header)
+            for name, morsel in cookie.items():
+                self.jar[name] = morsel.value
+        return response.status, response.getheader("Location") or "", html
+
+    def sign_in(self, username: str) -> None:
+        _s, _l, html = self.request("GET", "/accounts/login/")
+        status, _l, _h = self.request("POST", "/accounts/login/", {
+            "csrfmiddlewaretoken": _CSRF.search(html).group(1), "username": username, "password": PASSWORD,
+        })
+        if status != 302:
+            raise RuntimeError(f"sign-in as {username}: {status}")
+
+    def order(self, product_url: str, product_id: int) -> str | None:
+        """One whole order; the problem if a step did not answer as a browser expects."""
+        status, _l, html = self.request("GET", product_url)
+        if status != 200 or "add-to-cart" not in html:
+            return f"product page {status}"
+        status, _l, _h = self.request("POST", "/cart/add/", {
+            "csrfmiddlewaretoken": _CSRF.search(html).group(1), "product": product_id, "quantity": 1, "next": product_url,
+        })
+        if status != 302:
+            return f"add to cart {status}"
+        status, _l, _h = self.request("GET", "/cart/")
+        if status != 200:
+            return f"cart {status}"
+        status, _l, html = self.request("GET", "/checkout/")
+        if status != 200:
+            return f"checkout form {status}"
+        status, location, _h = self.request("POST", "/checkout/", {"csrfmiddlewaretoken": _CSRF.search(html).group(1), "fulfilment": "pickup"})
+        if status != 302 or "/orders/" not in location:
+            return f"place order {status}"
+        status, _l, _h = self.request("GET", location.replace("http://localhost", ""))
+        if status != 200:
+            return f"confirmation {status}"
+        return None
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--seconds", type=float, default=15)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--products", type=int, default=4)
+    parser.add_argument("--database", default="relief_cache_flow")
+    args = parser.parse_args()
+
+    _use_database(args.database)
+    t0 = time.perf_counter()
+    cb.migrated_database()
+    cb.setup_django()
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.hashers import make_password
+    from django.db import connection
+
+    from marketplace.models import Employee, Product
+
+    initial = cb.seed(products=args.products, units_per_product=3 * 10_000, employees=args.clients)
+    product_ids = list(Product.objects.order_by("pk").values_list("pk", flat=True))
+    urls = seed_pages(product_ids)
+    usernames = list(Employee.objects.order_by("pk").values_list("user__username", flat=True))
+    get_user_model().objects.filter(username__in=usernames).update(password=make_password(PASSWORD))
+    connection.close()
+    print(f"set-up: {len(usernames)} employees, {len(product_ids)} product pages ({time.perf_counter() - t0:.1f} s)")
+
+    port = cb.free_port()
+    server = cb.start_server(port, args.workers, 1)
+    flows: list[float] = []
+    problems: list[str] = []
+    lock = threading.Lock()
+    try:
+        browsers = []
+        for username in usernames:
+            browser = Browser(port)
+            browser.sign_in(username)
+            browsers.append(browser)
+        for browser in browsers[:2]:  # warm each page once
+            browser.request("GET", urls[0])
+        stop_at = [0.0]
+        barrier = threading.Barrier(len(browsers) + 1)
+
+        def client(n: int, browser: Browser) -> None:
+            barrier.wait()
+            i = n
+            while time.monotonic() < stop_at[0]:
+                i += 1
+                t = time.perf_counter()
+                try:
+                    problem = browser.order(urls[i % len(urls)], product_ids[i % len(product_ids)])
+                except (OSError, http.client.HTTPException) as exc:
+                    problem = repr(exc)
+                    browser.conn.close()
+                    browser.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+                with lock:
+                    if problem is None:
+                        flows.append(time.perf_counter() - t)
+                    else:
+                        problems.append(problem)
+
+        threads = [threading.Thread(target=client, args=(n, b)) for n, b in enumerate(browsers)]
+        for t in threads:
+            t.start()
+        cpu_before = cb._cpu_seconds(server.pid)
+        stop_at[0] = time.monotonic() + args.seconds
+        barrier.wait()
+        started = time.perf_counter()
+        for t in threads:
+            t.join()
+        elapsed = time.perf_counter() - started
+        cpu = cb._cpu_seconds(server.pid) - cpu_before
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+    violations = cb.invariants(initial["units"])
+    rate = len(flows) / elapsed
+    print(f"\nbrowser-shaped checkout flow — {args.clients} signed-in browsers, gunicorn {args.workers} sync workers, PostgreSQL + Redis, "
+          f"{os.cpu_count()} CPUs (load average {os.getloadavg()[0]:.1f})")
+    print("  flow: product page, add to cart, cart, checkout form, place order, confirmation (6 requests)")
+    if flows:
+        print(f"  {rate:.1f} orders/s   flow p50 {statistics.median(flows) * 1000:.0f} ms   p95 {cb.pct(flows, 95):.0f} ms   "
+              f"({len(flows)} orders in {elapsed:.1f} s)")
+        print(f"  gunicorn CPU per order (6 requests): {cpu / len(flows) * 1000:.1f} ms")
+    print(f"  django-oscar 4.2 on this machine: {OSCAR_CHECKOUTS_PER_S} checkouts/s → ratio {rate / OSCAR_CHECKOUTS_PER_S:.1f} × (goal ≥ 10 ×)")
+    print(f"  failed flows: {len(problems)}" + (f" (e.g. {problems[:3]})" if problems else ""))
+    print(f"  invariant violations: {len(violations)}")
+    for v in violations[:10]:
+        print(f"    {v}")
+
+
+if __name__ == "__main__":
+    main()
