@@ -2,15 +2,18 @@
 allocation balance, units in the cart — kept in the cache per employee, so that a signed-in page
 can be served from the shared page cache (cms/cache.py) and filled in without SQL.
 
-The writers that change a figure drop the card: the cart services, checkout, the allocation
-ledger's one writer (``allocation._append``) and any save of the employee. The card is dropped
-at once and again when the surrounding transaction commits, so a card rebuilt in between from
-rows not yet committed is not kept; the next page builds it afresh (two queries). The key carries
-the county's year, so a new year's balance never shows last year's card.
+The writers that change a figure make the card stale: the cart services, checkout, the
+allocation ledger's one writer (``allocation._append``) and any save of the employee. They give
+the employee a new *generation* at once and again when the surrounding transaction commits; a
+card is valid only while it carries the current generation, which is read before the figures
+are. So a card built from rows not yet committed, or stored by a slow reader after the writer
+committed, is never served; the next page builds it afresh (two queries). The key carries the
+county's year, so a new year's balance never shows last year's card.
 """
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -28,6 +31,7 @@ class ShopperCard:
     name: str
     balance: Decimal
     cart_units: int
+    generation: str = ""
 
 
 def _year() -> int:
@@ -40,6 +44,10 @@ def _key(employee_id: int, year: int | None = None) -> str:
     return f"shopper:card:{employee_id}:{year or _year()}"
 
 
+def _generation_key(employee_id: int) -> str:
+    return f"shopper:gen:{employee_id}"
+
+
 def shopper_card_build(employee) -> ShopperCard:
     """Read the figures from the database (the balance of the county's current year, as the
     allocation page shows it) and keep them."""
@@ -47,10 +55,15 @@ def shopper_card_build(employee) -> ShopperCard:
     from .services.allocation import allocation_balance
 
     year = _year()
+    generation = cache.get(_generation_key(employee.pk))
+    if generation is None:
+        generation = uuid.uuid4().hex
+        if not cache.add(_generation_key(employee.pk), generation, CARD_TTL):
+            generation = cache.get(_generation_key(employee.pk)) or ""
     units = CartItem.objects.filter(cart__employee_id=employee.pk).aggregate(n=Sum("quantity"))["n"] or 0
     card = ShopperCard(
         employee_id=employee.pk, user_id=employee.user_id, name=employee.name,
-        balance=allocation_balance(employee=employee.pk, year=year), cart_units=int(units),
+        balance=allocation_balance(employee=employee.pk, year=year), cart_units=int(units), generation=generation,
     )
     cache.set(_key(employee.pk, year), card, CARD_TTL)
     return card
@@ -58,21 +71,29 @@ def shopper_card_build(employee) -> ShopperCard:
 
 def shopper_card(employee) -> ShopperCard:
     """The employee's card from the cache, built when missing."""
-    card = cache.get(_key(employee.pk))
+    card = shopper_card_cached(employee.pk)
     return card if card is not None else shopper_card_build(employee)
 
 
 def shopper_card_cached(employee_id: int) -> ShopperCard | None:
-    """The card if the cache holds it (no SQL), else None."""
-    return cache.get(_key(employee_id))
+    """The card if the cache holds a current one (one round trip, no SQL), else None."""
+    key, generation_key = _key(employee_id), _generation_key(employee_id)
+    found = cache.get_many([key, generation_key])
+    card = found.get(key)
+    if card is None or not card.generation or card.generation != found.get(generation_key):
+        return None
+    return card
+
+
+def _new_generation(employee_id: int) -> None:
+    cache.set(_generation_key(employee_id), uuid.uuid4().hex, CARD_TTL)
 
 
 def shopper_card_forget(*, employee_id: int) -> None:
-    """A figure on the card changed: drop it now and again at commit."""
-    key = _key(employee_id)
-    cache.delete(key)
+    """A figure on the card changed: every card built before now (and before commit) is stale."""
+    _new_generation(employee_id)
     if transaction.get_connection().in_atomic_block:
-        transaction.on_commit(lambda: cache.delete(key))
+        transaction.on_commit(lambda: _new_generation(employee_id))
 
 
 def forget_on_employee_save(sender, instance, **_kwargs) -> None:

@@ -139,3 +139,14 @@ def test_staff_are_not_given_the_employees_shared_page(shop):
     response = client.get(shop.pages[0].url)
     assert response.status_code == 200 and response.get(CACHED_HEADER) != "hit"
     assert "__shopper_" not in response.content.decode()
+
+
+def test_a_card_stored_by_a_slow_reader_after_a_write_is_never_served(shop):
+    from marketplace.shopper_card import _key, shopper_card_build, shopper_card_cached
+
+    employee = _employee("王小明")
+    stale = shopper_card_build(employee)  # a reader read the figures ...
+    cart_item_set(employee=employee, product=shop.products[0], quantity=1)  # ... a writer committed ...
+    cache.set(_key(employee.pk), stale)  # ... and the reader stored what it had read
+    assert shopper_card_cached(employee.pk) is None
+    assert _figures(_client(employee).get(shop.pages[0].url).content.decode())["cart"] == "1"

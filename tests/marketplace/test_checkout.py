@@ -189,3 +189,34 @@ def test_the_provider_is_called_only_after_the_checkout_transaction_committed(mo
 
     assert seen == {"in_transaction": False, "order_committed": True}
     assert result.payment_url and Payment.objects.get(order=result.order).session_id == f"cs_fake_{result.order.number}"
+
+
+def _checkout_statements(employee, product, batches: int) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    for n in range(batches):
+        stock_batch(product, 2, days_ago=30 - n)
+    cart_item_set(employee=employee, product=product, quantity=2 * batches)
+    with CaptureQueriesContext(connection) as ctx:
+        checkout_submit(employee=employee)
+    return len([q for q in ctx.captured_queries if "SAVEPOINT" not in q["sql"]])
+
+
+def test_checkout_statements_do_not_grow_with_the_batches_it_takes_from(employee, no_provider):
+    one = _checkout_statements(employee, ProductFactory(price=Decimal("5.00")), batches=1)
+    four = _checkout_statements(employee, ProductFactory(price=Decimal("5.00")), batches=4)
+    assert one == four
+    assert four <= 16  # set-based: one locking read, one UPDATE and one movement INSERT for every row
+
+
+def test_set_based_reservation_appends_a_reserve_and_a_sell_movement_per_batch(employee, no_provider):
+    product = ProductFactory(price=Decimal("5.00"))
+    older, newer = stock_batch(product, 2, days_ago=20), stock_batch(product, 5, days_ago=2)
+    cart_item_set(employee=employee, product=product, quantity=4)
+    order = checkout_submit(employee=employee).order
+    moves = sorted(BatchMovement.objects.filter(reference_code=order.number).values_list("batch_id", "kind", "quantity_delta", "reserved_delta"))
+    assert moves == sorted([
+        (older.pk, "reserve", 0, 2), (older.pk, "sell", -2, -2), (newer.pk, "reserve", 0, 2), (newer.pk, "sell", -2, -2),
+    ])
+    assert [(s.quantity, s.reserved) for s in BatchStock.objects.filter(batch__in=[older, newer]).order_by("batch__best_before")] == [(0, 0), (3, 0)]
