@@ -11,3 +11,10 @@ class HouseholdsConfig(AppConfig):
         from . import access, import_kinds  # noqa: F401
 
         import_kinds.register()
+
+        from core.reconcile import register_check, register_rebuild
+
+        from .summary import check_income_summary, income_summary_rebuild
+
+        register_check("income_summary")(check_income_summary)
+        register_rebuild("income_summary")(income_summary_rebuild)

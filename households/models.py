@@ -232,6 +232,33 @@ class IncomeEntry(AppendOnlyModel):
         return self.reverses_id is not None
 
 
+class IncomeMonth(models.Model):
+    """The income ledger summed per household, month, kind, produce and sales channel: what the
+    reports read instead of grouping the whole ledger. Kept by the ledger's writers
+    (households/services.py) in the transaction that appends the entries, so it always equals a
+    GROUP BY over IncomeEntry; ``reconcile`` checks that and can rebuild it (households/summary.py).
+    """
+
+    household = models.ForeignKey(Household, on_delete=models.PROTECT, related_name="+", verbose_name=_("household"))
+    month = models.DateField(_("month"), help_text=_("the first day of the month"))
+    kind = models.CharField(_("kind"), max_length=10, choices=IncomeKind.choices)
+    produce = models.CharField(_("produce"), max_length=20, blank=True)
+    channel = models.CharField(_("channel"), max_length=10, blank=True)
+    amount = models.DecimalField(_("amount (yuan)"), max_digits=14, decimal_places=2)
+    entries = models.IntegerField(_("entries"))
+
+    class Meta:
+        verbose_name = _("monthly income")
+        verbose_name_plural = _("monthly income")
+        constraints = [
+            models.UniqueConstraint(fields=["household", "month", "kind", "produce", "channel"], name="income_month_key"),
+        ]
+        indexes = [models.Index(fields=["month", "household"])]
+
+    def __str__(self) -> str:
+        return f"{self.household_id} {self.month:%Y-%m} {self.kind} {self.produce} {self.channel} {self.amount}"
+
+
 ZERO = Decimal("0.00")
 
 

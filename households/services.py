@@ -11,6 +11,7 @@ from django.db import connection, transaction
 from core.errors import DomainError
 from core.money import yuan
 
+from . import summary
 from .models import Household, IncomeEntry, IncomeKind
 from .signals import income_entry_reversed
 
@@ -43,17 +44,45 @@ def income_entry_record(
     if kind not in IncomeKind.values:
         raise LedgerError(f"unknown income kind {kind!r}")
     household_id = household if isinstance(household, int) else household.pk
-    return IncomeEntry.objects.create(
-        household_id=household_id,
-        kind=kind,
-        amount=yuan(amount),
-        date=date,
-        produce=produce,
-        source_type=source_type,
-        source_code=source_code,
-        source_detail=source_detail or {},
-        author=author,
+    return _append_one(
+        IncomeEntry(
+            household_id=household_id,
+            kind=kind,
+            amount=amount,
+            date=date,
+            produce=produce,
+            source_type=source_type,
+            source_code=source_code,
+            source_detail=source_detail or {},
+            author=author,
+        )
     )
+
+
+def _append_one(entry: IncomeEntry) -> IncomeEntry:
+    """Insert one new entry and add it to the monthly summary, in one statement on PostgreSQL
+    (an INSERT … RETURNING feeding the summary's upsert), in two inside one transaction elsewhere."""
+    entry.amount = yuan(entry.amount)
+    if connection.vendor != "postgresql":
+        with transaction.atomic(savepoint=False):
+            entry.save(force_insert=True)
+            summary.summary_add([(entry.household_id, entry.date, entry.kind, entry.produce, getattr(entry, "channel", ""),
+                                  entry.amount)])
+        return entry
+    fields = [f for f in IncomeEntry._meta.concrete_fields if not f.primary_key]
+    values = [f.get_db_prep_save(f.pre_save(entry, True), connection) for f in fields]
+    table = IncomeEntry._meta.db_table
+    sql = (
+        f"WITH e AS (INSERT INTO {table} ({', '.join(f.column for f in fields)}) VALUES ({', '.join(['%s'] * len(fields))}) "
+        f"RETURNING id, {summary.returning_columns()}), "
+        f"s AS ({summary.upsert_from_sql('e')}) SELECT id FROM e"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        entry.pk = cursor.fetchone()[0]
+    entry._state.adding = False
+    entry._state.db = connection.alias
+    return entry
 
 
 def income_entries_record_bulk(*, entries: list[IncomeEntry], batch_size: int = 5000) -> int:
@@ -62,7 +91,9 @@ def income_entries_record_bulk(*, entries: list[IncomeEntry], batch_size: int = 
         if e.pk is not None:
             raise LedgerError("bulk entries must be new")
         e.amount = yuan(e.amount)
-    IncomeEntry.objects.bulk_create(entries, batch_size=batch_size)
+    with transaction.atomic(savepoint=False):
+        IncomeEntry.objects.bulk_create(entries, batch_size=batch_size)
+        summary.summary_add((e.household_id, e.date, e.kind, e.produce, getattr(e, "channel", ""), e.amount) for e in entries)
     return len(entries)
 
 
@@ -76,19 +107,21 @@ def income_entry_reverse(*, entry: IncomeEntry, reason: str, author=None, date: 
         raise LedgerError("a reversal cannot itself be reversed")
     if IncomeEntry.objects.filter(reverses=entry).exists():
         raise LedgerError("this entry has already been reversed")
-    reversal = IncomeEntry.objects.create(
-        household_id=entry.household_id,
-        kind=entry.kind,
-        amount=-entry.amount,
-        date=date or datetime.date.today(),
-        produce=entry.produce,
-        channel=entry.channel,
-        source_type=entry.source_type,
-        source_code=entry.source_code,
-        source_detail=entry.source_detail,
-        reverses=entry,
-        reason=reason,
-        author=author,
+    reversal = _append_one(
+        IncomeEntry(
+            household_id=entry.household_id,
+            kind=entry.kind,
+            amount=-entry.amount,
+            date=date or datetime.date.today(),
+            produce=entry.produce,
+            channel=entry.channel,
+            source_type=entry.source_type,
+            source_code=entry.source_code,
+            source_detail=entry.source_detail,
+            reverses=entry,
+            reason=reason,
+            author=author,
+        )
     )
     income_entry_reversed.send(sender=IncomeEntry, entry=reversal)
     return reversal
@@ -110,7 +143,18 @@ def income_entries_append_select(*, select_sql: str, params: Sequence = ()) -> i
     table = IncomeEntry._meta.db_table
     kinds = ", ".join(f"'{k}'" for k in IncomeKind.values)
     cols = ", ".join(LEDGER_COLUMNS)
-    sql = f"INSERT INTO {table} ({cols}) SELECT {cols} FROM ({select_sql}) AS new_entries WHERE kind IN ({kinds})"
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.rowcount
+    insert = f"INSERT INTO {table} ({cols}) SELECT {cols} FROM ({select_sql}) AS new_entries WHERE kind IN ({kinds})"
+    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # The summary is added from the rows the INSERT returns, in the same statement.
+            cursor.execute(
+                f"WITH e AS ({insert} RETURNING {summary.returning_columns()}), s AS ({summary.upsert_from_sql('e')}) "
+                f"SELECT COUNT(*) FROM e",
+                params,
+            )
+            return cursor.fetchone()[0]
+        last = IncomeEntry.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+        cursor.execute(insert, params)
+        written = cursor.rowcount
+        summary.summary_add_since(last)
+        return written

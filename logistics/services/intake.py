@@ -17,7 +17,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist
 from django.db import IntegrityError, transaction
-from django.db.models import Sum
+from django.db.models import Count, Subquery, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -198,12 +198,41 @@ class _Content:
 
 
 def _existing_intake(client_id: uuid.UUID) -> Intake | None:
-    """The intake already recorded under ``client_id``, if any. The probe reads only the id
-    (the usual answer is "none", and this runs for every intake); the full row only on a replay."""
-    found = list(Intake.objects.filter(client_id=client_id).order_by().values_list("pk", flat=True)[:1])
-    if not found:
-        return None
-    return Intake.objects.select_related("lot", "household__village", "grade__produce", "collection_point", "staff").get(pk=found[0])
+    """The intake already recorded under ``client_id``, with what a replay compares, if any."""
+    return (
+        Intake.objects.select_related("lot", "household__village", "grade__produce", "collection_point", "staff")
+        .filter(client_id=client_id)
+        .first()
+    )
+
+
+def _facts(*, client_id: uuid.UUID, content: _Content, point: Facility, day: datetime.date):
+    """In one statement, everything the happy path needs to know before writing:
+    (household id, its village id, id of an intake already under this client id, grade id and
+    price in force on ``day``, intakes of the point that day) — or None if no household has the number."""
+    price = PurchasePrice.objects.filter(
+        grade__produce__code=content.produce_code, grade__code=content.grade_code, effective_from__lte=day
+    ).order_by("-effective_from")
+    start, end = _day_bounds(day)
+    todays = (
+        Intake.objects.filter(collection_point=point, created_at__gte=start, created_at__lt=end)
+        .order_by()
+        .values("collection_point")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    found = list(
+        Household.objects.filter(number=content.household_number)
+        .order_by()
+        .annotate(
+            existing_id=Subquery(Intake.objects.filter(client_id=client_id).values("pk")[:1]),
+            price_grade_id=Subquery(price.values("grade_id")[:1]),
+            price_per_kg=Subquery(price.values("price_per_kg")[:1]),
+            todays=Subquery(todays),
+        )
+        .values_list("pk", "village_id", "existing_id", "price_grade_id", "price_per_kg", "todays")[:1]
+    )
+    return found[0] if found else None
 
 
 def _replay(existing: Intake, content: _Content) -> Intake:
@@ -255,29 +284,6 @@ def _day_bounds(day: datetime.date) -> tuple[datetime.datetime, datetime.datetim
     return start, start + datetime.timedelta(days=1)
 
 
-def _lot_create(*, point: Facility, day: datetime.date, household_id: int, grade_id: int, weight: Decimal, when) -> Lot:
-    """A lot with the next free code of the point and day. The sequence starts after the day's
-    intakes at the point (an indexed count); a code taken meanwhile by a concurrent intake is
-    caught in a savepoint and the next one tried."""
-    prefix = lot_code_prefix(point, day)
-    start, end = _day_bounds(day)
-    seq = Intake.objects.filter(collection_point=point, created_at__gte=start, created_at__lt=end).count() + 1
-    for _attempt in range(200):
-        try:
-            with transaction.atomic():
-                return Lot.objects.create(
-                    code=f"{prefix}{seq:04d}", grade_id=grade_id, household_id=household_id, origin=point, weight_kg=weight, created_at=when
-                )
-        except IntegrityError:
-            if not Lot.objects.filter(code=f"{prefix}{seq:04d}").exists():
-                raise
-            # Taken: continue after the highest code of this prefix rather than one step at a time.
-            highest = Lot.objects.filter(code__startswith=prefix).order_by("-code").values_list("code", flat=True).first()
-            tail = highest[len(prefix):] if highest else ""
-            seq = max(seq, int(tail) if tail.isdigit() else 0) + 1
-    raise ConflictError(_("Could not allocate a lot code; please try again."))
-
-
 def intake_record(
     *,
     staff,
@@ -306,77 +312,92 @@ def intake_record(
         grade_code=str(grade_code or "").strip(),
         weight_kg=weight,
     )
-    existing = _existing_intake(client_id)
-    if existing is not None:
-        return _replay(existing, content), False
-
     when = _moment(at)
     day = timezone.localtime(when).date()
-
+    facts = _facts(client_id=client_id, content=content, point=point, day=day) if content.household_number else None
+    if facts is None or facts[2] is not None:
+        existing = _existing_intake(client_id)
+        if existing is not None:
+            return _replay(existing, content), False
     if not content.household_number:
         raise UnknownHousehold(_("Choose the household."))
-    found = list(Household.objects.filter(number=content.household_number).order_by().values_list("pk", "village_id")[:1])
-    if not found:
+    if facts is None:
         raise UnknownHousehold(_("No household has the registry number “%(number)s”.") % {"number": content.household_number})
-    household_id, village_id = found[0]
+    household_id, village_id, _existing_id, grade_id, unit_price, todays = facts
     if village_id not in served_village_ids(point):
         village = Village.objects.get(pk=village_id)
         raise HouseholdNotServed(
             _("Household %(number)s (%(village)s) is not in a village this collection point serves.")
             % {"number": content.household_number, "village": village.name}
         )
-    grade_id, unit_price = _grade_with_price(produce_code=content.produce_code, grade_code=content.grade_code, on=day)
+    if grade_id is None:
+        grade_id, unit_price = _grade_with_price(produce_code=content.produce_code, grade_code=content.grade_code, on=day)
     amount = line_amount(weight, unit_price)
 
-    try:
-        with transaction.atomic():
-            lot = _lot_create(point=point, day=day, household_id=household_id, grade_id=grade_id, weight=weight, when=when)
-            intake = Intake.objects.create(
-                client_id=client_id,
-                lot=lot,
-                household_id=household_id,
-                collection_point=point,
-                grade_id=grade_id,
-                weight_kg=weight,
-                unit_price=unit_price,
-                amount=amount,
-                staff=staff,
-                created_at=when,
-            )
-            LotMovement.objects.create(
-                lot=lot,
-                facility=point,
-                kind=MovementKind.INTAKE,
-                quantity_kg=weight,
-                reference_type=INTAKE_REFERENCE_TYPE,
-                reference_code=lot.code,
-                author=staff,
-                created_at=when,
-            )
-            income_entry_record(
-                household=household_id,
-                kind=IncomeKind.INTAKE,
-                amount=amount,
-                date=day,
-                source_type=LOT_SOURCE_TYPE,
-                source_code=lot.code,
-                produce=content.produce_code,
-                source_detail={
-                    "point": point.code,
-                    "grade": content.grade_code,
-                    "weight_kg": str(weight),
-                    "unit_price": str(unit_price),
-                    "client_id": str(client_id),
-                },
-                author=staff,
-            )
-    except IntegrityError:
-        # A concurrent post of the same client id won the race: answer as a replay.
-        existing = _existing_intake(client_id)
-        if existing is None:
-            raise
-        return _replay(existing, content), False
-    return intake, True
+    # Four inserts in one transaction (the ledger's writer adds the summary in its own). The lot
+    # code follows the day's intakes at the point; a code taken meanwhile by a concurrent intake
+    # fails the transaction (no savepoint per try) and the next free code is tried.
+    prefix = lot_code_prefix(point, day)
+    seq = (todays or 0) + 1
+    for _attempt in range(200):
+        code = f"{prefix}{seq:04d}"
+        try:
+            with transaction.atomic():
+                lot = Lot.objects.create(
+                    code=code, grade_id=grade_id, household_id=household_id, origin=point, weight_kg=weight, created_at=when
+                )
+                intake = Intake.objects.create(
+                    client_id=client_id,
+                    lot=lot,
+                    household_id=household_id,
+                    collection_point=point,
+                    grade_id=grade_id,
+                    weight_kg=weight,
+                    unit_price=unit_price,
+                    amount=amount,
+                    staff=staff,
+                    created_at=when,
+                )
+                LotMovement.objects.create(
+                    lot=lot,
+                    facility=point,
+                    kind=MovementKind.INTAKE,
+                    quantity_kg=weight,
+                    reference_type=INTAKE_REFERENCE_TYPE,
+                    reference_code=lot.code,
+                    author=staff,
+                    created_at=when,
+                )
+                income_entry_record(
+                    household=household_id,
+                    kind=IncomeKind.INTAKE,
+                    amount=amount,
+                    date=day,
+                    source_type=LOT_SOURCE_TYPE,
+                    source_code=lot.code,
+                    produce=content.produce_code,
+                    source_detail={
+                        "point": point.code,
+                        "grade": content.grade_code,
+                        "weight_kg": str(weight),
+                        "unit_price": str(unit_price),
+                        "client_id": str(client_id),
+                    },
+                    author=staff,
+                )
+            return intake, True
+        except IntegrityError:
+            # A concurrent post of the same client id won the race: answer as a replay.
+            existing = _existing_intake(client_id)
+            if existing is not None:
+                return _replay(existing, content), False
+            if not Lot.objects.filter(code=code).exists():
+                raise
+            # Taken: continue after the highest code of this prefix rather than one step at a time.
+            highest = Lot.objects.filter(code__startswith=prefix).order_by("-code").values_list("code", flat=True).first()
+            tail = highest[len(prefix):] if highest else ""
+            seq = max(seq, int(tail) if tail.isdigit() else 0) + 1
+    raise ConflictError(_("Could not allocate a lot code; please try again."))
 
 
 # --- voiding ----------------------------------------------------------------------------------

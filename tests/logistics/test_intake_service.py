@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection
+from django.db.models import Sum
 from django.test import override_settings
 from django.utils import timezone
 
@@ -290,6 +291,34 @@ def test_recording_an_intake_takes_a_bounded_number_of_queries(setup, django_ass
     intake_record(**kwargs)
     with django_assert_max_num_queries(2):  # the id probe, then the record itself
         intake_record(**kwargs)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_intake_is_at_most_five_statements_with_its_checks_and_summary(django_assert_max_num_queries):
+    """One read (client id, household, price, the day's count), then lot, intake, movement and
+    the ledger entry with its monthly summary — five statements on PostgreSQL, where the ledger
+    entry and the summary are one; SQLite needs one more for the summary. Django also logs the
+    transaction's BEGIN and COMMIT."""
+    from django.urls import get_resolver
+
+    from households.models import IncomeMonth
+
+    get_resolver().url_patterns  # noqa: B018  as in a running server
+    setup = point_setup()
+    intake_record(**intake_kwargs(setup))  # warms the staff's cached assignment and villages
+    limit = 7 if connection.vendor == "postgresql" else 8
+    with django_assert_max_num_queries(limit) as captured:
+        intake, created = intake_record(**intake_kwargs(setup))
+    assert created
+    data = [q["sql"] for q in captured.captured_queries if q["sql"].split()[0] not in ("BEGIN", "COMMIT")]
+    assert len(data) == (5 if connection.vendor == "postgresql" else 6)
+    month = IncomeMonth.objects.get(household=setup.household, kind="intake")
+    assert (month.amount, month.entries) == (IncomeEntry.objects.filter(household=setup.household).aggregate(s=Sum("amount"))["s"], 2)
+    kwargs = intake_kwargs(setup)
+    intake_record(**kwargs)
+    with django_assert_max_num_queries(2):  # the read that finds the client id, then the first record
+        again, created = intake_record(**kwargs)
+    assert not created
 
 
 # --- prices ------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
+from core.reconcile import rebuild, registered_rebuilds
 from logistics.reconcile import registered_checks, run_checks
 
 
@@ -13,13 +14,24 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--check", action="append", dest="checks", help="run only this check (repeatable)")
-        parser.add_argument("--list", action="store_true", help="list the registered checks and exit")
+        parser.add_argument("--list", action="store_true", help="list the registered checks (and rebuilds) and exit")
+        parser.add_argument("--rebuild", action="append", dest="rebuilds",
+                            help="recompute this derived table from its ledger first, e.g. income_summary (repeatable)")
 
-    def handle(self, *args, checks=None, list=False, **options):
+    def handle(self, *args, checks=None, list=False, rebuilds=None, **options):
         if list:
             for name in sorted(registered_checks()):
                 self.stdout.write(name)
+            for name in sorted(registered_rebuilds()):
+                self.stdout.write(f"--rebuild {name}")
             return
+        for name in rebuilds or []:
+            try:
+                started = time.perf_counter()
+                rows = rebuild(name)
+            except KeyError as exc:
+                raise CommandError(str(exc)) from None
+            self.stdout.write(self.style.SUCCESS(f"rebuilt {name}: {rows} rows ({(time.perf_counter() - started) * 1000:.0f} ms)"))
         try:
             names = checks or sorted(registered_checks())
             total = 0
