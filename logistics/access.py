@@ -221,24 +221,18 @@ for _scope in (facilities_visible_to, lots_visible_to, batches_visible_to, shipm
 # --- traces -------------------------------------------------------------------------------------
 
 
-def trace_for_user(user, code: str):
+def trace_for_user(user, code: str, *, offset: int = 0, limit: int | None = None):
     """The staff trace of ``code`` (a batch, lot or household) if its subject is in ``user``'s
-    scope; None otherwise — the same answer as for a code that does not exist (404)."""
-    from .selectors.trace import trace_batch, trace_household, trace_lot
+    scope; None otherwise — the same answer as for a code that does not exist (404).
+    ``offset``/``limit`` choose the page of events (all of them by default)."""
+    from .selectors.trace import trace_of, trace_subject
 
     code = (code or "").strip()
     if not code or not is_supply_chain_staff(user):
         return None
-    batch = batches_visible_to(user).select_related("sku__produce", "sku__grade", "station").filter(code=code).first()
-    if batch is not None:
-        return trace_batch(batch)
-    lot = lots_visible_to(user).filter(code=code).first()
-    if lot is not None:
-        return trace_lot(lot)
-    household = households_visible_to(user).select_related("village").filter(number=code).first()
-    if household is not None:
-        return trace_household(household)
-    return None
+    subject = trace_subject(code, batches=batches_visible_to(user), lots=lots_visible_to(user),
+                            households=households_visible_to(user))
+    return None if subject is None else trace_of(*subject, offset=offset, limit=limit)
 
 
 __all__ = [

@@ -19,6 +19,7 @@ problems in the error box at the top and on each wrong field (core.form_errors).
 from __future__ import annotations
 
 from decimal import Decimal
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -49,6 +50,7 @@ from .labels import batch_labels_pdf
 from .models import BatchStock, Facility, Shipment, Sku
 from .selectors.lots import lots_on_hand
 from .selectors.stock import expiring_rows
+from .selectors.trace import DEFAULT_PAGE as TRACE_PAGE
 from .selectors.trace import public_batch_trace, trace_batch
 from .services.batches import batch_hold, batch_inspect, batch_release_hold
 from .services.packing import packing_run_complete
@@ -367,8 +369,14 @@ def staff_trace(request):
     if not is_supply_chain_staff(request.user):
         raise PermissionDenied
     code = query_text(request.GET, "code", max_length=64)
-    trace = trace_for_user(request.user, code) if code else None
-    return render(request, "logistics/station/trace.html", {"code": code, "trace": trace, "searched": bool(code)})
+    offset = query_int(request.GET, "offset", min_value=0) or 0
+    trace = trace_for_user(request.user, code, offset=offset, limit=TRACE_PAGE) if code else None
+    more = None
+    if trace is not None and trace.next_offset is not None:
+        more = f"{reverse('station-trace')}?{urlencode({'code': code, 'offset': trace.next_offset})}"
+    page = {"page_first": offset + 1, "page_last": offset + len(trace.events)} if trace is not None else {}
+    return render(request, "logistics/station/trace.html",
+                  {"code": code, "trace": trace, "searched": bool(code), "more": more, **page})
 
 
 urlpatterns = [

@@ -161,3 +161,60 @@ def test_the_openapi_schema_documents_the_trace_endpoints(client):
     assert r.status_code == 200
     body = r.content.decode()
     assert "/api/v1/trace/{code}/" in body and "/api/v1/trace/{code}/export.xlsx" in body
+
+
+def test_a_trace_sums_each_stage_and_counts_what_it_reached():
+    c, a, b, batch = _traced()
+    t = trace_for_code(batch.code)
+    s = t.summary
+    assert (s["lots"], s["households"], s["batches"], s["events"]) == (2, 2, 1, len(t.events))
+    assert s["stages"]["intake"] == {"label": "收购", "events": 2, "kg": "20.000", "units": 0}
+    assert s["stages"]["transformation_input"]["kg"] == "16.000"
+    assert s["stages"]["transformation_output"]["units"] == 6
+    assert s["loss"] == {"kg": "1.000", "units": 0}
+
+
+def test_events_come_a_page_at_a_time_in_date_order():
+    c, a, b, batch = _traced()
+    everything = trace_for_code(batch.code, limit=None)
+    first = trace_for_code(batch.code, limit=3)
+    assert first.events == everything.events[:3] and first.events_total == len(everything.events)
+    assert first.next_offset == 3
+    rest = trace_for_code(batch.code, offset=3, limit=100)
+    assert first.events + rest.events == everything.events and rest.next_offset is None
+    dates = [e["date"] for e in everything.events]
+    assert dates == sorted(dates)
+
+
+def test_the_api_answers_the_first_page_with_a_link_to_the_next(client):
+    c, a, b, batch = _traced()
+    client.force_login(c.county)
+    r = client.get(f"/api/v1/trace/{batch.code}/?limit=4")
+    body = r.json()
+    assert r.status_code == 200 and len(body["events"]) == 4 and body["summary"]["lots"] == 2
+    page = body["events_page"]
+    assert page["total"] > 4 and page["next"].endswith(f"/api/v1/trace/{batch.code}/?offset=4&limit=4")
+    following = client.get(page["next"]).json()
+    assert following["events"][0] != body["events"][0]
+
+
+@pytest.mark.parametrize("query", ["limit=0", "limit=501", "limit=x", "offset=-1", "offset=１"])
+def test_a_page_that_cannot_be_read_is_400_with_the_parameter(client, query):
+    c, a, b, batch = _traced()
+    client.force_login(c.county)
+    r = client.get(f"/api/v1/trace/{batch.code}/?{query}")
+    assert r.status_code == 400 and query.split("=")[0] in r.json()
+
+
+def test_the_staff_trace_page_shows_the_summary_and_links_the_next_events(client):
+    c, a, b, batch = _traced()
+    for _ in range(12):
+        lot = c.intake(c.households[0], weight_kg="5")
+        c.ship_to_station([(lot, "5")])
+        c.pack([(lot, "5")], units=2)
+    client.force_login(c.county)
+    r = client.get("/station/trace/", {"code": c.households[0].number})
+    html = r.content.decode()
+    assert r.status_code == 200 and "13 " in html and "offset=50" in html
+    r = client.get("/station/trace/", {"code": c.households[0].number, "offset": 50})
+    assert r.status_code == 200 and "offset=100" not in r.content.decode()
