@@ -7,6 +7,13 @@ same run, a baseline: the same number of Lot + Intake rows written by bare ``bul
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/relief_b2_bench .venv/bin/python bench/supply_chain.py
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/relief_b2_bench .venv/bin/python bench/supply_chain.py --intakes 20000
+    # the same per-household and per-batch sizes as the full season, a tenth of the rows:
+    .venv/bin/python bench/supply_chain.py --intakes 20000 --households 200
+
+Trace is timed as staff read it — the county office's scope (logistics/access.py), the first page
+of events (50) and the summary, serialised to JSON — beside a baseline through the same stack: one
+lot's row by its code from the same scoped queryset, serialised. Intake also prints its CPU cost
+(this process + the PostgreSQL backend) per intake, which a loaded machine does not distort.
     .venv/bin/python bench/supply_chain.py --reuse            # measure trace and reconcile on the data already there
 
 The PostgreSQL database is dropped and created afresh (unless ``--reuse``), then migrated.
@@ -80,10 +87,13 @@ def main() -> None:
     call_command("migrate", verbosity=0)
     print(f"database: {connection.vendor} {connection.settings_dict['NAME']}")
 
+    from django.contrib.auth import get_user_model
+
+    from core import roles
     from households.models import Household
+    from logistics.access import lots_visible_to, trace_for_user
     from logistics.models import Intake, Lot, LotMovement, PackedBatch
     from logistics.reconcile import run_checks
-    from logistics.selectors.trace import trace_for_code
 
     if not args.reuse:
         _build(args)
@@ -96,19 +106,35 @@ def main() -> None:
     print(f"books: {Intake.objects.count():,} intakes, {LotMovement.objects.count():,} lot movements, "
           f"{len(batch_codes):,} batches")
 
+    county = get_user_model().objects.filter(groups__name=roles.COUNTY_OFFICE).first()
+
     def timed(codes: list[str]) -> tuple[list[float], list[float], int]:
         times, cpu, rows = [], [], 0
         for code in codes:
             started, started_cpu = time.perf_counter(), time.process_time()
-            t = trace_for_code(code)
-            body = json.dumps(t.as_dict(), ensure_ascii=False)
+            t = trace_for_user(county, code, limit=50)
+            body = json.dumps(t.as_dict(), ensure_ascii=False, default=str)
             times.append((time.perf_counter() - started) * 1000)
             cpu.append((time.process_time() - started_cpu) * 1000)
-            rows += len(t.events)
+            rows += t.events_total
             assert body
         return times, cpu, rows
 
+    def baseline(codes: list[str]) -> list[float]:
+        times = []
+        for code in codes:
+            started = time.perf_counter()
+            row = lots_visible_to(county).filter(code=code).values("id", "code", "weight_kg", "created_at").first()
+            json.dumps(row, ensure_ascii=False, default=str)
+            times.append((time.perf_counter() - started) * 1000)
+        return times
+
     print(f"load average while measuring: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+    if lot_codes:
+        sample = [rng.choice(lot_codes) for _ in range(args.samples)]
+        baseline(sample[:20])
+        base = baseline(sample)
+        print(f"baseline: one lot row by its code, scoped, as JSON   p50 {statistics.median(base):7.2f} ms   p99 {_pct(base, 99):7.2f} ms")
 
     for label, pool in (("backward (batch code)", batch_codes), ("forward (lot code)", lot_codes), ("forward (household)", numbers)):
         if not pool:
@@ -117,7 +143,8 @@ def main() -> None:
         timed(sample[:20])  # warm the connection and caches
         times, cpu, rows = timed(sample)
         print(f"trace {label:<24} p50 {statistics.median(times):7.2f} ms   p99 {_pct(times, 99):7.2f} ms   "
-              f"(client CPU p50 {statistics.median(cpu):.2f} ms; {len(times)} traces, {rows / len(times):.0f} events each)")
+              f"(client CPU p50 {statistics.median(cpu):.2f} ms; {len(times)} traces, {rows / len(times):.0f} events each, "
+              f"first 50 built; load {os.getloadavg()[0]:.1f})")
 
     # --- reconcile -----------------------------------------------------------------------------
     started = time.perf_counter()
@@ -172,11 +199,13 @@ def _build(args) -> None:
 
     per_week = args.intakes // args.weeks
     intake_seconds = 0.0
+    intake_cpu = 0.0
+    backend_cpu = 0.0
     done = 0
     for week in range(args.weeks):
         n = per_week if week < args.weeks - 1 else args.intakes - done
         week_start = season_start + datetime.timedelta(days=7 * week)
-        started = time.perf_counter()
+        started, started_cpu, started_backend = time.perf_counter(), time.process_time(), _backend_cpu_seconds()
         for i in range(n):
             number, village_id = households[(done + i) % len(households)]
             produce, grade = grades[rng.randrange(len(grades))]
@@ -185,6 +214,8 @@ def _build(args) -> None:
             intake_record(staff=staff[point.pk], client_id=uuid.uuid4(), household_number=number, produce_code=produce, grade_code=grade,
                           weight_kg=Decimal(rng.randrange(20, 600)) / 10, at=at)
         intake_seconds += time.perf_counter() - started
+        intake_cpu += time.process_time() - started_cpu
+        backend_cpu += _backend_cpu_seconds() - started_backend
         done += n
         print(f"  week {week + 1}: {done:,} intakes, {done / intake_seconds:,.0f} intakes/s so far", flush=True)
 
@@ -233,7 +264,9 @@ def _build(args) -> None:
                                   author=staff[station_id], at=pack_at + datetime.timedelta(hours=6))
             shipment_receive(shipment=s, received={}, author=county, at=pack_at + datetime.timedelta(hours=12))
 
-    print(f"intake through the service: {args.intakes:,} in {intake_seconds:.1f} s = {args.intakes / intake_seconds:,.0f} intakes/s")
+    print(f"intake through the service: {args.intakes:,} in {intake_seconds:.1f} s = {args.intakes / intake_seconds:,.0f} intakes/s "
+          f"(load {os.getloadavg()[0]:.1f}); CPU per intake {intake_cpu / args.intakes * 1000:.2f} ms Python + "
+          f"{backend_cpu / args.intakes * 1000:.2f} ms PostgreSQL = {args.intakes / (intake_cpu + backend_cpu):,.0f} intakes per CPU-second")
 
     # Baseline: the same number of Lot + Intake rows by bare bulk_create, rolled back.
     point = next(iter(points.values()))
@@ -254,6 +287,22 @@ def _build(args) -> None:
     print(f"baseline bulk_create of {args.intakes:,} Lot + Intake rows: {base:.1f} s = {args.intakes / base:,.0f} rows/s; "
           f"the service runs at {base / intake_seconds:.1%} of it ({intake_seconds / base:.0f}× slower: one transaction, price lookup, "
           f"lot code, stock movement and income entry per intake)")
+
+
+def _backend_cpu_seconds() -> float:
+    """CPU the PostgreSQL backend of this connection has used (user + system), from /proc."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return 0.0
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def stations_by_pk(stations: dict) -> dict:
