@@ -25,7 +25,7 @@ from core import filters as core_filters
 from core.money import from_fen, to_fen
 
 from ..filters import VillageChoiceFilter
-from ..models import RISK_FLAGS, Household, IncomeEntry, IncomeKind, LabourClass, PovertyStatus, Township, Village
+from ..models import RISK_FLAGS, Household, IncomeEntry, IncomeKind, IncomeMonth, LabourClass, PovertyStatus, Township, Village
 
 ZERO = Decimal("0.00")
 CACHE_SECONDS = 3600
@@ -249,25 +249,79 @@ def _cached(name: str, cleaned: dict, compute):
     return value
 
 
+def _month_after(day: datetime.date) -> datetime.date:
+    return (day.replace(day=28) + datetime.timedelta(days=4)).replace(day=1)
+
+
+def per_household_sql(date_from: datetime.date | None, date_to: datetime.date | None, produce: str) -> tuple[str, list]:
+    """SUM(amount) per (household, kind) over a period: the whole months from the monthly summary
+    (IncomeMonth, kept by the ledger's writers), the days of a month cut by the period's ends from
+    the ledger (its (date, kind) index) — equal to a GROUP BY over the ledger, an order of magnitude
+    fewer rows read."""
+    entries = connection.ops.quote_name(IncomeEntry._meta.db_table)
+    months = connection.ops.quote_name(IncomeMonth._meta.db_table)
+    first_whole = date_from if date_from is None or date_from.day == 1 else _month_after(date_from)
+    # first month not wholly inside the period
+    end_whole = None if date_to is None else (_month_after(date_to) if _month_after(date_to) - datetime.timedelta(days=1) == date_to
+                                               else date_to.replace(day=1))
+    parts, params = [], []
+    where, wparams = ["1 = 1"], []
+    if first_whole is not None:
+        where.append("month >= %s")
+        wparams.append(first_whole)
+    if end_whole is not None:
+        where.append("month < %s")
+        wparams.append(end_whole)
+    if produce:
+        where.append("produce = %s")
+        wparams.append(produce)
+    if first_whole is None or end_whole is None or first_whole < end_whole:
+        parts.append(f"SELECT household_id, kind, amount FROM {months} WHERE {' AND '.join(where)}")
+        params += wparams
+    # The cut months at either end, read from the ledger.
+    ranges = []
+    if date_from is not None and date_from.day != 1:
+        head_end = _month_after(date_from) - datetime.timedelta(days=1)
+        ranges.append((date_from, min(head_end, date_to) if date_to else head_end))
+    if end_whole is not None and date_to is not None and end_whole == date_to.replace(day=1):
+        tail_start = date_to.replace(day=1) if date_from is None else max(date_to.replace(day=1), date_from)
+        if not ranges or tail_start > ranges[0][1]:
+            ranges.append((tail_start, date_to))
+    for start, end in ranges:
+        if start > end:
+            continue
+        clause = "date >= %s AND date <= %s" + (" AND produce = %s" if produce else "")
+        parts.append(f"SELECT household_id, kind, amount FROM {entries} WHERE {clause}")
+        params += [start, end] + ([produce] if produce else [])
+    if not parts:
+        return f"SELECT household_id, kind, amount FROM {months} WHERE 1 = 0", []
+    union = " UNION ALL ".join(parts)
+    return f"SELECT household_id, kind, SUM(amount) FROM ({union}) AS p GROUP BY household_id, kind", params
+
+
+def per_household_ledger_sql(date_from, date_to, produce: str) -> tuple[str, list]:
+    """The same sums by a GROUP BY over the whole ledger: what the summary replaced (the benchmark's
+    baseline, and the tests' reference)."""
+    where, params = ["1 = 1"], []
+    for value, op in ((date_from, ">="), (date_to, "<=")):
+        if value:
+            where.append(f"date {op} %s")
+            params.append(value)
+    if produce:
+        where.append("produce = %s")
+        params.append(produce)
+    table = connection.ops.quote_name(IncomeEntry._meta.db_table)
+    return f"SELECT household_id, kind, SUM(amount) FROM {table} WHERE {' AND '.join(where)} GROUP BY household_id, kind", params
+
+
 def _per_household(cleaned: dict) -> dict[int, tuple]:
     """{household id: (intake, sales, dividend, total) in fen} over the entries in the period and produce."""
-    where, params = ["1 = 1"], []
-    for field, op in (("date_from", ">="), ("date_to", "<=")):
-        if cleaned.get(field):
-            where.append(f"date {op} %s")
-            params.append(cleaned[field])
-    if cleaned.get("produce"):
-        where.append("produce = %s")
-        params.append(cleaned["produce"])
     key = _key("per-household", (str(cleaned.get("date_from")), str(cleaned.get("date_to")), cleaned.get("produce") or "",
                                  _ledger_version()))
     hit = _cache_get(key)
     if hit is not None:
         return hit
-    # One SUM per (household, kind) — a third cheaper than four conditional sums per row — then
-    # pivoted here.
-    sql = (f"SELECT household_id, kind, SUM(amount) FROM {connection.ops.quote_name(IncomeEntry._meta.db_table)} "
-           f"WHERE {' AND '.join(where)} GROUP BY household_id, kind")
+    sql, params = per_household_sql(cleaned.get("date_from"), cleaned.get("date_to"), cleaned.get("produce") or "")
     index = {k: i for i, k in enumerate(KINDS)}
     with transaction.atomic(), connection.cursor() as cursor:
         if connection.vendor == "postgresql":

@@ -65,7 +65,7 @@ def test_bulk_and_set_based_appends_keep_the_summary():
                     source_type="sale", source_code="S2"),
     ])
     written = income_entries_append_select(
-        select_sql=("SELECT %s AS household_id, 'dividend' AS kind, 0.70 AS amount, %s AS date, 'tea' AS produce, "
+        select_sql=("SELECT %s AS household_id, 'dividend' AS kind, 0.70 AS amount, %s AS date, 'tea' AS produce, '' AS channel, "
         "'dividend' AS source_type, 'D1' AS source_code, {empty} AS source_detail, '' AS reason, CAST(NULL AS integer) AS author_id, %s AS created_at").format(
             empty="jsonb_build_object()" if connection.vendor == "postgresql" else "json_object()"),
         params=[b.pk, datetime.date(2026, 9, 30), datetime.datetime(2026, 9, 30, 12, tzinfo=datetime.UTC)],
@@ -106,3 +106,33 @@ def test_the_reconcile_command_rebuilds_the_summary_before_checking(capsys):
     call_command("reconcile", "--rebuild", "income_summary", "--check", "income_summary")
     out = capsys.readouterr().out
     assert "rebuilt income_summary: 1 rows" in out and "✓ income_summary" in out
+
+
+@pytest.mark.parametrize(("date_from", "date_to"), [
+    (None, None), ("2026-01-01", "2026-12-31"), ("2026-02-10", "2026-04-20"), ("2026-03-05", "2026-03-25"),
+    ("2026-03-01", "2026-03-31"), ("2026-03-01", "2026-03-15"), ("2026-03-15", "2026-03-31"), (None, "2026-05-14"),
+    ("2026-02-28", None), ("2026-04-30", "2026-05-01"),
+])
+@pytest.mark.parametrize("produce", ["", "chestnut"])
+def test_the_report_sums_from_the_summary_equal_a_group_by_over_the_ledger(date_from, date_to, produce):
+    from households.reports.selectors import per_household_ledger_sql, per_household_sql
+
+    a, b = HouseholdFactory(), HouseholdFactory()
+    day = datetime.date(2026, 1, 1)
+    n = 0
+    while day < datetime.date(2026, 8, 1):
+        record(a if n % 3 else b, f"{1 + n % 7}.{n % 100:02d}", day, kind=("intake", "sales", "dividend")[n % 3],
+               produce=("chestnut", "walnut")[n % 2])
+        day += datetime.timedelta(days=4)
+        n += 1
+    income_entry_reverse(entry=IncomeEntry.objects.filter(household=b).first(), reason="错账", date=datetime.date(2026, 3, 20))
+    parse = (lambda v: datetime.date.fromisoformat(v) if v else None)
+
+    def sums(sql_params):
+        with connection.cursor() as cursor:
+            cursor.execute(*sql_params)
+            return {(h, k): Decimal(str(v)).quantize(Decimal("0.01")) for h, k, v in cursor.fetchall()}
+
+    expected = sums(per_household_ledger_sql(parse(date_from), parse(date_to), produce))
+    assert expected  # the period holds entries
+    assert sums(per_household_sql(parse(date_from), parse(date_to), produce)) == expected
