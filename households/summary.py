@@ -63,8 +63,9 @@ def upsert_from_sql(source: str) -> str:
     )
 
 
-def first_of_month(day: datetime.date) -> datetime.date:
-    return day.replace(day=1)
+def first_of_month(day) -> datetime.date:
+    """The month's first day of a date (or of an ISO date string, as a caller may pass)."""
+    return IncomeEntry._meta.get_field("date").to_python(day).replace(day=1)
 
 
 def summary_add(rows: Iterable[tuple[int, datetime.date, str, str, str, Decimal]], *, chunk: int = 2000) -> None:
