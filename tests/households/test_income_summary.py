@@ -126,7 +126,9 @@ def test_the_report_sums_from_the_summary_equal_a_group_by_over_the_ledger(date_
         day += datetime.timedelta(days=4)
         n += 1
     income_entry_reverse(entry=IncomeEntry.objects.filter(household=b).first(), reason="错账", date=datetime.date(2026, 3, 20))
-    parse = (lambda v: datetime.date.fromisoformat(v) if v else None)
+
+    def parse(v):
+        return datetime.date.fromisoformat(v) if v else None
 
     def sums(sql_params):
         with connection.cursor() as cursor:
