@@ -29,8 +29,22 @@ so a warm signed-in hit runs no SQL either. A user whose header differs from a p
 employee's (staff of a facility, the county office), a request with messages waiting, and a
 session whose auth hash no longer matches (password changed) are rendered as before.
 
-Where the cache is process-local (locmem, the embedded default), the version lives in a small
-file as well, so that every worker process of a server sees a bump made by any other.
+Stock badges in a window. On allocation day stock moves with every checkout; dropping every
+cached page at each sale would leave the cache empty exactly when it is needed. With
+``STOREFRONT_STOCK_BADGE_SECONDS`` = W > 0, a stock movement (reserve, sale, release, receipt,
+write-off) does not change the catalogue version; it records the time of the last movement, and
+the key carries a *stock generation*: while the window of W seconds in which stock last moved
+is still running, pages are shared under a "live" generation of that window (badges at most W
+seconds behind); once it has passed, the next view renders afresh under the settled generation
+and is shared until stock moves again. So a badge is never more than W seconds stale, and under
+continuous sales each page is rendered about once per W seconds instead of once per sale. A stale
+badge never sells what is not there: the cart and checkout read stock themselves. Holds, recalls,
+inspections, prices and pages still change the catalogue version at once. W = 0 (the tests)
+drops every page at each movement.
+
+Where the cache is process-local (locmem, the embedded default), the version and the time of the
+last stock movement live in small files as well, so that every worker process of a server sees
+a change made by any other.
 """
 
 from __future__ import annotations
@@ -38,6 +52,7 @@ from __future__ import annotations
 import os
 import re
 import threading
+import time
 import uuid
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
@@ -108,6 +123,70 @@ def _bump() -> None:
         tmp.write_text(version)
         os.replace(tmp, path)
     cache.set(VERSION_KEY, version, None)
+
+
+STOCK_MOVED_KEY = "cms:stock-moved-at"
+
+
+def stock_badge_seconds() -> int:
+    return int(getattr(settings, "STOREFRONT_STOCK_BADGE_SECONDS", 0))
+
+
+def _stock_file() -> Path:
+    return Path(settings.MEDIA_ROOT) / ".storefront-stock-moved-at"
+
+
+def _set_stock_moved() -> None:
+    moved = repr(time.time())
+    if _process_local_cache():
+        path = _stock_file()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
+        tmp.write_text(moved)
+        os.replace(tmp, path)
+    cache.set(STOCK_MOVED_KEY, moved, None)
+
+
+def _stock_moved_at() -> float:
+    raw = None
+    if _process_local_cache():
+        try:
+            raw = _stock_file().read_text()
+        except OSError:
+            raw = None
+    else:
+        raw = cache.get(STOCK_MOVED_KEY)
+    try:
+        return float(raw) if raw else 0.0
+    except ValueError:
+        return 0.0
+
+
+def stock_generation() -> str:
+    """The part of a page's key that follows stock badges (see the module's docstring)."""
+    window = stock_badge_seconds()
+    if window <= 0:
+        return ""
+    moved = int(_stock_moved_at() // window)
+    return f":s{moved}" if int(time.time() // window) > moved else f":s{moved}live"
+
+
+def note_stock_moved(**_kwargs) -> None:
+    """Stock counters changed: with a badge window, record when (now and again at commit, so the
+    window counts from when the change is visible); without one, drop every page."""
+    if stock_badge_seconds() <= 0:
+        bump_catalogue_version()
+        return
+    _set_stock_moved()
+    connection = transaction.get_connection()
+    if connection.in_atomic_block and not any(func is _set_stock_moved for _sids, func, _robust in connection.run_on_commit):
+        transaction.on_commit(_set_stock_moved)
+
+
+def _page_version(suffix: str = "") -> str:
+    # the county's day is part of the version: at local midnight batches go past their
+    # best-before without any stock movement, and yesterday's stock badges must not be served
+    return f"{catalogue_version()}:{county_today().isoformat()}{stock_generation()}{suffix}"
 
 
 def bump_catalogue_version(**_kwargs) -> None:
@@ -322,7 +401,7 @@ def _serve_signed_in(request, path):
     query = canonical_query(request.GET)
     key = None
     if query is not None:
-        key = _key(request, f"{catalogue_version()}:{county_today().isoformat()}:employee", query)
+        key = _key(request, _page_version(":employee"), query)
         hit = cache.get(key)
         if hit is not None:
             content_type, body = hit
@@ -358,9 +437,7 @@ def serve(request, path):
         response = wagtail_views.serve(request, path)
         response[CACHED_HEADER] = "bypass"
         return response
-    # the county's day is part of the version: at local midnight batches go past their
-    # best-before without any stock movement, and yesterday's stock badges must not be served
-    key = _key(request, f"{catalogue_version()}:{county_today().isoformat()}", query)
+    key = _key(request, _page_version(), query)
     hit = cache.get(key)
     if hit is not None:
         content_type, body = hit

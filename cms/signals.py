@@ -6,7 +6,7 @@ from django.contrib.auth import get_user_model
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from wagtail.signals import page_published, page_slug_changed, page_unpublished, post_page_move
 
-from .cache import bump_catalogue_version, person_entry_forget
+from .cache import bump_catalogue_version, note_stock_moved, person_entry_forget
 
 
 def _forget_user(sender, instance, **_kwargs) -> None:
@@ -33,7 +33,7 @@ def connect() -> None:
 
     from logistics.signals import stock_moved
 
-    stock_moved.connect(bump_catalogue_version, dispatch_uid="cms-cache-stock-moved")
+    stock_moved.connect(note_stock_moved, dispatch_uid="cms-cache-stock-moved")
     from logistics.models import BatchHoldEvent, BatchMovement, BatchStock, PackedBatch, QualityInspection
     from marketplace.models import Product
     from marketplace.settlement.models import MoneyFlowSnapshot
@@ -41,7 +41,10 @@ def connect() -> None:
     for signal in (page_published, page_unpublished, page_slug_changed, post_page_move):
         signal.connect(bump_catalogue_version, dispatch_uid=f"cms-cache-{signal!r}")
     # A new money-flow snapshot changes the home page's figures: it shows the published ones at once.
-    for model in (Product, BatchMovement, BatchStock, PackedBatch, BatchHoldEvent, QualityInspection, MoneyFlowSnapshot):
+    # Stock counters move with every sale: their badges may lag by the window (see cms.cache).
+    for model in (BatchMovement, BatchStock):
+        post_save.connect(note_stock_moved, sender=model, dispatch_uid=f"cms-cache-save-{model.__name__}")
+    for model in (Product, PackedBatch, BatchHoldEvent, QualityInspection, MoneyFlowSnapshot):
         post_save.connect(bump_catalogue_version, sender=model, dispatch_uid=f"cms-cache-save-{model.__name__}")
     for model in (Product, Page):
         post_delete.connect(bump_catalogue_version, sender=model, dispatch_uid=f"cms-cache-delete-{model.__name__}")

@@ -163,6 +163,9 @@ SILENCED_SYSTEM_CHECKS = ["axes.W006"]
 # How many reverse proxies stand in front and append to X-Forwarded-For (production: 1). The
 # client's address (access log, sign-in records) is read that many places from its right.
 RELIEF_TRUSTED_PROXIES = env.int("RELIEF_TRUSTED_PROXIES", default=0)
+# Storefront stock badges may lag a sale by at most this many seconds, so that pages stay in the
+# page cache while stock moves with every checkout (cms/cache.py); 0 drops every page at each sale.
+STOREFRONT_STOCK_BADGE_SECONDS = env.int("STOREFRONT_STOCK_BADGE_SECONDS", default=10)
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/"

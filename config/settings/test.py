@@ -21,3 +21,6 @@ if CACHES["default"]["BACKEND"].endswith("RedisCache"):
 # Tasks run eagerly in tests even when REDIS_URL is set; the real-worker tests switch this off
 # for themselves (tests/conftest.py: celery_worker_process).
 CELERY_TASK_ALWAYS_EAGER = True
+
+# Tests see stock badges change at once; tests/cms/test_stock_badge_window.py sets a window.
+STOREFRONT_STOCK_BADGE_SECONDS = 0
