@@ -12,6 +12,7 @@ from django.urls import path
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
+from households.models import SalesChannel
 from households.reports.charts import bar_chart_svg
 from lovepoints.selectors import township_totals as love_points_by_township
 from marketplace.settlement.money_flow import money_flow_latest
@@ -26,8 +27,13 @@ def money_flow_page(request):
         bar_chart_svg(months, title=_("Reaching households, by month")),
     ]
     as_of = parse_datetime(data.get("as_of") or data.get("computed_at") or "")
+    flows = data.get("channels") or {}  # snapshots taken before channels existed have none
+    channels = [
+        {"label": label, "net": flows[f"{c}_net"], "attributed": flows.get(f"{c}_attributed")}
+        for c, label in SalesChannel.choices if f"{c}_net" in flows
+    ]
     return render(request, "cms/money_flow.html", {
-        "flow": data, "as_of": as_of, "charts": charts, "love_points": love_points_by_township(),
+        "flow": data, "as_of": as_of, "charts": charts, "love_points": love_points_by_township(), "channels": channels,
     })
 
 

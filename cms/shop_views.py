@@ -233,6 +233,31 @@ def allocation_view(request):
     })
 
 
+@require_POST
+@login_required
+def allocation_pass_view(request):
+    """A one-time QR code for the counter: the cashier scans it to spend this allocation once
+    (valid 2 minutes). A POST, so that each code is asked for on purpose."""
+    import segno
+
+    from marketplace.services.counter import allocation_pass_issue
+
+    employee = selectors.employee_for(request.user)
+    if employee is None:
+        return _not_employee(request)
+    try:
+        issued = allocation_pass_issue(employee=employee)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect("storefront:allocation")
+    qr_svg = segno.make(issued.token, error="m").svg_inline(scale=6, border=2)
+    year = selectors.current_year()
+    return render(request, "cms/shop/allocation_pass.html", {
+        "pass": issued, "qr_svg": qr_svg, "summary": selectors.allocation_for(employee, year=year), "year": year,
+        "seconds": max(0, int((issued.expires_at - issued.created_at).total_seconds())),
+    })
+
+
 shop_patterns = [
     path("cart/", cart_view, name="cart"),
     path("cart/add/", cart_add, name="cart_add"),
@@ -241,6 +266,7 @@ shop_patterns = [
     path("orders/<str:number>/", order_view, name="order"),
     path("orders/<str:number>/cancel/", order_cancel_view, name="order_cancel"),
     path("allocation/", allocation_view, name="allocation"),
+    path("allocation/pass/", allocation_pass_view, name="allocation_pass"),
 ]
 
 urlpatterns = [path("", include((shop_patterns, app_name)))]

@@ -26,6 +26,7 @@ DEMO_USERS = {
     "point": (roles.COLLECTION_POINT_STAFF, "收购点 演示"),
     "station": (roles.SORTING_STATION_STAFF, "分拣站 演示"),
     "shop": (roles.SUPERMARKET_STAFF, "扶贫超市 演示"),
+    "cashier": (roles.SUPERMARKET_STAFF, "门店收银 演示"),
     "employee": (roles.EMPLOYEE, "干部职工 演示"),
 }
 

@@ -283,6 +283,8 @@ def seed(*, households: int = 2000, stdout=None, context: dict | None = None) ->
             StaffAssignment.objects.update_or_create(user=users["point"], defaults={"facility": demo_point})
             StaffAssignment.objects.update_or_create(user=users["station"], defaults={"facility": stations[demo_point.township_id]})
             StaffAssignment.objects.update_or_create(user=users["shop"], defaults={"facility": sm})
+            if "cashier" in users:
+                StaffAssignment.objects.update_or_create(user=users["cashier"], defaults={"facility": sm})
             if Household.objects.exists():
                 seed_season(users=users, sm=sm, stations=stations, points=points, skus=skus, stdout=stdout)
     if stdout:

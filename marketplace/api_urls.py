@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import api
+from . import api, counter_api
 
 urlpatterns: list = [
     path("products/", api.ProductListApi.as_view(), name="api-products"),
@@ -14,4 +14,7 @@ urlpatterns: list = [
     path("orders/<str:number>/", api.OrderDetailApi.as_view(), name="api-order"),
     path("orders/<str:number>/cancel/", api.OrderCancelApi.as_view(), name="api-order-cancel"),
     path("me/allocation/", api.MyAllocationApi.as_view(), name="api-my-allocation"),
+    path("me/allocation/pass/", counter_api.MyAllocationPassApi.as_view(), name="api-my-allocation-pass"),
+    path("counter/sales/", counter_api.CounterSaleApi.as_view(), name="api-counter-sales"),
+    path("counter/allocation-codes/", counter_api.AllocationCodeApi.as_view(), name="api-counter-allocation-codes"),
 ]

@@ -140,6 +140,41 @@ def seed_orders(products: list[Product], staff=None) -> int:
     return placed
 
 
+def seed_counter_day(products: list[Product], cashier=None) -> int:
+    """Today's counter (门店收银): cash sales, a few paid from demo employees' allocations (one-time
+    QR passes, as at the till), one return, and the till counted — through the counter service."""
+    from .models import CounterSale
+    from .services.counter import allocation_pass_issue, counter_request_parse, counter_sale_submit, till_count_record
+    from .services.orders import order_refund
+
+    if cashier is None or CounterSale.objects.exists():
+        return 0
+    rng = random.Random(2026)
+    buyers = list(Employee.objects.filter(user__username__startswith="zg").order_by("-pk")[:4])
+    made = []
+    for i in range(10):
+        basket = rng.sample(products, k=min(len(products), rng.choice((1, 2, 3))))
+        lines = [{"product": p.pk, "quantity": rng.choice((1, 1, 2))} for p in basket]
+        total = sum((p.price * ln["quantity"] for p, ln in zip(basket, lines, strict=True)), Decimal("0"))
+        cash = yuan((total // 10 + 1) * 10)  # the customer hands over the next round ten
+        try:
+            token = allocation_pass_issue(employee=buyers[i % len(buyers)]).token if buyers and i % 3 == 0 else ""
+            request = counter_request_parse(client_id=f"demo-counter-{i}", lines=lines, cash=cash, allocation_token=token)
+            made.append(counter_sale_submit(cashier=cashier, request=request).sale)
+        except Exception:  # out of demo stock (or the buyer may not shop today): this basket is skipped
+            continue
+    if made:
+        order = made[-1].order
+        line = order.lines.order_by("id").first()
+        order_refund(order=order, lines={line.pk: 1}, reason="顾客退货（演示）", actor=cashier, restock=True)
+        day = timezone.localdate()
+        from .counter_report import counter_day_report
+
+        expected = counter_day_report(day=day).expected_cash
+        till_count_record(day=day, counted=expected - Decimal("0.50"), author=cashier, note="少五角（演示）")
+    return len(made)
+
+
 def seed(*, households: int = 2000, stdout=None, context: dict | None = None) -> dict:
     started = time.perf_counter()
     context = context or {}
@@ -152,9 +187,10 @@ def seed(*, households: int = 2000, stdout=None, context: dict | None = None) ->
     setting = allocation_year_current()
     granted = allocation_grant_year(year=setting.year)
     placed = seed_orders([p for p in products if p.active], staff=users.get("shop"))
+    counter = seed_counter_day([p for p in products if p.active], cashier=users.get("cashier"))
     if stdout:
         stdout.write(
             f"marketplace: {len(products)} products, {len(employers)} employers, {created} employees added, "
-            f"{granted} allocations granted for {setting.year}, {placed} demo orders ({time.perf_counter() - started:.1f} s)"
+            f"{granted} allocations granted for {setting.year}, {placed} demo orders, {counter} counter sales ({time.perf_counter() - started:.1f} s)"
         )
     return {"products": products, "employers": employers}

@@ -15,4 +15,9 @@ def supermarket_screens(user) -> list[Screen]:
         return []
     if not is_supermarket_staff(user):
         return []
-    return [Screen(_("Fulfilment queue"), reverse("staff_queue")), Screen(_("Employer statements"), reverse("staff_statements"))]
+    return [
+        Screen(_("Fulfilment queue"), reverse("staff_queue")),
+        Screen(_("Counter"), reverse("counter")),
+        Screen(_("Counter day"), reverse("counter_report")),
+        Screen(_("Employer statements"), reverse("staff_statements")),
+    ]

@@ -25,7 +25,18 @@ from core import filters as core_filters
 from core.money import from_fen, to_fen
 
 from ..filters import VillageChoiceFilter
-from ..models import RISK_FLAGS, Household, IncomeEntry, IncomeKind, IncomeMonth, LabourClass, PovertyStatus, Township, Village
+from ..models import (
+    RISK_FLAGS,
+    Household,
+    IncomeEntry,
+    IncomeKind,
+    IncomeMonth,
+    LabourClass,
+    PovertyStatus,
+    SalesChannel,
+    Township,
+    Village,
+)
 
 ZERO = Decimal("0.00")
 CACHE_SECONDS = 3600
@@ -497,8 +508,28 @@ def entry_sources(entry: IncomeEntry) -> dict:
     }
 
 
+def income_by_channel(*, filters: dict | None = None, household: Household | None = None) -> list[dict]:
+    """Attributed sales revenue per sales channel (online, counter, canteen), every channel
+    listed (zero when it sold nothing): ``channel``, ``label``, ``sales``."""
+    def compute(qs):
+        sums = dict(
+            qs.filter(kind=IncomeKind.SALES).order_by().values("channel").annotate(s=Sum("amount")).values_list("channel", "s")
+        )
+        return [{"channel": c, "label": str(label), "sales": sums.get(c) or ZERO} for c, label in SalesChannel.choices]
+
+    if household is not None:
+        return compute(IncomeEntry.objects.filter(household=household))
+    cleaned = _valid(filters)
+    if cleaned is None:
+        return compute(IncomeEntry.objects.none())
+    return _cached("by-channel", cleaned, lambda: compute(income_entries(filters=filters)))
+
+
 def household_income_summary(*, household: Household) -> dict:
     """Totals by kind and by month (what the API answers)."""
     totals = _clean(dict(IncomeEntry.objects.filter(household=household).aggregate(**_kind_sums())))
     months = income_by_month(household=household)
-    return {"totals": totals, "by_month": months, "by_produce": income_by_produce(household=household)}
+    return {
+        "totals": totals, "by_month": months, "by_produce": income_by_produce(household=household),
+        "by_channel": income_by_channel(household=household),
+    }

@@ -54,6 +54,7 @@ def income_report(request):
     ranked, totals = report["ranked"], report["totals"]
     months = selectors.income_by_month(filters=filters)
     produce = selectors.income_by_produce(filters=filters)
+    channels = selectors.income_by_channel(filters=filters)
 
     if export:
         hh = _("Households")
@@ -66,6 +67,8 @@ def income_report(request):
                r["household__village__name"], *_money(r)] for r in ranked]),
             (_("By month"), [_("Month"), *_money_headers()], [[r["month"].strftime("%Y-%m"), *_money(r)] for r in months]),
             (_("By produce"), [_("Produce"), *_money_headers()], [[r["produce_label"], *_money(r)] for r in produce]),
+            (_("By sales channel"), [_("Sales channel"), str(KIND_LABELS["sales"])],
+             [[r["label"], r["sales"]] for r in channels]),
         ]
         return workbook_response("income-report.xlsx", sheets)
 
@@ -76,7 +79,7 @@ def income_report(request):
     ]
     return render(request, "households/reports/income_report.html", {
         "filterset": filterset, "townships": townships, "villages": villages, "classes": classes, "ranked": ranked,
-        "months": months, "produce": produce, "totals": totals, "charts": charts, "kind_labels": KIND_LABELS,
+        "months": months, "produce": produce, "channels": channels, "totals": totals, "charts": charts, "kind_labels": KIND_LABELS,
         "query": request.GET.urlencode(), "published": selectors.income_published_now(),
     })
 
@@ -96,6 +99,8 @@ def household_income(request, number: str):
             (_("By month"), [_("Month"), *_money_headers()],
              [[r["month"].strftime("%Y-%m"), *_money(r)] for r in summary["by_month"]]),
             (_("By produce"), [_("Produce"), *_money_headers()], [[r["produce_label"], *_money(r)] for r in summary["by_produce"]]),
+            (_("By sales channel"), [_("Sales channel"), str(KIND_LABELS["sales"])],
+             [[r["label"], r["sales"]] for r in summary["by_channel"]]),
             (_("Entries"), [_("Date"), _("Kind"), _("Amount"), _("Produce"), _("Lot"), _("Batch"), _("Order"), _("Settlement run"),
                             _("Reason")],
              [[e.date.isoformat(), str(e.kind_label), e.amount, e.produce_label, e.sources["lot"], e.sources["batch"],

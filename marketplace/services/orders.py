@@ -402,14 +402,26 @@ def _card_refundable(order: Order) -> Decimal:
     return max(ZERO, yuan(order.card_amount - already))
 
 
+def _offline_refundable(order: Order) -> Decimal:
+    if order.offline_amount <= 0:
+        return ZERO
+    already = Refund.objects.filter(order=order).aggregate(s=Sum("offline_amount"))["s"] or ZERO
+    return max(ZERO, yuan(order.offline_amount - already))
+
+
 def _write_refund(
     *, order: Order, take: list[tuple[OrderLineBatch, int]], reason: str, author, key_prefix: str, stock_action: str | None
 ) -> Refund:
-    """Refund + RefundLine rows for ``take`` (link, units); money split card first, then allocation."""
+    """Refund + RefundLine rows for ``take`` (link, units); money split card first, then cash (a
+    counter sale's cash part, handed back at the counter), then allocation: the buyer's own money
+    goes back before the allocation's."""
     value = yuan(sum((link.line.unit_price * units for link, units in take), ZERO))
     card = min(value, _card_refundable(order))
-    allocation = value - card
-    refund = Refund.objects.create(order=order, allocation_amount=ZERO, card_amount=card, reason=reason[:200], author=author)
+    offline = min(value - card, _offline_refundable(order))
+    allocation = value - card - offline
+    refund = Refund.objects.create(
+        order=order, allocation_amount=ZERO, card_amount=card, offline_amount=offline, reason=reason[:200], author=author
+    )
     RefundLine.objects.bulk_create(
         [RefundLine(refund=refund, line=link.line, batch_id=link.batch_id, units=units, amount=yuan(link.line.unit_price * units))
          for link, units in take]

@@ -1,7 +1,7 @@
 """The public money flow (钱从哪里来、拨到哪里去): aggregates only, never a person's data.
 
 Where the money comes from: the employees' yearly allocations (granted, spent, refunded) and
-what they paid by card; where it goes: sales attributed to households, intake payments and
+what they paid by card or in cash at the counter, by sales channel (online, counter, canteen); where it goes: sales attributed to households, intake payments and
 dividends, by township and by month; how many households it reached. Computed by
 ``money_flow_snapshot_refresh`` (a task: hourly, and after every settlement, intake void and
 refund) into a MoneyFlowSnapshot row with its cut-off ``as_of``; the page, the JSON and the home
@@ -15,11 +15,11 @@ import datetime
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, F, Q, Sum
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
-from households.models import IncomeEntry, IncomeKind, Township
+from households.models import IncomeEntry, IncomeKind, SalesChannel, Township
 from households.reports.selectors import income_published, paid_to_households
 from marketplace.models import AllocationEntry, Order, Refund
 
@@ -54,11 +54,25 @@ def published_totals(*, as_of: datetime.datetime) -> dict:
         expired=Sum("amount", filter=Q(kind=AllocationEntry.Kind.EXPIRY)),
     )
     paid = Order.objects.filter(paid_at__isnull=False, paid_at__lte=as_of).aggregate(
-        total=Sum("total"), allocation=Sum("allocation_amount"), card=Sum("card_amount"), orders=Count("id")
+        paid_total=Sum("total"), allocation=Sum("allocation_amount"), card=Sum("card_amount"), offline=Sum("offline_amount"),
+        orders=Count("id"),
+        **{f"paid_{c}": Sum("total", filter=Q(channel=c)) for c in SalesChannel.values},
     )
-    refunds = Refund.objects.filter(created_at__lte=as_of).aggregate(allocation=Sum("allocation_amount"), card=Sum("card_amount"))
-    refunded = (refunds["allocation"] or ZERO) + (refunds["card"] or ZERO)
+    refunds = Refund.objects.filter(created_at__lte=as_of).aggregate(
+        allocation=Sum("allocation_amount"), card=Sum("card_amount"), offline=Sum("offline_amount"),
+        **{f"refunded_{c}": Sum(F("allocation_amount") + F("card_amount") + F("offline_amount"), filter=Q(order__channel=c))
+           for c in SalesChannel.values},
+    )
+    refunded = (refunds["allocation"] or ZERO) + (refunds["card"] or ZERO) + (refunds["offline"] or ZERO)
     income = income_published(as_of=as_of)
+    attributed = dict(
+        IncomeEntry.objects.filter(created_at__lte=as_of, kind=IncomeKind.SALES).order_by().values("channel")
+        .annotate(s=Sum("amount")).values_list("channel", "s")
+    )
+    channels = {}
+    for c in SalesChannel.values:  # online, counter, canteen: what each sold (net) and attributed to households
+        channels[f"{c}_net"] = _s((paid[f"paid_{c}"] or ZERO) - (refunds[f"refunded_{c}"] or ZERO))
+        channels[f"{c}_attributed"] = _s(attributed.get(c))
     return {
         "as_of": as_of_text(as_of),
         "allocations": {
@@ -69,11 +83,12 @@ def published_totals(*, as_of: datetime.datetime) -> dict:
         },
         "sales": {
             "orders": paid["orders"],
-            "total": _s(paid["total"]),
+            "total": _s(paid["paid_total"]),
             "from_allocation": _s(paid["allocation"]),
             "by_card": _s(paid["card"]),
+            "in_cash": _s(paid["offline"]),
             "refunded": _s(refunded),
-            "net": _s((paid["total"] or ZERO) - refunded),
+            "net": _s((paid["paid_total"] or ZERO) - refunded),
         },
         "households": {
             "reached": income["households"],
@@ -82,6 +97,7 @@ def published_totals(*, as_of: datetime.datetime) -> dict:
             "dividends": _s(income["dividend"]),
             "paid_to_households": _s(income["paid_to_households"]),
         },
+        "channels": channels,
     }
 
 
@@ -179,7 +195,7 @@ def published_snapshot_mismatches() -> list[str]:
         return []
     now = published_totals(as_of=snapshot.as_of)
     problems = []
-    for section in ("allocations", "sales", "households"):
+    for section in ("allocations", "sales", "households", "channels"):
         for key, value in now[section].items():
             shown = snapshot.data.get(section, {}).get(key)
             if str(shown) != str(value):

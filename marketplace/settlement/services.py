@@ -388,45 +388,50 @@ def payout_mark_paid(*, payout: Payout | int, method: str, user, reference: str 
 # --- Checks ----------------------------------------------------------------------------------
 
 
-def settled_days_mismatches() -> list[str]:
+def settled_days_mismatches(*, by_channel: bool = False) -> list[str]:
     """For every day covered by a completed run: attributed revenue (the ledger's sales entries
     written by settlement) = net sales (units × price of the settled sales paid that day, less the
     refunds of them made that day), to the fen; and no sold unit paid before the cutoff is left
-    unsettled. Returns the problems found (empty: all good). Aggregates in SQL."""
+    unsettled. ``by_channel``: per day and sales channel (online, counter, canteen) — the income
+    entry's channel against its order's. Returns the problems found (empty: all good). Aggregates
+    in SQL."""
     last = SettlementRun.objects.filter(status=SettlementRun.Status.COMPLETED).order_by("-cutoff").first()
     if last is None:
         return []
     last_day = timezone.localdate(last.cutoff) - datetime.timedelta(days=1)
+    group = ("date", "channel") if by_channel else ("date",)
     ledger = {
-        row["date"]: to_fen(row["s"])
+        (row["date"], row["channel"] if by_channel else ""): to_fen(row["s"])
         for row in IncomeEntry.objects.filter(kind="sales", source_type__in=["sale", "refund"], date__lte=last_day)
-        .values("date").annotate(s=Sum("amount"))
+        .values(*group).annotate(s=Sum("amount")).order_by()
     }
     sold_day, sold_params = _local_date("o.paid_at")
     refund_day, refund_params = _local_date("rf.created_at")
     sl = _t(SettlementLine)
-    net: dict[datetime.date, int] = {}
+    channel = "o.channel" if by_channel else "''"
+    net: dict[tuple[datetime.date, str], int] = {}
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
-            SELECT day, CAST(SUM(fen) AS BIGINT) FROM (
-                SELECT {sold_day} AS day, olb.units * {_fen("ol.unit_price")} AS fen
+            SELECT day, channel, CAST(SUM(fen) AS BIGINT) FROM (
+                SELECT {sold_day} AS day, {channel} AS channel, olb.units * {_fen("ol.unit_price")} AS fen
                 FROM {_t(OrderLineBatch)} olb JOIN {_t(OrderLine)} ol ON ol.id = olb.line_id JOIN {_t(Order)} o ON o.id = ol.order_id
                 WHERE EXISTS (SELECT 1 FROM {sl} sl WHERE sl.order_line_id = olb.line_id AND sl.batch_id = olb.batch_id
                               AND sl.kind = 'sale')
                 UNION ALL
-                SELECT {refund_day} AS day, -{_fen("rl.amount")} AS fen
+                SELECT {refund_day} AS day, {channel} AS channel, -{_fen("rl.amount")} AS fen
                 FROM {_t(RefundLine)} rl JOIN {_t(Refund)} rf ON rf.id = rl.refund_id
+                JOIN {_t(OrderLine)} ol ON ol.id = rl.line_id JOIN {_t(Order)} o ON o.id = ol.order_id
                 WHERE EXISTS (SELECT 1 FROM {sl} sl WHERE sl.refund_line_id = rl.id AND sl.kind = 'refund')
-            ) sales GROUP BY day
+            ) sales GROUP BY day, channel
             """,
             [*sold_params, *refund_params],
         )
-        for day, fen in cursor.fetchall():
+        for day, chan, fen in cursor.fetchall():
             if isinstance(day, str):
                 day = datetime.date.fromisoformat(day)
             if day <= last_day:
-                net[day] = int(fen)
+                net[(day, chan)] = int(fen)
         cursor.execute(
             f"""
             SELECT COUNT(*) FROM {_t(OrderLineBatch)} olb JOIN {_t(OrderLine)} ol ON ol.id = olb.line_id
@@ -439,9 +444,10 @@ def settled_days_mismatches() -> list[str]:
         )
         unsettled = cursor.fetchone()[0]
     problems = [
-        f"{day}: attributed {from_fen(ledger.get(day, 0))} != net sales {from_fen(net.get(day, 0))}"
-        for day in sorted(set(net) | set(ledger))
-        if ledger.get(day, 0) != net.get(day, 0)
+        f"{day}{f' {chan}' if chan else ''}: attributed {from_fen(ledger.get((day, chan), 0))} != net sales "
+        f"{from_fen(net.get((day, chan), 0))}"
+        for day, chan in sorted(set(net) | set(ledger))
+        if ledger.get((day, chan), 0) != net.get((day, chan), 0)
     ]
     if unsettled:
         problems.append(f"{unsettled} sold order-line batches paid before {last.code}'s cutoff are not settled")

@@ -4,7 +4,7 @@ import pytest
 from django.core.management import call_command
 from django.db import transaction
 
-DEMO_ROLES = ["county", "point", "station", "shop", "employee"]
+DEMO_ROLES = ["county", "point", "station", "shop", "employee", "cashier"]
 
 
 @pytest.fixture(scope="module")

@@ -22,6 +22,7 @@ ROUTES = {
     "staff_order_step": Obj("order", lambda o: {"number": o.number, "action": "pick"}),
     "staff_order_cancel": Obj("order", lambda o: {"number": o.number}),
     "staff_order_refund": Obj("order", lambda o: {"number": o.number}),
+    "counter_receipt": Obj("order", lambda o: {"number": o.number}),
     "run-payout-list": Obj("run", lambda r: {"code": r.code}, scoped_contents=True),
     "settlement_run_progress": Obj("run", lambda r: {"pk": r.pk}),
     "payout-paid": Obj("payout", lambda p: {"pk": p.pk}),
