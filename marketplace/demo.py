@@ -171,7 +171,8 @@ def seed_counter_day(products: list[Product], cashier=None) -> int:
         from .counter_report import counter_day_report
 
         expected = counter_day_report(day=day).expected_cash
-        till_count_record(day=day, counted=expected - Decimal("0.50"), author=cashier, note="少五角（演示）")
+        short = Decimal("0.50") if expected >= Decimal("0.50") else Decimal("0.00")
+        till_count_record(day=day, counted=expected - short, author=cashier, note="少五角（演示）" if short else "")
     return len(made)
 
 

@@ -25,7 +25,7 @@ def test_seeding_the_registry_twice_changes_nothing():
     assert _counts() == counts
     assert list(Household.objects.order_by("number").values_list("number", "id_number", "head_name", "village_id")) == snapshot
     assert [v.pk for v in first["villages"]] == [v.pk for v in second["villages"]]
-    assert set(first["users"]) == {"county", "point", "station", "shop", "employee"}
+    assert set(first["users"]) == {"county", "point", "station", "shop", "cashier", "employee"}
 
 
 def test_the_demo_county_has_zhenans_15_townships_and_about_150_villages():
