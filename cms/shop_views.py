@@ -233,28 +233,39 @@ def allocation_view(request):
     })
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @login_required
 def allocation_pass_view(request):
     """A one-time QR code for the counter: the cashier scans it to spend this allocation once
-    (valid 2 minutes). A POST, so that each code is asked for on purpose."""
+    (valid 2 minutes). A POST asks for a new code (each on purpose), then the page shows the
+    employee's live one; without one it goes back to 我的额度."""
     import segno
+    from django.utils import timezone
 
+    from marketplace.models import AllocationPass
     from marketplace.services.counter import allocation_pass_issue
 
     employee = selectors.employee_for(request.user)
     if employee is None:
         return _not_employee(request)
-    try:
-        issued = allocation_pass_issue(employee=employee)
-    except DomainError as exc:
-        messages.error(request, exc.message)
+    if request.method == "POST":
+        try:
+            allocation_pass_issue(employee=employee)
+        except DomainError as exc:
+            messages.error(request, exc.message)
+            return redirect("storefront:allocation")
+        return redirect("storefront:allocation_pass")
+    issued = (
+        AllocationPass.objects.filter(employee=employee, kind=AllocationPass.Kind.QR, used_at__isnull=True, expires_at__gt=timezone.now())
+        .order_by("-id").first()
+    )
+    if issued is None:
         return redirect("storefront:allocation")
     qr_svg = segno.make(issued.token, error="m").svg_inline(scale=6, border=2)
     year = selectors.current_year()
     return render(request, "cms/shop/allocation_pass.html", {
         "pass": issued, "qr_svg": qr_svg, "summary": selectors.allocation_for(employee, year=year), "year": year,
-        "seconds": max(0, int((issued.expires_at - issued.created_at).total_seconds())),
+        "seconds": max(0, int((issued.expires_at - timezone.now()).total_seconds())),
     })
 
 

@@ -80,7 +80,7 @@ def test_every_report_exports_to_excel(client, county):
     response = client.get("/income/?format=xlsx&township=" + str(county["townships"][0].pk))
     assert response.status_code == 200
     wb = load_workbook(BytesIO(response.content))
-    assert len(wb.sheetnames) == 6
+    assert len(wb.sheetnames) == 7  # … and by sales channel
     township_sheet = wb[wb.sheetnames[0]]
     assert township_sheet.cell(2, 1).value == "永乐街道"
     assert township_sheet.max_row == 2  # the filter applies to the export
