@@ -20,7 +20,7 @@ from core.access import Scope, scoped_perms
 from logistics.access import staff_facility_of_kind
 from logistics.models import Facility
 
-from .models import AllocationEntry, Cart, Employee, Employer, Order, PaymentEvent
+from .models import AllocationEntry, Cart, Employee, Employer, Order, PaymentEvent, ProviderReconciliation
 
 
 def supermarket_of(user) -> Facility | None:
@@ -79,6 +79,8 @@ employers_visible_to = Scope(Employer, _employers, name="employers_visible_to")
 allocation_entries_visible_to = Scope(AllocationEntry, _own_allocation, name="allocation_entries_visible_to")
 carts_visible_to = Scope(Cart, _own_cart, name="carts_visible_to")
 payment_events_visible_to = Scope(PaymentEvent, _payment_events, name="payment_events_visible_to")
+# the daily comparison with WeChat Pay / Alipay / Stripe: the county office's alone (no rule)
+provider_reconciliations_visible_to = Scope(ProviderReconciliation, name="provider_reconciliations_visible_to")
 
 for _scope in (orders_visible_to, employees_visible_to, employers_visible_to):
     scoped_perms(_scope)

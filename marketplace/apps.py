@@ -16,9 +16,10 @@ class MarketplaceConfig(AppConfig):
 
         from core.landing import register_screens
 
-        from .screens import supermarket_screens
+        from .screens import coordinator_screens, supermarket_screens
 
         register_screens(supermarket_screens, rank=10)
+        register_screens(coordinator_screens, rank=12)
 
         from django.db.models.signals import post_delete, post_save
 

@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.ledger import AppendOnlyModel
+from core.models import private_storage
 from households.models import SalesChannel
 from logistics.models import PackedBatch, Sku
 
@@ -466,6 +467,64 @@ class RefundLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.refund} · {self.units}"
+
+
+class ProviderReconciliation(models.Model):
+    """One day's comparison of the books with one payment provider's records (the daily task or
+    ``manage.py payments_reconcile``); a rerun of the day replaces it. ``differences``: a list of
+    ``{"order", "kind", "books", "provider", "message"}`` for the county office."""
+
+    day = models.DateField()
+    provider = models.CharField(max_length=20)
+    ran_at = models.DateTimeField(auto_now=True)
+    checked = models.PositiveIntegerField(default=0)  # payments compared
+    differences = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["-day", "provider"]
+        constraints = [models.UniqueConstraint(fields=["day", "provider"], name="provider_reconciliation_once_a_day")]
+
+    def __str__(self) -> str:
+        return f"{self.day} · {self.provider} · {len(self.differences)}"
+
+
+class FapiaoRequest(models.Model):
+    """An employer's request for a fapiao (发票) for one month's statement, and the fapiao the
+    supermarket issued for it (its number, date and PDF). Nothing here talks to the tax system:
+    the supermarket issues the fapiao in its own tax software and records it here."""
+
+    class Status(models.TextChoices):
+        REQUESTED = "requested", _("Requested")
+        ISSUED = "issued", _("Issued")
+
+    employer = models.ForeignKey(Employer, on_delete=models.PROTECT, related_name="fapiao_requests")
+    year = models.PositiveSmallIntegerField()
+    month = models.PositiveSmallIntegerField()
+    amount = models.DecimalField(max_digits=12, decimal_places=2)  # the statement's amount owed when requested
+    title = models.CharField(_("fapiao title (购方名称)"), max_length=100)
+    tax_number = models.CharField(_("taxpayer ID (纳税人识别号)"), max_length=20)
+    address = models.CharField(_("address and telephone"), max_length=200, blank=True)
+    bank = models.CharField(_("bank and account"), max_length=200, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.REQUESTED)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    requested_at = models.DateTimeField(auto_now_add=True)
+    fapiao_number = models.CharField(_("fapiao number"), max_length=20, blank=True)
+    issued_on = models.DateField(_("date issued"), null=True, blank=True)
+    pdf = models.FileField(_("fapiao PDF"), storage=private_storage, upload_to="fapiao/%Y/%m/", blank=True)
+    issued_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    issued_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-year", "-month", "employer_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["employer", "year", "month"], name="one_fapiao_request_per_statement"),
+            models.CheckConstraint(name="fapiao_amount_positive", condition=Q(amount__gt=0)),
+            models.CheckConstraint(name="fapiao_issued_has_number",
+                                   condition=Q(status="requested") | (~Q(fapiao_number="") & Q(issued_on__isnull=False))),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.employer} · {self.year}-{self.month:02d} · {self.get_status_display()}"
 
 
 # Counter sales live in their own module (models.py stays readable); imported here so Django finds them.

@@ -21,3 +21,12 @@ def supermarket_screens(user) -> list[Screen]:
         Screen(_("Counter day"), reverse("counter_report")),
         Screen(_("Employer statements"), reverse("staff_statements")),
     ]
+
+
+def coordinator_screens(user) -> list[Screen]:
+    """An employer coordinator's screens: the activation codes they hand out and the fapiao requests."""
+    from .accounts.selectors import coordinated_employer
+
+    if roles.is_county_office(user) or coordinated_employer(user) is None:
+        return []
+    return [Screen(_("Activation codes"), reverse("activation_codes")), Screen(_("Fapiao requests"), reverse("employer_fapiao"))]

@@ -105,9 +105,38 @@ class PaymentEventsView(WagtailAdminTemplateMixin, TemplateView):
         events = list(payment_events_list(attention_only=attention))
         for event in events:
             obj = (event.payload.get("data") or {}).get("object") or {}
-            event.order_number = (obj.get("metadata") or {}).get("order_number") or obj.get("client_reference_id") or ""
+            event.order_number = (obj.get("metadata") or {}).get("order_number") or obj.get("client_reference_id") or obj.get("out_trade_no") or ""
             event.needs_attention = event.outcome.startswith(ATTENTION_PREFIXES) or event.processed_at is None
         context.update(events=events, attention=attention)
+        return context
+
+
+class ProviderReconciliationView(WagtailAdminTemplateMixin, TemplateView):
+    """The daily comparison of the books with each payment provider: every difference (county office)."""
+
+    template_name = "marketplace/staff/provider_reconciliation.html"
+    page_title = gettext_lazy("Payment provider reconciliation")
+    header_icon = "list-ul"
+
+    def dispatch(self, request, *args, **kwargs):
+        from .access import provider_reconciliations_visible_to
+
+        if not provider_reconciliations_visible_to.applies_to(request.user):
+            raise PermissionDenied
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs):
+        import datetime
+
+        from .payments.reconcile import reconciliations_list
+
+        context = super().get_context_data(**kwargs)
+        raw = self.request.GET.get("date") or ""
+        try:
+            day = datetime.date.fromisoformat(raw) if raw else None
+        except ValueError:
+            day, context["date_error"] = None, _("Enter the date as YYYY-MM-DD.")
+        context.update(reports=list(reconciliations_list(user=self.request.user, day=day)), day=day, raw_date=raw)
         return context
 
 
@@ -135,6 +164,7 @@ def marketplace_staff_admin_urls():
         path("marketplace/employees/import/", EmployeeImportView.as_view(), name="marketplace_employees_import"),
         path("marketplace/employees/template.xlsx", EmployeeTemplateView.as_view(), name="marketplace_employees_template"),
         path("marketplace/payment-events/", PaymentEventsView.as_view(), name="marketplace_payment_events"),
+        path("marketplace/payment-reconciliation/", ProviderReconciliationView.as_view(), name="marketplace_provider_reconciliation"),
     ]
 
 
@@ -157,9 +187,18 @@ def payment_events_menu_item():
 
 
 @hooks.register("register_admin_menu_item")
+def provider_reconciliation_menu_item():
+    from .access import provider_reconciliations_visible_to
+
+    return _PermittedMenuItem(gettext_lazy("Payment provider reconciliation"), reverse("marketplace_provider_reconciliation"),
+                              name="provider-reconciliation", icon_name="warning", order=326,
+                              allowed=provider_reconciliations_visible_to.applies_to)
+
+
+@hooks.register("register_admin_menu_item")
 def employee_import_menu_item():
     return _PermittedMenuItem(gettext_lazy("Import employees"), reverse("marketplace_employees_import"), name="employees-import",
                               icon_name="upload", order=330, allowed=user_may_import_employees)
 
 
-__all__ = ["EmployeeImportView", "PaymentEventsView", "user_may_import_employees"]
+__all__ = ["EmployeeImportView", "PaymentEventsView", "ProviderReconciliationView", "user_may_import_employees"]

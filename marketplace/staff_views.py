@@ -30,7 +30,7 @@ from logistics.selectors.stock import expiring_rows, supermarket
 from logistics.services.access import is_supermarket_staff
 
 from .access import orders_visible_to
-from .models import Employer, Order
+from .models import Employer, FapiaoRequest, Order
 from .selectors import order_get, order_list
 from .services.orders import order_cancel, order_may_transition, order_refund, order_transition
 from .statements import StatementMonth, employer_statement, statement_xlsx, statements_for_month
@@ -319,6 +319,7 @@ def statements_page(request):
         context["summary"] = statements_for_month(month=month)
     else:
         context["statement"] = employer_statement(employer=employer, month=month)
+        context["fapiao"] = FapiaoRequest.objects.filter(employer=employer, year=month.year, month=month.month).first()
     return render(request, "marketplace/staff/statements.html", context)
 
 

@@ -74,6 +74,8 @@ OUTSIDE: dict[str, dict[str, str | None]] = {
     "admin_user": {r: "county_user" for r in ROLES},
     # a registry import: the county office's (whoever may import households)
     "spreadsheet_import": {r: "import_job" for r in ("point", "station", "supermarket", "employee", "anonymous")},
+    # an employer's fapiao request: its coordinator's, the supermarket's (it issues them) and the county office's
+    "fapiao": {r: "fapiao_a" for r in ("point", "station", "employee", "anonymous")},
 }
 
 # What must not appear in a response for an object of each kind (beyond a refusal status).
@@ -97,6 +99,7 @@ MARKERS = {
     "user": lambda o: [o.email] if o.email else [],
     "admin_user": lambda o: [o.email] if o.email else [],
     "spreadsheet_import": lambda o: [o.original_name],
+    "fapiao": lambda o: [o.tax_number],
 }
 
 
@@ -173,6 +176,12 @@ def build_world() -> World:
     )
     o["import_job"] = SpreadsheetImport.objects.create(
         kind="households", original_name="walk-registry-import.xlsx", status=SpreadsheetImport.Status.REFUSED
+    )
+    from marketplace.models import FapiaoRequest
+
+    o["fapiao_a"] = FapiaoRequest.objects.create(
+        employer=o["employer_a"], year=2026, month=1, amount=100, title="县甲局", tax_number="91610000WALKFAPIA0",
+        requested_by=a.county, status="issued", fapiao_number="12345678", issued_on=datetime.date(2026, 2, 1),
     )
     o["home_page"] = Page.objects.filter(depth__gt=1).order_by("depth", "pk").first() or Page.objects.first()
     county = a.county

@@ -110,6 +110,15 @@ class AlipayProvider:
             raise PaymentProviderError(_("The payment service refused the refund. Please tell the supermarket staff."))
         return number
 
+    def refund_query(self, *, payment, idempotency_key: str) -> tuple[str, Decimal | None]:
+        """(status, amount) of the refund sent with ``idempotency_key``; ("NOT_FOUND", None) if Alipay has none."""
+        number = out_request_no(payment, idempotency_key)
+        result = _call("refund query", number, self.client.api_alipay_trade_fastpay_refund_query, out_request_no=number,
+                       out_trade_no=payment.order.number)
+        if result.get("code") != SUCCESS or not result.get("refund_amount"):
+            return "NOT_FOUND", None
+        return result.get("refund_status") or "REFUND_SUCCESS", Decimal(result["refund_amount"])
+
     def query(self, *, payment) -> TradeStatus:
         result = _call("trade query", payment.order.number, self.client.api_alipay_trade_query, out_trade_no=payment.order.number)
         if result.get("code") != SUCCESS:

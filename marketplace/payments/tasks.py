@@ -9,13 +9,16 @@ from __future__ import annotations
 from datetime import timedelta
 
 from celery import shared_task
+from celery.schedules import crontab
 from django.db import OperationalError
 from django.utils import timezone
 
 from .base import PaymentProviderError
 
 # BEAT_SCHEDULE is left out on purpose: marketplace/tasks.py has its own, which must merge this one.
-__all__ = ["apply_payment_event", "refund_late_payment", "refund_late_payments_due", "retry_unapplied_payment_events"]
+__all__ = [
+    "apply_payment_event", "payments_reconcile_task", "refund_late_payment", "refund_late_payments_due", "retry_unapplied_payment_events",
+]
 
 RETRY_AFTER = timedelta(minutes=5)
 
@@ -60,7 +63,20 @@ def refund_late_payments_due() -> int:
     return len(pks)
 
 
+@shared_task
+def payments_reconcile_task(day: str | None = None) -> int:
+    """Compare yesterday (or ``day``, YYYY-MM-DD) with every provider; returns the differences found."""
+    import datetime
+
+    from .reconcile import payments_reconcile
+
+    when = datetime.date.fromisoformat(day) if day else timezone.localdate() - datetime.timedelta(days=1)
+    return sum(len(report.differences) for report in payments_reconcile(day=when))
+
+
 BEAT_SCHEDULE = {
+    # daily, after the providers' own day has closed and their bills are ready (WeChat Pay: 10:00 for the day before)
+    "payments-reconcile-yesterday": {"task": "marketplace.payments.tasks.payments_reconcile_task", "schedule": crontab(minute=30, hour=10)},
     "payments-refund-late-payments": {"task": "marketplace.payments.tasks.refund_late_payments_due", "schedule": 900.0},
     "payments-retry-unapplied-events": {"task": "marketplace.payments.tasks.retry_unapplied_payment_events", "schedule": 300.0},
 }

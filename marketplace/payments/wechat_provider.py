@@ -200,8 +200,19 @@ class WeChatPayProvider:
         body = _call("order query", payment.order.number, self.client.query, out_trade_no=payment.order.number)
         return trade_status(body)
 
-    def query_refund(self, *, number: str) -> dict:
-        return _call("refund query", number, self.client.query_refund, out_refund_no=number)
+    def refund_query(self, *, payment, idempotency_key: str) -> tuple[str, Decimal | None]:
+        """(status, amount) of the refund sent with ``idempotency_key``; ("NOT_FOUND", None) if WeChat has none."""
+        number = out_refund_no(payment, idempotency_key)
+        try:
+            code, message = self.client.query_refund(out_refund_no=number)
+        except Exception as exc:
+            logger.warning("wechat pay refund query failed for %s: %s", number, type(exc).__name__)
+            raise PaymentProviderError(_("The payment service could not be reached. Please try again in a few minutes.")) from exc
+        if code == 404:
+            return "NOT_FOUND", None
+        body = _call("refund query", number, lambda: (code, message))
+        fen = (body.get("amount") or {}).get("refund")
+        return body.get("status") or "", from_fen(int(fen)) if isinstance(fen, int) else None
 
 
 def trade_status(resource: dict) -> TradeStatus:

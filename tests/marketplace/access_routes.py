@@ -26,4 +26,6 @@ ROUTES = {
     "run-payout-list": Obj("run", lambda r: {"code": r.code}, scoped_contents=True),
     "settlement_run_progress": Obj("run", lambda r: {"pk": r.pk}),
     "payout-paid": Obj("payout", lambda p: {"pk": p.pk}),
+    "staff_fapiao_issue": Obj("fapiao", lambda f: {"pk": f.pk}, methods=("post",)),
+    "fapiao_pdf": Obj("fapiao", lambda f: {"pk": f.pk}),
 }

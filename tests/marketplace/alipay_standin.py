@@ -134,6 +134,13 @@ class AlipayStandin:
                 return self._answer(method, {"code": "10000", "msg": "Success", **trade})
             if method == "alipay.trade.refund":
                 return self._answer(method, self._refund(biz))
+            if method == "alipay.trade.fastpay.refund.query":
+                refund = self.refunds.get((biz.get("out_trade_no"), biz.get("out_request_no")))
+                if refund is None:  # Alipay answers success with no refund fields for an unknown refund
+                    return self._answer(method, {"code": "10000", "msg": "Success", "out_trade_no": biz.get("out_trade_no")})
+                return self._answer(method, {"code": "10000", "msg": "Success", "out_trade_no": biz.get("out_trade_no"),
+                                             "out_request_no": biz.get("out_request_no"), "refund_amount": refund["refund_amount"],
+                                             "refund_status": "REFUND_SUCCESS"})
         return self._answer(method or "unknown", {"code": "40004", "msg": "Business Failed", "sub_code": "isv.invalid-method"})
 
     def _refund(self, biz: dict) -> dict:
@@ -151,7 +158,8 @@ class AlipayStandin:
         if refunded + amount == total:
             trade["trade_status"] = "TRADE_CLOSED"
         answer = self.refunds[key] = {"code": "10000", "msg": "Success", "trade_no": trade["trade_no"], "out_trade_no": trade["out_trade_no"],
-                                      "fund_change": "Y", "refund_fee": trade["refunded"], "gmt_refund_pay": now_text()}
+                                      "fund_change": "Y", "refund_fee": trade["refunded"], "gmt_refund_pay": now_text(),
+                                      "refund_amount": f"{amount:.2f}"}
         return answer
 
     # --- what a test does -------------------------------------------------------------------------

@@ -150,3 +150,57 @@ def test_a_payment_whose_notification_is_lost_is_found_by_the_sweep_s_trade_quer
     assert Order.objects.get(pk=paid.pk).status == Order.Status.PAID and _stock(paid_batch) == (6, 0)
     assert Order.objects.get(pk=unpaid.pk).status == Order.Status.CANCELLED
     assert PaymentEvent.objects.get().outcome == "order paid"
+
+
+def test_the_daily_reconciliation_lists_a_planted_difference_and_nothing_else(alipay_standin, deliver):
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    from marketplace.models import ProviderReconciliation
+
+    clean, _p, _b, _r = alipay_card_order(alipay_standin)
+    deliver(alipay_standin.notification(alipay_standin.pay(clean.number, "500.00")))
+    planted, planted_payment, _b2, _r2 = alipay_card_order(alipay_standin)
+    deliver(alipay_standin.notification(alipay_standin.pay(planted.number, "500.00")))
+    staff = staff_at(SupermarketFactory(), roles.SUPERMARKET_STAFF)
+    for order in (clean, planted):
+        for step in ("picking", "ready", "completed"):
+            order_transition(order=Order.objects.get(pk=order.pk), to=step, actor=staff)
+        order_refund(order=Order.objects.get(pk=order.pk), lines={order.lines.get().pk: 1}, reason="spoiled", actor=staff)
+    # planted: Alipay lost the planted order's refund (the books say it was sent)
+    alipay_standin.refunds = {k: v for k, v in alipay_standin.refunds.items() if k[0] != planted.number}
+
+    import io
+
+    out = io.StringIO()
+    with pytest.raises(SystemExit) as exit_:
+        call_command("payments_reconcile", "--date", timezone.localdate().isoformat(), stdout=out)
+
+    assert exit_.value.code == 1
+    report = ProviderReconciliation.objects.get(provider="alipay")
+    assert report.checked == 2
+    assert [(d["order"], d["kind"]) for d in report.differences] == [(planted.number, "refund_missing")]
+    assert planted.number in out.getvalue() and clean.number not in out.getvalue().split("differences", 1)[1]
+
+
+def test_reconciliation_finds_a_payment_the_books_missed_and_is_shown_to_the_county_office_only(alipay_standin, client):
+    from django.utils import timezone
+
+    from marketplace.payments.tasks import payments_reconcile_task
+    from tests.households.factories import UserFactory
+
+    order, _p, _b, _r = alipay_card_order(alipay_standin)
+    alipay_standin.pay(order.number, "500.00")  # paid at Alipay; the books never heard
+
+    assert payments_reconcile_task(day=timezone.localdate().isoformat()) == 1
+
+    office = UserFactory(role=roles.COUNTY_OFFICE)
+    client.force_login(office)
+    page = client.get("/admin/marketplace/payment-reconciliation/")
+    assert page.status_code == 200 and b'data-difference="paid_not_in_books"' in page.content and order.number.encode() in page.content
+    client.force_login(staff_at(SupermarketFactory(), roles.SUPERMARKET_STAFF))
+    assert client.get("/admin/marketplace/payment-reconciliation/").status_code in (302, 403)
+    assert client.get("/admin/marketplace/payment-reconciliation/?date=not-a-date").status_code in (302, 403)
+    client.force_login(office)
+    bad = client.get("/admin/marketplace/payment-reconciliation/?date=not-a-date")
+    assert bad.status_code == 200 and b"YYYY-MM-DD" in bad.content

@@ -224,3 +224,23 @@ def test_the_notify_route_answers_400_to_garbage(wechat_standin):
     response = Client().post("/payments/wechat/notify/", data="not json", content_type="application/json",
                              HTTP_WECHATPAY_TIMESTAMP=str(int(time.time())))
     assert response.status_code == 400 and not PaymentEvent.objects.exists()
+
+
+def test_the_daily_reconciliation_lists_a_planted_wechat_difference(wechat_standin, deliver):
+    from django.utils import timezone
+
+    from marketplace.models import ProviderReconciliation
+    from marketplace.payments.reconcile import payments_reconcile
+
+    clean, _p, _b, _r = wechat_card_order(wechat_standin)
+    deliver(*wechat_standin.notification(wechat_standin.pay(clean.number)))
+    planted, _p2, _b2, _r2 = wechat_card_order(wechat_standin)
+    deliver(*wechat_standin.notification(wechat_standin.pay(planted.number)))
+    wechat_standin.transactions[planted.number]["amount"]["total"] = 49900  # WeChat Pay's record differs by 1 yuan
+
+    payments_reconcile(day=timezone.localdate())
+
+    report = ProviderReconciliation.objects.get(provider="wechat")
+    assert report.checked == 2
+    assert [(d["order"], d["kind"], d["books"], d["provider"]) for d in report.differences] == [
+        (planted.number, "amount", "500.00", "499.00")]
