@@ -45,6 +45,7 @@ from .models import (
     PackingRun,
     Shipment,
     StaffAssignment,
+    StockTake,
 )
 
 STAFF_ROLES = (roles.COLLECTION_POINT_STAFF, roles.SORTING_STATION_STAFF, roles.SUPERMARKET_STAFF)
@@ -207,14 +208,23 @@ def _intakes(user):
     return Intake.objects.filter(collection_point__in=facilities)
 
 
+def _stocktakes(user):
+    """A station's or the supermarket's own stock-takes (the county office: every one)."""
+    facility = staff_facility(user)
+    if facility is None or facility.kind == Facility.Kind.COLLECTION_POINT:
+        return None
+    return StockTake.objects.filter(facility=facility)
+
+
 facilities_visible_to = Scope(Facility, _facilities, name="facilities_visible_to")
 lots_visible_to = Scope(Lot, _lots, name="lots_visible_to")
 batches_visible_to = Scope(PackedBatch, _batches, name="batches_visible_to")
 shipments_visible_to = Scope(Shipment, _shipments, name="shipments_visible_to")
 packing_runs_visible_to = Scope(PackingRun, _packing_runs, name="packing_runs_visible_to")
 intakes_visible_to = Scope(Intake, _intakes, name="intakes_visible_to")
+stocktakes_visible_to = Scope(StockTake, _stocktakes, name="stocktakes_visible_to")
 
-for _scope in (facilities_visible_to, lots_visible_to, batches_visible_to, shipments_visible_to):
+for _scope in (facilities_visible_to, lots_visible_to, batches_visible_to, shipments_visible_to, stocktakes_visible_to):
     scoped_perms(_scope)
 
 
@@ -238,5 +248,5 @@ def trace_for_user(user, code: str, *, offset: int = 0, limit: int | None = None
 __all__ = [
     "batches_visible_to", "ensure_acts_at", "facilities_visible_to", "facility_of", "home_facilities",
     "intakes_visible_to", "is_supermarket_staff", "is_supply_chain_staff", "lots_visible_to", "packing_runs_visible_to", "shipments_visible_to",
-    "staff_facility", "staff_villages", "trace_for_user",
+    "staff_facility", "staff_villages", "stocktakes_visible_to", "trace_for_user",
 ]

@@ -27,7 +27,7 @@ from core import roles
 from core.money import kg
 from households.models import Household, Township, Village
 
-from .models import Facility, Grade, Intake, Lot, LotMovement, PackedBatch, Produce, Sku, StaffAssignment
+from .models import BatchStock, Facility, Grade, Intake, Lot, LotMovement, PackedBatch, Produce, Sku, StaffAssignment
 from .services.batches import batch_inspect
 from .services.cash import cash_advance_record
 from .services.intake import intake_record
@@ -272,6 +272,28 @@ def seed_cash_advances(*, county) -> int:
     return len(firsts)
 
 
+def seed_stocktake(*, users: dict) -> bool:
+    """A finished stock-take at the demo station: one unit found damaged and missing, the rest as
+    booked; counted, submitted, approved by the county office. False if one is already there."""
+    from .models import StockTake
+    from .services.stocktake import stocktake_approve, stocktake_count, stocktake_open, stocktake_submit
+
+    staff, county = users.get("station"), users.get("county")
+    facility = StaffAssignment.objects.filter(user=staff).values_list("facility", flat=True).first()
+    if staff is None or county is None or facility is None or StockTake.objects.filter(facility_id=facility).exists():
+        return False
+    if not BatchStock.objects.filter(facility_id=facility, quantity__gt=0).exists():
+        return False
+    stocktake = stocktake_open(facility=Facility.objects.get(pk=facility), author=staff, note="月末盘点")
+    lines = list(stocktake.lines.order_by("pk"))
+    counts = {line.pk: line.book_at_open for line in lines}
+    counts[lines[0].pk] = max(lines[0].book_at_open - 1, 0)
+    stocktake_count(stocktake=stocktake, counts=counts, author=staff)
+    stocktake_submit(stocktake=stocktake, author=staff)
+    stocktake_approve(stocktake=stocktake, author=county)
+    return True
+
+
 def seed(*, households: int = 2000, stdout=None, context: dict | None = None) -> dict:
     context = context or {}
     users = context.get("users") or {}
@@ -287,6 +309,7 @@ def seed(*, households: int = 2000, stdout=None, context: dict | None = None) ->
                 StaffAssignment.objects.update_or_create(user=users["cashier"], defaults={"facility": sm})
             if Household.objects.exists():
                 seed_season(users=users, sm=sm, stations=stations, points=points, skus=skus, stdout=stdout)
+                seed_stocktake(users=users)
     if stdout:
         stdout.write(
             f"logistics: {len(points)} collection points, {len(stations)} stations, 1 supermarket, {len(skus)} SKUs, "

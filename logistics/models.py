@@ -242,6 +242,7 @@ class MovementKind(models.TextChoices):
     RETURN = "return", _("Returned to stock")
     EXPIRED = "expired", _("Written off: past best-before")
     ADJUST = "adjust", _("Correction")
+    STOCKTAKE = "stocktake", _("Stock-take difference")
 
 
 class LotMovement(AppendOnlyModel):
@@ -494,3 +495,7 @@ class BatchMovement(AppendOnlyModel):
 
     def __str__(self) -> str:
         return f"{self.batch.code} @ {self.facility} {self.quantity_delta:+d}"
+
+
+# Stock-takes (盘点) live in their own module; imported here so Django registers them.
+from .models_stocktake import StockTake, StockTakeLine  # noqa: E402,F401

@@ -259,7 +259,7 @@ def check_batch_balance() -> list[str]:
                 SUM(CASE WHEN kind = 'packed' THEN quantity_delta ELSE 0 END) AS packed,
                 SUM(CASE WHEN kind = 'sell' THEN -quantity_delta ELSE 0 END) AS sold,
                 SUM(CASE WHEN kind = 'return' THEN quantity_delta ELSE 0 END) AS returned,
-                SUM(CASE WHEN kind IN ('loss', 'expired') THEN -quantity_delta ELSE 0 END) AS loss,
+                SUM(CASE WHEN kind IN ('loss', 'expired', 'stocktake') THEN -quantity_delta ELSE 0 END) AS loss,
                 SUM(CASE WHEN kind = 'loss' AND reference_type = 'shipment' THEN -quantity_delta ELSE 0 END) AS tloss,
                 SUM(CASE WHEN kind = 'ship_out' THEN -quantity_delta ELSE 0 END) AS ship_out,
                 SUM(CASE WHEN kind = 'receive' THEN quantity_delta ELSE 0 END) AS recv
@@ -336,3 +336,30 @@ def cash_sheets_balance() -> list[str]:
                 f"totals say {total.advances} − {total.net_paid}"
             )
     return problems
+
+
+@register_check("stocktakes")
+def check_stocktakes() -> list[str]:
+    """Every posted stock-take's differences are in the books once: per stock-take and batch,
+    the ``stocktake`` movements equal the lines' posted units (counted − book when counted), and
+    no such movement exists without a posted stock-take behind it."""
+    from django.db.models import Sum
+
+    from .models import StockTakeLine
+
+    posted: dict[tuple[str, str], int] = {}
+    for line in (StockTakeLine.objects.filter(stocktake__status="posted")
+                 .values_list("stocktake__code", "batch__code", "posted_delta", "counted", "book_at_count")):
+        code, batch, delta, counted, book = line
+        units = delta if delta is not None else (counted or 0) - (book or 0)
+        posted[(code, batch)] = posted.get((code, batch), 0) + units
+    moved = {
+        (code, batch): int(q or 0)
+        for code, batch, q in BatchMovement.objects.filter(kind="stocktake").order_by().values_list("reference_code", "batch__code")
+        .annotate(q=Sum("quantity_delta")).values_list("reference_code", "batch__code", "q")
+    }
+    return [
+        f"stock-take {code} batch {batch}: posted {posted.get((code, batch), 0)} units ≠ stocktake movements {moved.get((code, batch), 0)}"
+        for code, batch in sorted(set(posted) | set(moved))
+        if posted.get((code, batch), 0) != moved.get((code, batch), 0)
+    ]

@@ -15,7 +15,8 @@ from .services.intake import collection_point_of
 
 def supply_chain_screens(user) -> list[Screen]:
     if roles.is_county_office(user):
-        return []  # the county office works in the admin and picks a facility there when it must
+        # the county office works in the admin; approving stock-takes is a site page
+        return [Screen(_("Stock-takes"), reverse("stocktake-list"))]
     point = collection_point_of(user)
     if point is not None:
         return [
@@ -28,10 +29,11 @@ def supply_chain_screens(user) -> list[Screen]:
         if facility is None or facility.kind == Facility.Kind.COLLECTION_POINT:
             return []
         if facility.kind == Facility.Kind.SUPERMARKET:
-            return [Screen(_("Receive shipments"), reverse("station-home"))]
+            return [Screen(_("Receive shipments"), reverse("station-home")), Screen(_("Stock-take"), reverse("stocktake-list"))]
         return [
             Screen(_("Station"), reverse("station-home")),
             Screen(_("Pack"), reverse("station-pack")),
             Screen(_("Trace"), reverse("station-trace")),
+            Screen(_("Stock-take"), reverse("stocktake-list")),
         ]
     return []

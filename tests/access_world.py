@@ -30,6 +30,7 @@ from households.models import WatchListEntry
 from logistics.models import Intake
 from logistics.services.batches import batch_inspect
 from logistics.services.shipments import shipment_dispatch, shipment_receive
+from logistics.services.stocktake import stocktake_open
 from lovepoints import services as love_points
 from marketplace.models import Order
 from marketplace.settlement.models import Payout, SettlementRun
@@ -65,6 +66,8 @@ OUTSIDE: dict[str, dict[str, str | None]] = {
     "run": {"point": "run", "station": "run", "supermarket": "run", "employee": "run", "anonymous": "run"},
     "watch_entry": {r: "watch_b" for r in ("point", "station", "supermarket", "employee", "anonymous")},
     "award": {r: "award_b" for r in ("point", "station", "supermarket", "employee", "anonymous")},
+    # township B's station's stock-take: its own staff and the county office only
+    "stocktake": {r: "stocktake_b" for r in ("point", "station", "supermarket", "employee", "anonymous")},
     # the CMS, Wagtail's users and groups, the Django admin: the county office's (and Wagtail's own
     # permission checks); for the Django admin even the county office is refused (not is_staff)
     "page": {r: "home_page" for r in ("point", "station", "supermarket", "employee", "anonymous")},
@@ -94,6 +97,7 @@ MARKERS = {
     "run": lambda o: [],  # see World.markers
     "watch_entry": lambda o: [o.household.number],
     "award": lambda o: [o.household.number],
+    "stocktake": lambda o: [o.code],
     "page": lambda o: [],
     "access_log_entry": lambda o: [o.username, *o.households],
     "user": lambda o: [o.email] if o.email else [],
@@ -148,6 +152,7 @@ def build_world() -> World:
     out = shipment_dispatch(origin=a.station, lines=[(o["batch_a"], 4)], author=a.station_staff)
     o["shipment_to_supermarket"] = shipment_receive(shipment=out, received={}, author=a.shop_staff)
     o["intake_a"] = Intake.objects.get(lot=o["lot_a"])
+    o["stocktake_b"] = stocktake_open(facility=b.station, author=b.station_staff)
 
     o["employer_a"], o["employer_b"] = EmployerFactory(code="EMP-A", name="县甲局"), EmployerFactory(code="EMP-B", name="县乙局")
     o["employee_a"] = EmployeeFactory(employer=o["employer_a"], staff_number="SN-A-0001")

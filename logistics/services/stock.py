@@ -30,6 +30,7 @@ from ..signals import stock_moved
 from .access import ensure_acts_at
 
 EXPIRY_REFERENCE = "expiry"
+STOCKTAKE_REFERENCE = "stocktake"
 
 
 class InsufficientStock(ConflictError):
@@ -283,3 +284,19 @@ def batches_write_off_expired(*, on=None) -> int:
     for batch in PackedBatch.objects.filter(pk__in=batch_ids).order_by("pk"):
         written += batch_write_off_expired(batch=batch, on=on)
     return written
+
+
+@transaction.atomic(savepoint=False)
+def batch_stock_count_adjust(*, stock: BatchStock, units: int, reference_code: str, author=None, reason: str = "") -> None:
+    """A stock-take's difference (``units`` may be negative: missing; positive: found) enters the
+    books as a ``stocktake`` movement. The caller holds the row lock. Units held by orders stay:
+    a count that would leave fewer units than orders hold is refused."""
+    if units == 0:
+        return
+    if stock.quantity + units < stock.reserved:
+        raise InsufficientStock(
+            _("Batch %(batch)s: posting %(units)+d would leave %(left)s units, fewer than the %(reserved)s that orders hold.")
+            % {"batch": stock.batch.code, "units": units, "left": stock.quantity + units, "reserved": stock.reserved}
+        )
+    _move(stock, kind=MovementKind.STOCKTAKE, dq=units, dr=0, reference_type=STOCKTAKE_REFERENCE, reference_code=reference_code,
+          author=author, reason=reason)

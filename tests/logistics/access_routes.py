@@ -35,5 +35,7 @@ ROUTES = {
     "station-receive": Obj("shipment", lambda s: {"code": s.code}),
     "station-batch": Obj("batch", lambda b: {"code": b.code}),
     "station-batch-labels": Obj("batch", lambda b: {"code": b.code}),
+    "stocktake-detail": Obj("stocktake", lambda s: {"code": s.code}),
+    "stocktake-sheet": Obj("stocktake", lambda s: {"code": s.code}),
     "trace-public": Open("the public trace page: aggregates only, never a person's data (tested in test_access_walk)"),
 }
