@@ -86,7 +86,7 @@ def _sheet_lines(stocktake: StockTake):
     for line in lines:
         line.book_now = now_book.get(line.batch_id, 0)
         line.field = f"count-{line.pk}"
-        line.moved_since = None if line.book_at_count is None else line.book_now - line.book_at_count
+        line.moved_since = None if line.book_at_count is None else line.book_now - line.book_at_count - (line.posted_delta or 0)
     return lines
 
 
