@@ -56,7 +56,7 @@ def _set_status(stocktake: StockTake, to: str) -> None:
 
 
 def _lock(stocktake: StockTake) -> StockTake:
-    return StockTake.objects.select_for_update().select_related("facility").get(pk=stocktake.pk)
+    return StockTake.objects.select_for_update(of=("self",)).select_related("facility").get(pk=stocktake.pk)
 
 
 def _code(facility: Facility, today) -> str:
@@ -171,7 +171,7 @@ def stocktake_approve(*, stocktake: StockTake, author) -> StockTake:
     lines = list(stocktake.lines.select_related("batch").order_by("batch_id"))
     stock = {
         s.batch_id: s
-        for s in BatchStock.objects.select_for_update().filter(facility=stocktake.facility, batch_id__in=[ln.batch_id for ln in lines])
+        for s in BatchStock.objects.select_for_update(of=("self",)).filter(facility=stocktake.facility, batch_id__in=[ln.batch_id for ln in lines])
         .select_related("batch").order_by("pk")
     }
     problems = []
