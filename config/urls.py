@@ -13,6 +13,7 @@ api_v1 = [
     path("", include("logistics.api_urls")),
     path("", include("marketplace.api_urls")),
     path("", include("marketplace.settlement.api_urls")),
+    path("", include("marketplace.canteens.api")),
 ]
 
 urlpatterns = [
@@ -30,6 +31,7 @@ urlpatterns = [
     path("", include("logistics.urls")),
     path("", include("marketplace.urls")),
     path("", include("marketplace.settlement.urls")),
+    path("", include("marketplace.canteens.urls")),
     path("", include("cms.urls")),
 ]
 

@@ -16,6 +16,8 @@ EMPLOYEE = "employee"
 VILLAGE_STAFF = "village_staff"
 # Hands out the activation codes of one employer's employees (marketplace.accounts.EmployerCoordinator).
 EMPLOYER_COORDINATOR = "employer_coordinator"
+# Orders for one work unit's canteen against its reserved share (marketplace.canteens.CanteenBuyer).
+CANTEEN_BUYER = "canteen_buyer"
 
 ROLE_LABELS = {
     COUNTY_OFFICE: _("County office (扶贫办)"),
@@ -25,6 +27,7 @@ ROLE_LABELS = {
     EMPLOYEE: _("Employee"),
     VILLAGE_STAFF: _("Village staff (love points)"),
     EMPLOYER_COORDINATOR: _("Employer coordinator"),
+    CANTEEN_BUYER: _("Canteen buyer"),
 }
 
 # role -> app_label -> actions ("add", "change", "view", or a full codename) the role holds on
@@ -42,6 +45,7 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
     EMPLOYEE: {},
     VILLAGE_STAFF: {},
     EMPLOYER_COORDINATOR: {},
+    CANTEEN_BUYER: {},
 }
 
 
@@ -90,8 +94,8 @@ def ensure_role_groups(**kwargs) -> None:
             for perm in Permission.objects.filter(content_type__app_label=app_label):
                 if perm.codename.split("_", 1)[0] in actions or perm.codename in actions:
                     wanted.append(perm)
-        # Employees, village staff and employer coordinators work on the site's own pages, not in the admin.
-        if role not in (EMPLOYEE, VILLAGE_STAFF, EMPLOYER_COORDINATOR):
+        # Employees, village staff, employer coordinators and canteen buyers work on the site's own pages, not in the admin.
+        if role not in (EMPLOYEE, VILLAGE_STAFF, EMPLOYER_COORDINATOR, CANTEEN_BUYER):
             wanted += list(Permission.objects.filter(content_type__app_label="wagtailadmin", codename="access_admin"))
         if role == COUNTY_OFFICE:
             wanted += list(Permission.objects.filter(content_type__app_label="wagtailcore"))

@@ -7,7 +7,10 @@ Love points: township B's village has village staff, and an award for household 
 
 Roles: ``county`` (the county office), ``point`` (staff of township A's point), ``station``
 (staff of township A's station), ``supermarket`` (supermarket staff), ``employee`` (employee A),
-``anonymous``.
+``canteen`` (the buyer of employer A's canteen), ``anonymous``.
+
+Canteens: employer A's and employer B's; B's has an order the supermarket delivered (its sale,
+delivery and invoice), outside the canteen buyer's scope and the station's.
 
 ``world.outside(kind, role)`` is the object of ``kind`` the role must not reach (None: every object
 of that kind is in the role's scope, e.g. the county office's). The table is written out by hand
@@ -32,53 +35,63 @@ from logistics.services.batches import batch_inspect
 from logistics.services.shipments import shipment_dispatch, shipment_receive
 from logistics.services.stocktake import stocktake_open
 from lovepoints import services as love_points
+from marketplace.canteens.services import canteen_delivery_record, canteen_order_place
 from marketplace.models import Order
 from marketplace.settlement.models import Payout, SettlementRun
+from tests.canteens.factories import buyer, canteen
 from tests.logistics.chain_factories import chain
 from tests.lovepoints.factories import last_month, village_staff
 from tests.marketplace.factories import EmployeeFactory, EmployerFactory, ProductFactory
 
-ROLES = ("county", "point", "station", "supermarket", "employee", "anonymous")
+ROLES = ("county", "point", "station", "supermarket", "employee", "canteen", "anonymous")
 
 # kind -> role -> the attribute of World holding the object outside that role's scope
 # (absent or None: nothing of that kind is outside the role's scope).
 OUTSIDE: dict[str, dict[str, str | None]] = {
-    "household": {"point": "household_b", "station": "household_b", "supermarket": "household_a",
+    "household": {"canteen": "household_a", "point": "household_b", "station": "household_b", "supermarket": "household_a",
                   "employee": "household_a", "anonymous": "household_a"},
-    "village": {"point": "village_b", "station": "village_b", "supermarket": "village_a", "employee": "village_a",
+    "village": {"canteen": "village_a", "point": "village_b", "station": "village_b", "supermarket": "village_a", "employee": "village_a",
                 "anonymous": "village_a"},
-    "township": {"point": "township_b", "station": "township_b", "supermarket": "township_a",
+    "township": {"canteen": "township_a", "point": "township_b", "station": "township_b", "supermarket": "township_a",
                  "employee": "township_a", "anonymous": "township_a"},
-    "facility": {"point": "point_b", "station": "station_b", "supermarket": "point_b", "employee": "point_a",
+    "facility": {"canteen": "point_a", "point": "point_b", "station": "station_b", "supermarket": "point_b", "employee": "point_a",
                  "anonymous": "point_a"},
-    "lot": {"point": "lot_b", "station": "lot_b", "supermarket": "lot_a", "employee": "lot_a", "anonymous": "lot_a"},
-    "batch": {"point": "batch_a", "station": "batch_b", "supermarket": "batch_b", "employee": "batch_a",
+    "lot": {"canteen": "lot_a", "point": "lot_b", "station": "lot_b", "supermarket": "lot_a", "employee": "lot_a", "anonymous": "lot_a"},
+    "batch": {"canteen": "batch_a", "point": "batch_a", "station": "batch_b", "supermarket": "batch_b", "employee": "batch_a",
               "anonymous": "batch_a"},
-    "shipment": {"point": "shipment_b", "station": "shipment_b", "supermarket": "shipment_b",
+    "shipment": {"canteen": "shipment_a", "point": "shipment_b", "station": "shipment_b", "supermarket": "shipment_b",
                  "employee": "shipment_a", "anonymous": "shipment_a"},
-    "order": {"point": "order_a", "station": "order_a", "employee": "order_b", "anonymous": "order_a"},
-    "employee": {"point": "employee_a", "station": "employee_a", "employee": "employee_b", "anonymous": "employee_a"},
-    "employer": {"point": "employer_a", "station": "employer_a", "employee": "employer_b", "anonymous": "employer_a"},
-    "payout": {"point": "payout_a", "station": "payout_b", "supermarket": "payout_a", "employee": "payout_a",
+    "order": {"canteen": "order_a", "point": "order_a", "station": "order_a", "employee": "order_b", "anonymous": "order_a"},
+    "employee": {"canteen": "employee_a", "point": "employee_a", "station": "employee_a", "employee": "employee_b", "anonymous": "employee_a"},
+    "employer": {"canteen": "employer_b", "point": "employer_a", "station": "employer_a", "employee": "employer_b", "anonymous": "employer_a"},
+    "payout": {"canteen": "payout_a", "point": "payout_a", "station": "payout_b", "supermarket": "payout_a", "employee": "payout_a",
                "anonymous": "payout_a"},
     # the run is county-wide: a station may open it and sees only its township's rows (the marker
     # is township B's payout, which must not show)
-    "run": {"point": "run", "station": "run", "supermarket": "run", "employee": "run", "anonymous": "run"},
-    "watch_entry": {r: "watch_b" for r in ("point", "station", "supermarket", "employee", "anonymous")},
-    "award": {r: "award_b" for r in ("point", "station", "supermarket", "employee", "anonymous")},
+    "run": {"canteen": "run", "point": "run", "station": "run", "supermarket": "run", "employee": "run", "anonymous": "run"},
+    "watch_entry": {r: "watch_b" for r in ("point", "station", "supermarket", "employee", "canteen", "anonymous")},
+    "award": {r: "award_b" for r in ("point", "station", "supermarket", "employee", "canteen", "anonymous")},
     # township B's station's stock-take: its own staff and the county office only
-    "stocktake": {r: "stocktake_b" for r in ("point", "station", "supermarket", "employee", "anonymous")},
+    "canteen": {"point": "canteen_b", "station": "canteen_b", "employee": "canteen_b", "canteen": "canteen_b",
+                "anonymous": "canteen_b"},
+    "canteen_order": {"point": "canteen_order_b", "station": "canteen_order_b", "employee": "canteen_order_b",
+                      "canteen": "canteen_order_b", "anonymous": "canteen_order_b"},
+    "canteen_delivery": {"point": "delivery_b", "station": "delivery_b", "employee": "delivery_b", "canteen": "delivery_b",
+                         "anonymous": "delivery_b"},
+    "canteen_invoice": {"point": "invoice_b", "station": "invoice_b", "employee": "invoice_b", "canteen": "invoice_b",
+                        "anonymous": "invoice_b"},
+    "stocktake": {r: "stocktake_b" for r in ("point", "station", "supermarket", "employee", "canteen", "anonymous")},
     # the CMS, Wagtail's users and groups, the Django admin: the county office's (and Wagtail's own
     # permission checks); for the Django admin even the county office is refused (not is_staff)
-    "page": {r: "home_page" for r in ("point", "station", "supermarket", "employee", "anonymous")},
+    "page": {r: "home_page" for r in ("point", "station", "supermarket", "employee", "canteen", "anonymous")},
     # the personal-data access log: the county office's alone
-    "access_log_entry": {r: "access_entry" for r in ("point", "station", "supermarket", "employee", "anonymous")},
-    "user": {r: "county_user" for r in ("point", "station", "supermarket", "employee", "anonymous")},
+    "access_log_entry": {r: "access_entry" for r in ("point", "station", "supermarket", "employee", "canteen", "anonymous")},
+    "user": {r: "county_user" for r in ("point", "station", "supermarket", "employee", "canteen", "anonymous")},
     "admin_user": {r: "county_user" for r in ROLES},
     # a registry import: the county office's (whoever may import households)
-    "spreadsheet_import": {r: "import_job" for r in ("point", "station", "supermarket", "employee", "anonymous")},
+    "spreadsheet_import": {r: "import_job" for r in ("point", "station", "supermarket", "employee", "canteen", "anonymous")},
     # an employer's fapiao request: its coordinator's, the supermarket's (it issues them) and the county office's
-    "fapiao": {r: "fapiao_a" for r in ("point", "station", "employee", "anonymous")},
+    "fapiao": {r: "fapiao_a" for r in ("point", "station", "employee", "canteen", "anonymous")},
 }
 
 # What must not appear in a response for an object of each kind (beyond a refusal status).
@@ -98,6 +111,10 @@ MARKERS = {
     "watch_entry": lambda o: [o.household.number],
     "award": lambda o: [o.household.number],
     "stocktake": lambda o: [o.code],
+    "canteen": lambda o: [o.code],
+    "canteen_order": lambda o: [o.number],
+    "canteen_delivery": lambda o: [o.number],
+    "canteen_invoice": lambda o: [o.number],
     "page": lambda o: [],
     "access_log_entry": lambda o: [o.username, *o.households],
     "user": lambda o: [o.email] if o.email else [],
@@ -188,6 +205,16 @@ def build_world() -> World:
         employer=o["employer_a"], year=2026, month=1, amount=100, title="县甲局", tax_number="91610000WALKFAPIA0",
         requested_by=a.county, status="issued", fapiao_number="12345678", issued_on=datetime.date(2026, 2, 1),
     )
+    o["canteen_a"], o["canteen_b"] = (canteen("CT-WALK-A", employer=o["employer_a"]), canteen("CT-WALK-B", employer=o["employer_b"]))
+    canteen_buyer = buyer(o["canteen_a"])
+    ProductFactory(sku=o["batch_a"].sku, name=o["batch_a"].sku.name)
+    o["canteen_order_b"] = canteen_order_place(
+        canteen=o["canteen_b"], author=a.county, supplier=a.supermarket, delivery_date=today.isoformat(),
+        lines=[{"product": o["batch_a"].sku.product.pk, "unit": "units", "quantity": "2"}],
+    )
+    o["delivery_b"] = canteen_delivery_record(order=o["canteen_order_b"], author=a.shop_staff,
+                                              units={o["canteen_order_b"].lines.get().pk: "1"})
+    o["invoice_b"] = o["delivery_b"].invoice
     o["home_page"] = Page.objects.filter(depth__gt=1).order_by("depth", "pk").first() or Page.objects.first()
     county = a.county
     county.email = "county-walk@example.cn"
@@ -203,6 +230,7 @@ def build_world() -> World:
         "station": a.station_staff,
         "supermarket": a.shop_staff,
         "employee": o["employee_a"].user,
+        "canteen": canteen_buyer,
         "anonymous": None,
     }
     assert roles.has_role(w.users["employee"], roles.EMPLOYEE)

@@ -25,6 +25,7 @@ INSTALLED_APPS = [
     "marketplace",
     "marketplace.settlement",
     "marketplace.accounts",
+    "marketplace.canteens",
     "cms",
     "wagtail.contrib.forms",
     "wagtail.contrib.redirects",

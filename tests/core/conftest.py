@@ -4,7 +4,7 @@ import pytest
 from django.core.management import call_command
 from django.db import transaction
 
-DEMO_ROLES = ["county", "point", "station", "shop", "employee", "cashier"]
+DEMO_ROLES = ["county", "point", "station", "shop", "employee", "cashier", "canteen"]
 
 
 @pytest.fixture(scope="module")

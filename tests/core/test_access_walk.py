@@ -243,6 +243,11 @@ SCOPED_LISTS = {
     "/settlement/payouts/": "payout",
     "/intake/today/": "lot",
     "/station/": "lot",
+    "/station/stocktakes/": "stocktake",
+    "/canteen/supply/": "canteen_order",
+    "/canteen/invoices/": "canteen_invoice",
+    "/canteen/": "canteen_invoice",
+    "/api/v1/canteens/progress/": "canteen",
 }
 
 

@@ -15,7 +15,7 @@ MAY_IMPORT = {
     "households": {"core"},
     "lovepoints": {"households", "core"},
     "logistics": {"households", "core"},
-    "marketplace": {"logistics", "households", "core"},  # marketplace.settlement is part of it
+    "marketplace": {"logistics", "households", "core"},  # marketplace.settlement and .canteens are part of it
     "cms": {"marketplace", "logistics", "lovepoints", "households", "core"},
 }
 LAYERS = list(MAY_IMPORT)

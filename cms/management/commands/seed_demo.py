@@ -8,7 +8,7 @@ import importlib
 
 from django.core.management.base import BaseCommand, CommandError
 
-SEEDERS = ["households.demo", "lovepoints.demo", "logistics.demo", "marketplace.demo", "marketplace.settlement.demo",
+SEEDERS = ["households.demo", "lovepoints.demo", "logistics.demo", "marketplace.demo", "marketplace.canteens.demo", "marketplace.settlement.demo",
            "marketplace.accounts.demo", "cms.demo"]
 
 
