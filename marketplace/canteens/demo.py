@@ -39,8 +39,8 @@ def _buyer(canteen: Canteen):
 def seed(*, households: int = 2000, stdout=None, context: dict | None = None) -> dict:
     employers = list(Employer.objects.order_by("code")[:2])
     edu = Employer.objects.filter(code="ZA-EDU").first()
-    if edu is not None and edu not in employers:
-        employers = [edu, *employers][:2]
+    if edu is not None:
+        employers = [edu, *[e for e in employers if e.pk != edu.pk]][:2]
     if len(employers) < 2 or Canteen.objects.filter(code__startswith="CT-DEMO").exists():
         return {}
     User = get_user_model()
