@@ -205,3 +205,39 @@ def test_pages_scope_a_buyer_to_its_canteen_and_the_supplier_delivers_with_a_not
     assert delivery.invoice.number not in theirs.get("/canteen/").content.decode()
     assert shop.post(f"/canteen/invoices/{delivery.invoice.number}/", {"action": "fapiao", "fapiao_number": "FP-9"}).status_code == 302
     assert CanteenInvoice.objects.get().fapiao_number == "FP-9"
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_deliveries_for_the_last_units_at_once_sell_each_unit_once(on_postgres):
+    from logistics.services.stocktake import stocktake_approve, stocktake_count, stocktake_open, stocktake_submit
+    from tests.marketplace.test_concurrency import run_together
+
+    c = chain()
+    batch = at_supermarket(c, units=4)
+    product = product_of(c)
+    ct = canteen()
+    who = buyer(ct)
+    first, second = _order(c, ct, who, product, "3"), _order(c, ct, who, product, "3")
+    # a stock-take counted before the race (one unit missing) and approved while the deliveries run
+    st = stocktake_open(facility=c.supermarket, author=c.shop_staff)
+    stocktake_count(stocktake=st, counts={st.lines.get().pk: "3"}, author=c.shop_staff)
+    stocktake_submit(stocktake=st, author=c.shop_staff)
+
+    results = run_together([
+        lambda: canteen_delivery_record(order=first, author=c.shop_staff, units={first.lines.get().pk: "3"}),
+        lambda: canteen_delivery_record(order=second, author=c.shop_staff, units={second.lines.get().pk: "3"}),
+        lambda: stocktake_approve(stocktake=st, author=c.county),
+    ])
+
+    delivered = [r for r in results[:2] if not isinstance(r, BaseException)]
+    refused = [r for r in results if isinstance(r, BaseException)]
+    assert all(isinstance(r, DomainError) for r in refused), refused
+    sold = sum(OrderLineBatch.objects.filter(line__order__channel=Order.Channel.CANTEEN).values_list("units", flat=True))
+    assert sold == 3 * len(delivered) and len(delivered) == 1
+    quantity = BatchStock.objects.get(batch=batch, facility=c.supermarket).quantity
+    posted = not isinstance(results[2], BaseException)
+    assert quantity == 4 - sold - (1 if posted else 0)
+    from core.reconcile import run_checks
+
+    assert not {k: v for k, v in run_checks().items() if v}
