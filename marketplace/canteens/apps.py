@@ -13,8 +13,11 @@ class CanteensConfig(AppConfig):
 
     def ready(self) -> None:
         from core.landing import register_screens
+        from core.reconcile import register_check
 
         from . import access  # noqa: F401  (registers the scopes)
+        from .reconcile import check_canteen_deliveries
         from .screens import canteen_screens
 
         register_screens(canteen_screens, rank=45)
+        register_check("canteen_deliveries")(check_canteen_deliveries)

@@ -16,6 +16,7 @@ from households.models import IncomeEntry
 from logistics.models import BatchStock
 from logistics.selectors.stock import county_today
 from marketplace.canteens.models import CanteenInvoice, CanteenOrder
+from marketplace.canteens.reconcile import check_canteen_deliveries
 from marketplace.canteens.selectors import canteen_progress
 from marketplace.canteens.services import (
     canteen_delivery_record,
@@ -71,6 +72,7 @@ def test_a_delivery_takes_units_fefo_in_parts_and_is_a_completed_canteen_sale():
     assert order.status == CanteenOrder.Status.DELIVERED
     assert BatchStock.objects.get(batch=late, facility=c.supermarket).quantity == 2
     assert CanteenInvoice.objects.filter(delivery__order=order).count() == 2
+    assert check_canteen_deliveries() == []
 
 
 def test_a_kg_order_is_delivered_in_whole_units_that_cover_it():

@@ -7,6 +7,7 @@ import pytest
 
 from core import roles
 from core.landing import landing_url_for
+from tests.canteens.factories import buyer, canteen
 from tests.households.factories import UserFactory, VillageFactory
 from tests.logistics.factories import CollectionPointFactory, StationFactory, SupermarketFactory, staff_at
 from tests.lovepoints.factories import village_staff
@@ -25,6 +26,7 @@ def _users() -> dict[str, object]:
         "/admin/": UserFactory(username="co", role=roles.COUNTY_OFFICE),
         "/love-points/": village_staff(VillageFactory(), username="vi"),
         "/": EmployeeFactory(user=UserFactory(username="em")).user,
+        "/canteen/": buyer(canteen("CT-LAND")),
     }
 
 
