@@ -135,8 +135,9 @@ def test_a_station_sees_its_townships_lots_batches_and_shipments_and_no_others()
 def test_an_employee_sees_only_their_own_orders_and_the_supermarket_all():
     w = build_world()
     assert list(orders_visible_to(w.users["employee"])) == [w.order_a]
-    assert set(orders_visible_to(w.users["supermarket"])) == {w.order_a, w.order_b}
+    assert set(orders_visible_to(w.users["supermarket"])) == {w.order_a, w.order_b, w.delivery_b.sale}
     assert not orders_visible_to(w.users["station"]).exists()
+    assert not orders_visible_to(w.users["canteen"]).exists()  # employer B's canteen's delivery is not its own
 
 
 def test_as_station_lots_and_traces_of_other_townships_are_404(client):
