@@ -56,11 +56,12 @@ def test_the_header_shows_each_role_its_screens(client):
     users = _users()
     expected = {
         "/intake/": ['href="/intake/"', 'href="/intake/today/"', 'href="/station/dispatch/"'],
-        "/station/": ['href="/station/"', 'href="/station/pack/"'],
-        "/staff/orders/": ['href="/staff/orders/"', 'href="/staff/statements/"', 'href="/station/"'],
-        "/admin/": ['href="/admin/"'],
+        "/station/": ['href="/station/"', 'href="/station/pack/"', 'href="/station/stocktakes/"', 'href="/canteen/supply/"'],
+        "/staff/orders/": ['href="/staff/orders/"', 'href="/staff/statements/"', 'href="/station/"', 'href="/canteen/invoices/"'],
+        "/admin/": ['href="/admin/"', 'href="/station/stocktakes/"', 'href="/canteen/progress/"'],
         "/love-points/": ['href="/love-points/"', 'href="/love-points/redeem/"'],
         "/": ['href="/cart/"', 'href="/orders/"', 'href="/allocation/"'],
+        "/canteen/": ['href="/canteen/"'],
     }
     for landing, user in users.items():
         client.force_login(user)
