@@ -393,7 +393,8 @@ class Payment(models.Model):
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
     session_id = models.CharField(max_length=255, blank=True, db_index=True)  # Stripe Checkout Session id
     payment_intent_id = models.CharField(max_length=255, blank=True, db_index=True)
-    payment_url = models.URLField(max_length=1000, blank=True)
+    # a signed gateway address: Alipay puts the whole signed request in the query string (several KB)
+    payment_url = models.TextField(blank=True)
     refunded_amount = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0.00"))
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
