@@ -26,9 +26,12 @@ from tests.logistics.factories import SupermarketFactory, staff_at
 from tests.marketplace.factories import ProductFactory, stock_batch
 from tests.marketplace.settlement_factories import allocation_year, packed_batch, refund, sold_order
 
-# The channels the property below sells through. Canteen deliveries join by appending here (and,
-# if they need more than ``sold_order(channel=…)``, a maker in SALE_MAKERS).
-SETTLED_CHANNELS: list[str] = [Order.Channel.ONLINE, Order.Channel.COUNTER]
+# The channels the property below sells through: online orders, counter sales and canteen
+# deliveries (each delivery is a completed canteen-channel order without an employee, paid
+# offline, as marketplace.canteens writes it; tests/canteens settles one through that service).
+SETTLED_CHANNELS: list[str] = [Order.Channel.ONLINE, Order.Channel.COUNTER, Order.Channel.CANTEEN]
+# canteen deliveries take no returns (a short delivery is delivered again, not refunded)
+WITHOUT_RETURNS = {Order.Channel.CANTEEN}
 
 
 def _days_ago(n: int):
@@ -44,6 +47,9 @@ def _sold_counter(lines, *, unit_price, paid_at=None):
 SALE_MAKERS = {
     Order.Channel.ONLINE: lambda lines, *, unit_price: sold_order(lines, unit_price=unit_price, paid_at=_days_ago(2)),
     Order.Channel.COUNTER: lambda lines, *, unit_price: _sold_counter(lines, unit_price=unit_price, paid_at=_days_ago(2)),
+    Order.Channel.CANTEEN: lambda lines, *, unit_price: sold_order(
+        lines, unit_price=unit_price, channel=Order.Channel.CANTEEN, status=Order.Status.COMPLETED, paid_at=_days_ago(2)
+    ),
 }
 
 weights = st.decimals(min_value=Decimal("0.001"), max_value=Decimal("80.000"), places=3)
@@ -84,7 +90,8 @@ class ChannelSettlementProperties(TestCase):
         made = []
         for channel, b, units, price, back in sales:
             batch = batches[b % len(batches)]
-            made.append((SALE_MAKERS[channel]([(batch, units)], unit_price=price), batch, min(back, units)))
+            back = 0 if channel in WITHOUT_RETURNS else min(back, units)
+            made.append((SALE_MAKERS[channel]([(batch, units)], unit_price=price), batch, back))
         for order, batch, back in made[::2]:  # some returns before settlement
             if back:
                 refund(order.lines.get(), batch, back)
