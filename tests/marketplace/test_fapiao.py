@@ -152,3 +152,13 @@ def test_the_statement_shows_its_fapiao_status(client, spent):
 
     assert f"#fapiao-{fapiao.pk}" in requested and "12345678" not in requested
     assert "12345678" in issued and f"/fapiao/{fapiao.pk}/pdf/" in issued
+
+
+def test_the_coordinator_page_has_a_plain_title_and_its_months_table_once(client, spent):
+    _employer, coordinator = spent
+    client.force_login(coordinator)
+    html = client.get("/employer/fapiao/").content.decode()
+    title = html[html.index("<title>") + len("<title>"):html.index("</title>")]
+    head = html[:html.index("</head>")]
+    assert "<" not in title and "发票" in title
+    assert html.count("data-fapiao-months") == 1 and "data-fapiao-months" not in head
