@@ -31,6 +31,8 @@ from zoneinfo import ZoneInfo
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding
 
+from tests.marketplace.loopback import loopback_serve, loopback_stop
+
 from .wechat_standin import private_pem, test_key
 
 NOTIFY_PATH = "/payments/alipay/notify/"
@@ -84,16 +86,12 @@ class AlipayStandin:
                 self.end_headers()
                 self.wfile.write(data)
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, name="alipay-standin", daemon=True).start()
+        self._server = loopback_serve(Handler, "alipay-standin")
         return self
 
     def stop(self) -> None:
-        if self._server:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+        loopback_stop(self._server)
+        self._server = None
 
     @property
     def gateway(self) -> str:

@@ -56,6 +56,8 @@ from urllib.parse import parse_qsl, urlsplit
 
 import stripe
 
+from tests.marketplace.loopback import loopback_serve, loopback_stop
+
 WEBHOOK_PATH = "/stripe/webhook/"
 
 
@@ -131,7 +133,6 @@ class StripeStandin:
         self._lock = threading.RLock()
         self._ids = itertools.count(1)
         self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
     # --- life cycle ---------------------------------------------------------------------------
     def start(self) -> StripeStandin:
@@ -159,17 +160,12 @@ class StripeStandin:
 
             do_GET = do_POST = do_DELETE = _handle
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name="stripe-standin", daemon=True)
-        self._thread.start()
+        self._server = loopback_serve(Handler, "stripe-standin")
         return self
 
     def stop(self) -> None:
-        if self._server:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+        loopback_stop(self._server)
+        self._server = None
 
     @property
     def url(self) -> str:

@@ -39,6 +39,8 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.x509.oid import NameOID
 
+from tests.marketplace.loopback import loopback_serve, loopback_stop
+
 NOTIFY_PATH = "/payments/wechat/notify/"
 MCHID = "1900000109"
 APPID = "wx8888888888888888"
@@ -130,16 +132,12 @@ class WeChatStandin:
 
             do_GET = do_POST = _handle
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, name="wechat-standin", daemon=True).start()
+        self._server = loopback_serve(Handler, "wechat-standin")
         return self
 
     def stop(self) -> None:
-        if self._server:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+        loopback_stop(self._server)
+        self._server = None
 
     @property
     def url(self) -> str:
