@@ -4,7 +4,7 @@
     .venv/bin/python bench/settlement.py --sizes 20000 50000    # a quick run
 
 Data (25,000 households, 50,000 batches of four households each, orders of three lines of four
-units) is generated with INSERT … SELECT generate_series into the database ``relief_e_bench``
+units) is generated with INSERT … SELECT generate_series into the database ``relief_settlement_bench``
 (or BENCH_DATABASE_URL), recreated from scratch; the sales are the whole of 2025. For each size the orders are regenerated and one
 settlement run settles them all (1 % of lines refunded one unit); prints wall time, units/s and
 settlement lines/s. Then the county income report (totals per township, village and class,
@@ -22,7 +22,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-DB_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/relief_e_bench")
+DB_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/relief_settlement_bench")
 os.environ["DATABASE_URL"] = DB_URL
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
 os.environ.pop("REDIS_URL", None)
@@ -33,6 +33,8 @@ SHARES_PER_BATCH = 4
 UNITS_PER_LINE = 4
 LINES_PER_ORDER = 3
 EMPLOYEES = 5_000
+EMPLOYERS = 50
+PRODUCE = (("chestnut", "板栗"), ("walnut", "核桃"), ("tea", "茶叶"), ("fungi", "香菇"))
 INTAKES_PER_HOUSEHOLD = 8
 PRICES = ["48.80", "66.00", "35.50", "120.00"]
 
@@ -75,34 +77,50 @@ def backend_cpu_seconds() -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def insert_select(model, columns: str, select: str) -> int:
+    """``INSERT INTO <model's table> (columns) <select>``, refusing first (with the names) when the
+    column list leaves out a NOT NULL field that has no database default: Django fills defaults in
+    Python, so a raw INSERT written before a model gained a field fails otherwise deep in the
+    database with "null value in column …" — this says which model and which fields to add."""
+    given = {c.strip() for c in columns.split(",")}
+    missing = [
+        f.column for f in model._meta.concrete_fields
+        if not f.primary_key and not f.null and f.column not in given and not f.has_db_default()
+    ]
+    if missing:
+        raise SystemExit(f"bench seed out of date: {model.__name__} needs {', '.join(missing)} (read its model)")
+    return sql(f"INSERT INTO {model._meta.db_table} ({columns}) {select}")
+
+
 def seed_fixed() -> dict:
-    """Townships, villages, households, SKUs, products, batches with shares, employees, intake ledger."""
+    """Townships, villages, households, SKUs, products, batches with shares, employers, employees
+    with their memberships, the allocation year — as the app's services would leave them."""
     import datetime
     from decimal import Decimal
 
     from django.contrib.auth import get_user_model
 
-    from households.models import Township, Village
-    from logistics.models import Facility, Grade, Produce, Sku
-    from marketplace.models import AllocationYear, Employer, Product
+    from households.models import Household, Township, Village
+    from logistics.models import BatchShare, Facility, Grade, PackedBatch, PackingRun, Produce, Sku
+    from marketplace.models import MEMBERSHIP_EPOCH, AllocationYear, Employee, Employer, Membership, Product
 
     townships = [Township.objects.create(code=f"611025{100 + i}", name=f"镇{i:02d}") for i in range(15)]
     villages = [Village.objects.create(township=t, code=f"{t.code}{j:03d}", name=f"村{j}") for t in townships for j in range(10)]
     v0 = villages[0].pk
-    sql(
-        f"""INSERT INTO households_household (number, head_name, id_number, phone, members, village_id, labour_class, sub_class,
+    insert_select(
+        Household,
+        """number, head_name, id_number, phone, members, village_id, labour_class, sub_class,
             poverty_status, lifted_year, flag_illness_disability, flag_elderly_alone, flag_relocated_commuting,
-            flag_income_decline, flag_marginal, payout_bank, payout_account, created_at, updated_at)
-        SELECT 'H' || lpad(g::text, 8, '0'), '户主' || g, '611025197501010' || lpad((g % 1000)::text, 3, '0'), '',
+            flag_income_decline, flag_marginal, payout_bank, payout_account, created_at, updated_at""",
+        f"""SELECT 'H' || lpad(g::text, 8, '0'), '户主' || g, '611025197501010' || lpad((g % 1000)::text, 3, '0'), '',
                3, {v0} + (g % 150), CASE g % 3 WHEN 0 THEN 'able' WHEN 1 THEN 'weak' ELSE 'none' END,
                CASE g % 3 WHEN 0 THEN 'assured' WHEN 1 THEN 'bottom' ELSE 'supported' END, 'lifted', 2018,
                false, false, false, false, false, '', '6217' || lpad(g::text, 15, '0'), now(), now()
-        FROM generate_series(1, {HOUSEHOLDS}) g"""
+        FROM generate_series(1, {HOUSEHOLDS}) g""",
     )
     user = get_user_model().objects.create(username="bench")
     station = Facility.objects.create(kind="station", code="ST-BENCH", name="分拣站", township=townships[0])
-    produce = [Produce.objects.create(code=c, name=n, category=c) for c, n in
-               (("chestnut", "板栗"), ("walnut", "核桃"), ("tea", "茶叶"), ("fungi", "香菇"))]
+    produce = [Produce.objects.create(code=c, name=n, category=c) for c, n in PRODUCE]
     skus = []
     for i, p in enumerate(produce):
         grade = Grade.objects.create(produce=p, code="grade1", name="一级", rank=1)
@@ -110,31 +128,48 @@ def seed_fixed() -> dict:
         Product.objects.create(sku=sku, name=sku.name, price=Decimal(PRICES[i]))
         skus.append(sku)
     sku0 = skus[0].pk
-    sql(
-        f"""INSERT INTO logistics_packingrun (code, station_id, sku_id, waste_kg, created_by_id, created_at)
-        SELECT 'PR-B' || g, {station.pk}, {sku0} + ((g - 1) % 4), 0, {user.pk}, now() FROM generate_series(1, {BATCHES}) g"""
+    insert_select(
+        PackingRun, "code, station_id, sku_id, waste_kg, created_by_id, created_at",
+        f"SELECT 'PR-B' || g, {station.pk}, {sku0} + ((g - 1) % 4), 0, {user.pk}, now() FROM generate_series(1, {BATCHES}) g",
     )
-    sql(
-        """INSERT INTO logistics_packedbatch (code, sku_id, station_id, packing_run_id, units, unit_weight_kg, best_before,
-            packed_at, inspection_status, on_hold, hold_reason)
-        SELECT 'PB-B' || substr(r.code, 5), r.sku_id, r.station_id, r.id, 1000, 2.5, '2027-12-31', now(), 'passed', false, ''
-        FROM logistics_packingrun r ORDER BY r.id"""
+    insert_select(
+        PackedBatch,
+        "code, sku_id, station_id, packing_run_id, units, unit_weight_kg, best_before, packed_at, inspection_status, on_hold, hold_reason",
+        """SELECT 'PB-B' || substr(r.code, 5), r.sku_id, r.station_id, r.id, 1000, 2.5, '2027-12-31', now(), 'passed', false, ''
+        FROM logistics_packingrun r ORDER BY r.id""",
     )
     b0 = scalar("SELECT MIN(id) FROM logistics_packedbatch")
     h0 = scalar("SELECT MIN(id) FROM households_household")
-    sql(
-        f"""INSERT INTO logistics_batchshare (batch_id, household_id, weight_kg)
-        SELECT b.id, {h0} + ((((b.id - {b0}) * {SHARES_PER_BATCH} + k) * 7) % {HOUSEHOLDS}), 0.5 + ((b.id * (k + 3)) % 97) / 10.0
-        FROM logistics_packedbatch b CROSS JOIN generate_series(0, {SHARES_PER_BATCH - 1}) k"""
+    insert_select(
+        BatchShare, "batch_id, household_id, weight_kg",
+        f"""SELECT b.id, {h0} + ((((b.id - {b0}) * {SHARES_PER_BATCH} + k) * 7) % {HOUSEHOLDS}), 0.5 + ((b.id * (k + 3)) % 97) / 10.0
+        FROM logistics_packedbatch b CROSS JOIN generate_series(0, {SHARES_PER_BATCH - 1}) k""",
     )
-    employer = Employer.objects.create(code="E-B", name="县局")
+    # Work units (单位): employees spread over them; each employee has the membership
+    # services.employees writes for a bulk-created employee (open since MEMBERSHIP_EPOCH), and
+    # one in fifty moved to another unit on 1 July 2025 (the first range closed, a second opened,
+    # Employee.employer following the open one) — as employee_move leaves it.
+    employers = [Employer.objects.create(code=f"E-B{i:02d}", name=f"县直单位{i:02d}") for i in range(EMPLOYERS)]
+    er0 = employers[0].pk
     sql(
         f"""INSERT INTO auth_user (password, is_superuser, username, first_name, last_name, email, is_staff, is_active, date_joined)
         SELECT '!', false, 'emp' || g, '', '', '', false, true, now() FROM generate_series(1, {EMPLOYEES}) g"""
     )
-    sql(
-        f"""INSERT INTO marketplace_employee (user_id, employer_id, staff_number, name, active)
-        SELECT u.id, {employer.pk}, u.username, u.username, true FROM auth_user u WHERE u.username LIKE 'emp%'"""
+    insert_select(
+        Employee, "user_id, employer_id, staff_number, name, phone, active",
+        f"""SELECT u.id, {er0} + (n + CASE WHEN n % 50 = 0 THEN 1 ELSE 0 END) % {EMPLOYERS},
+               'S' || n, '职工' || n, '139' || lpad(n::text, 8, '0'), true
+        FROM (SELECT id, substr(username, 4)::int AS n FROM auth_user WHERE username ~ '^emp[0-9]+$' OFFSET 0) u ORDER BY u.id""",
+    )
+    move_day = datetime.date(2025, 7, 1)
+    insert_select(
+        Membership, "employee_id, employer_id, staff_number, valid_from, valid_to, author_id, created_at",
+        f"""SELECT e.id, {er0} + n % {EMPLOYERS}, e.staff_number, DATE '{MEMBERSHIP_EPOCH}',
+               CASE WHEN n % 50 = 0 THEN DATE '{move_day}' END, CAST(NULL AS integer), now()
+        FROM (SELECT e.*, substr(e.staff_number, 2)::int AS n FROM marketplace_employee e) e
+        UNION ALL
+        SELECT e.id, e.employer_id, e.staff_number, DATE '{move_day}', NULL, NULL, now()
+        FROM marketplace_employee e WHERE substr(e.staff_number, 2)::int % 50 = 0""",
     )
     AllocationYear.objects.create(year=2025, opens_on=datetime.date(2025, 1, 1), closes_on=datetime.date(2025, 12, 31),
                                   dividend_rate=Decimal("0.0500"))
@@ -144,58 +179,79 @@ def seed_fixed() -> dict:
 def reset_sales() -> None:
     sql("""TRUNCATE settlement_payout, settlement_dividendline, settlement_settlementline, settlement_settlementrun,
            marketplace_refundline, marketplace_refund, marketplace_orderlinebatch, marketplace_orderline, marketplace_order,
-           households_incomeentry RESTART IDENTITY CASCADE""")
+           households_incomeentry, households_incomemonth RESTART IDENTITY CASCADE""")
 
 
 def seed_sales(units: int, ids: dict) -> None:
+    """A year of sales by the three channels, as checkout, the counter and canteen deliveries
+    write them: 16 in 20 orders online (an employee's, paid from the allocation), 3 at the counter
+    (no employee, paid in cash), 1 a canteen delivery (no employee, paid by transfer); all
+    completed. 1 % of lines get one unit refunded the next day — back to the allocation online,
+    in cash at the counter; canteen deliveries take no returns."""
+    from marketplace.models import Order, OrderLine, OrderLineBatch, Refund, RefundLine
+
     lines = units // UNITS_PER_LINE
     orders = lines // LINES_PER_ORDER
     e0 = scalar("SELECT MIN(id) FROM marketplace_employee")
-    sql(
-        f"""INSERT INTO marketplace_order (number, employee_id, status, fulfilment, year, total, allocation_amount, card_amount,
-            created_at, paid_at)
-        SELECT 'B' || lpad(g::text, 9, '0'), {e0} + (g % {EMPLOYEES}), 'completed', 'pickup', 2025, 0, 0, 0,
-               t, t
-        FROM (SELECT g, timestamptz '2025-01-01 09:00+08' + ((g * 365.0 / {orders}) * interval '1 day') AS t
-              FROM generate_series(1, {orders}) g) s"""
+    insert_select(
+        Order,
+        "number, channel, employee_id, status, fulfilment, year, total, allocation_amount, card_amount, offline_amount, created_at, paid_at",
+        f"""SELECT 'B' || lpad(g::text, 9, '0'), ch, CASE WHEN ch = 'online' THEN {e0} + (g % {EMPLOYEES}) END, 'completed',
+               'pickup', 2025, 0, 0, 0, 0, t, t
+        FROM (SELECT g, timestamptz '2025-01-01 09:00+08' + ((g * 365.0 / {orders}) * interval '1 day') AS t,
+                     CASE WHEN g % 20 < 16 THEN 'online' WHEN g % 20 < 19 THEN 'counter' ELSE 'canteen' END AS ch
+              FROM generate_series(1, {orders}) g) s""",
     )
     prices = "ARRAY[" + ", ".join(PRICES) + "]::numeric[]"
-    sql(
-        f"""INSERT INTO marketplace_orderline (order_id, product_id, quantity, unit_price, line_total)
-        SELECT o.id, {ids['p0']} + ((o.id + k) % 4), {UNITS_PER_LINE}, ({prices})[1 + ((o.id + k) % 4)],
+    insert_select(
+        OrderLine, "order_id, product_id, quantity, unit_price, line_total",
+        f"""SELECT o.id, {ids['p0']} + ((o.id + k) % 4), {UNITS_PER_LINE}, ({prices})[1 + ((o.id + k) % 4)],
                {UNITS_PER_LINE} * ({prices})[1 + ((o.id + k) % 4)]
-        FROM marketplace_order o CROSS JOIN generate_series(1, {LINES_PER_ORDER}) k ORDER BY o.id, k"""
+        FROM marketplace_order o CROSS JOIN generate_series(1, {LINES_PER_ORDER}) k ORDER BY o.id, k""",
+    )
+    insert_select(
+        OrderLineBatch, "line_id, batch_id, units",
+        f"""SELECT l.id, {ids['b0']} + ((l.id * 7919) % {BATCHES // 4}) * 4 + (l.product_id - {ids['p0']}), l.quantity
+        FROM marketplace_orderline l""",
     )
     sql(
-        f"""INSERT INTO marketplace_orderlinebatch (line_id, batch_id, units)
-        SELECT l.id, {ids['b0']} + ((l.id * 7919) % {BATCHES // 4}) * 4 + (l.product_id - {ids['p0']}), l.quantity
-        FROM marketplace_orderline l"""
-    )
-    sql(
-        """UPDATE marketplace_order o SET total = s.t, allocation_amount = s.t
+        """UPDATE marketplace_order o SET total = s.t,
+               allocation_amount = CASE WHEN o.channel = 'online' THEN s.t ELSE 0 END,
+               offline_amount = CASE WHEN o.channel = 'online' THEN 0 ELSE s.t END
         FROM (SELECT order_id, SUM(line_total) AS t FROM marketplace_orderline GROUP BY order_id) s WHERE s.order_id = o.id"""
     )
-    sql(
-        """INSERT INTO marketplace_refund (order_id, allocation_amount, card_amount, provider_refund_id, reason, created_at)
-        SELECT l.order_id, l.unit_price, 0, '', 'bench', o.paid_at + interval '1 day'
-        FROM marketplace_orderline l JOIN marketplace_order o ON o.id = l.order_id WHERE l.id % 100 = 0"""
+    insert_select(
+        Refund, "order_id, allocation_amount, card_amount, offline_amount, provider_refund_id, reason, author_id, created_at",
+        """SELECT l.order_id, CASE WHEN o.channel = 'online' THEN l.unit_price ELSE 0 END, 0,
+               CASE WHEN o.channel = 'online' THEN 0 ELSE l.unit_price END, '', 'bench', NULL, o.paid_at + interval '1 day'
+        FROM marketplace_orderline l JOIN marketplace_order o ON o.id = l.order_id
+        WHERE l.id % 100 = 0 AND o.channel <> 'canteen'""",
     )
-    sql(
-        """INSERT INTO marketplace_refundline (refund_id, line_id, batch_id, units, amount)
-        SELECT r.id, l.id, olb.batch_id, 1, l.unit_price
+    insert_select(
+        RefundLine, "refund_id, line_id, batch_id, units, amount",
+        """SELECT r.id, l.id, olb.batch_id, 1, l.unit_price
         FROM marketplace_refund r JOIN marketplace_orderline l ON l.order_id = r.order_id AND l.id % 100 = 0
-        JOIN marketplace_orderlinebatch olb ON olb.line_id = l.id"""
+        JOIN marketplace_orderlinebatch olb ON olb.line_id = l.id""",
     )
     sql("ANALYZE")
 
 
 def seed_intake_ledger() -> int:
-    return sql(
-        f"""INSERT INTO households_incomeentry (household_id, kind, amount, date, produce, source_type, source_code, source_detail,
-            reason, created_at)
-        SELECT h.id, 'intake', 20 + (h.id * k) % 300, date '2025-01-10' + CAST(k * 41 + h.id % 30 AS integer), 'chestnut', 'lot',
-               'L-' || h.id || '-' || k, '{{}}'::jsonb, '', now()
-        FROM households_household h CROSS JOIN generate_series(1, {INTAKES_PER_HOUSEHOLD}) k"""
+    """A year of intake payments (收购款), as intake_record writes them (past the ledger's writers:
+    the caller rebuilds the summary): eight a household, spread over the year, the produce of the
+    household's hills, weight × the day's price, no sales channel."""
+    from households.models import IncomeEntry
+
+    codes = "ARRAY[" + ", ".join(f"'{c}'" for c, _n in PRODUCE) + "]"
+    return insert_select(
+        IncomeEntry,
+        "household_id, kind, amount, date, produce, channel, source_type, source_code, source_detail, reason, author_id, created_at",
+        f"""SELECT h.id, 'intake', round(w * p, 2), d, ({codes})[1 + h.id % 4], '', 'lot', 'L-' || h.id || '-' || k,
+               jsonb_build_object('point', 'CP-' || h.village_id, 'grade', 'grade1', 'weight_kg', w::text, 'unit_price', p::text),
+               '', NULL, d + time '10:00'
+        FROM (SELECT h.id, h.village_id, k, date '2025-01-10' + CAST((k - 1) * 44 + h.id % 30 AS integer) AS d,
+                     round((5 + (h.id * k) % 60)::numeric, 3) AS w, (4 + (h.id % 4) * 3)::numeric(10, 2) AS p
+              FROM households_household h CROSS JOIN generate_series(1, {INTAKES_PER_HOUSEHOLD}) k) h""",
     )
 
 
