@@ -10,6 +10,7 @@ from django.db import connection, transaction
 
 from core.errors import DomainError
 from core.money import yuan
+from core.sql_insert import insert_cte, mark_saved
 
 from . import summary
 from .models import Household, IncomeEntry, IncomeKind
@@ -28,6 +29,36 @@ def household_save(*, household: Household, author=None) -> Household:
     return household
 
 
+def income_entry_prepare(
+    *,
+    household: Household | int,
+    kind: str,
+    amount: Decimal,
+    date: datetime.date,
+    source_type: str,
+    source_code: str,
+    produce: str = "",
+    source_detail: dict | None = None,
+    author=None,
+) -> IncomeEntry:
+    """One new (unsaved) entry, checked and rounded to the fen: what ``income_entry_record``
+    appends, for a writer that appends it in its own statement (``income_entry_ctes``)."""
+    if kind not in IncomeKind.values:
+        raise LedgerError(f"unknown income kind {kind!r}")
+    household_id = household if isinstance(household, int) else household.pk
+    return IncomeEntry(
+        household_id=household_id,
+        kind=kind,
+        amount=yuan(amount),
+        date=date,
+        produce=produce,
+        source_type=source_type,
+        source_code=source_code,
+        source_detail=source_detail or {},
+        author=author,
+    )
+
+
 def income_entry_record(
     *,
     household: Household | int,
@@ -41,22 +72,26 @@ def income_entry_record(
     author=None,
 ) -> IncomeEntry:
     """Append one income entry. Amounts are rounded to the fen here and nowhere else."""
-    if kind not in IncomeKind.values:
-        raise LedgerError(f"unknown income kind {kind!r}")
-    household_id = household if isinstance(household, int) else household.pk
-    return _append_one(
-        IncomeEntry(
-            household_id=household_id,
-            kind=kind,
-            amount=amount,
-            date=date,
-            produce=produce,
-            source_type=source_type,
-            source_code=source_code,
-            source_detail=source_detail or {},
-            author=author,
-        )
-    )
+    return _append_one(income_entry_prepare(
+        household=household, kind=kind, amount=amount, date=date, source_type=source_type, source_code=source_code,
+        produce=produce, source_detail=source_detail, author=author,
+    ))
+
+
+def income_entry_ctes(entry: IncomeEntry, name: str = "e") -> tuple[list[str], list]:
+    """PostgreSQL only: the parts of a ``WITH`` that append ``entry`` (``name`` returns its id)
+    and add it to the monthly summary in the same statement, and their parameters. A writer that
+    joins them to its own inserts calls ``mark_saved(entry, id)`` afterwards."""
+    if entry.pk is not None:
+        raise LedgerError("the entry must be new")
+    entry.amount = yuan(entry.amount)
+    insert, params = insert_cte(name, entry, returning=f"id, {summary.returning_columns()}")
+    return [insert, f"{name}_summary AS ({summary.upsert_from_sql(name)})"], params
+
+
+def income_entry_append(entry: IncomeEntry) -> IncomeEntry:
+    """Append an entry made by ``income_entry_prepare`` (and its share of the monthly summary)."""
+    return _append_one(entry)
 
 
 def _append_one(entry: IncomeEntry) -> IncomeEntry:
@@ -69,19 +104,10 @@ def _append_one(entry: IncomeEntry) -> IncomeEntry:
             summary.summary_add([(entry.household_id, entry.date, entry.kind, entry.produce, getattr(entry, "channel", ""),
                                   entry.amount)])
         return entry
-    fields = [f for f in IncomeEntry._meta.concrete_fields if not f.primary_key]
-    values = [f.get_db_prep_save(f.pre_save(entry, True), connection) for f in fields]
-    table = IncomeEntry._meta.db_table
-    sql = (
-        f"WITH e AS (INSERT INTO {table} ({', '.join(f.column for f in fields)}) VALUES ({', '.join(['%s'] * len(fields))}) "
-        f"RETURNING id, {summary.returning_columns()}), "
-        f"s AS ({summary.upsert_from_sql('e')}) SELECT id FROM e"
-    )
+    ctes, params = income_entry_ctes(entry, "e")
     with connection.cursor() as cursor:
-        cursor.execute(sql, values)
-        entry.pk = cursor.fetchone()[0]
-    entry._state.adding = False
-    entry._state.db = connection.alias
+        cursor.execute(f"WITH {', '.join(ctes)} SELECT id FROM e", params)
+        mark_saved(entry, cursor.fetchone()[0])
     return entry
 
 

@@ -11,13 +11,14 @@ from __future__ import annotations
 import datetime
 import re
 import uuid
+from contextlib import nullcontext
 from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist
-from django.db import IntegrityError, transaction
-from django.db.models import Count, Subquery, Sum
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -25,8 +26,14 @@ from core import roles
 from core.errors import ConflictError, DomainError, NotAllowed
 from core.money import jin_to_kg, kg, line_amount
 from core.parsing import InvalidInput, parse_decimal
+from core.sql_insert import insert_cte, mark_saved
 from households.models import Household, IncomeEntry, IncomeKind, Village
-from households.services import income_entry_record, income_entry_reverse
+from households.services import (
+    income_entry_append,
+    income_entry_ctes,
+    income_entry_prepare,
+    income_entry_reverse,
+)
 
 from ..models import Facility, Grade, Intake, IntakeVoid, Lot, LotMovement, MovementKind, Produce, PurchasePrice
 from .prices import NoPriceInForce
@@ -206,33 +213,46 @@ def _existing_intake(client_id: uuid.UUID) -> Intake | None:
     )
 
 
+def _facts_sql() -> str:
+    """The happy path's one read, written out once: ``Household.number`` → (household id, its
+    village id, id of an intake already under the client id, grade id and price per kg in force on
+    the day, the point's intakes that day). Tables and columns come from the models."""
+    sql = getattr(_facts_sql, "sql", None)
+    if sql is None:
+        t = {m.__name__: m._meta.db_table for m in (Household, Intake, PurchasePrice, Grade, Produce)}
+        price = (
+            f"FROM {t['PurchasePrice']} pp JOIN {t['Grade']} g ON g.id = pp.grade_id JOIN {t['Produce']} pd ON pd.id = g.produce_id "
+            "WHERE pd.code = %s AND g.code = %s AND pp.effective_from <= %s ORDER BY pp.effective_from DESC LIMIT 1"
+        )
+        sql = (
+            f"SELECT h.id, h.village_id, "
+            f"(SELECT i.id FROM {t['Intake']} i WHERE i.client_id = %s), "
+            f"(SELECT pp.grade_id {price}), (SELECT pp.price_per_kg {price}), "
+            f"(SELECT COUNT(*) FROM {t['Intake']} i WHERE i.collection_point_id = %s AND i.created_at >= %s AND i.created_at < %s) "
+            f"FROM {t['Household']} h WHERE h.number = %s LIMIT 1"
+        )
+        _facts_sql.sql = sql
+    return sql
+
+
 def _facts(*, client_id: uuid.UUID, content: _Content, point: Facility, day: datetime.date):
     """In one statement, everything the happy path needs to know before writing:
     (household id, its village id, id of an intake already under this client id, grade id and
     price in force on ``day``, intakes of the point that day) — or None if no household has the number."""
-    price = PurchasePrice.objects.filter(
-        grade__produce__code=content.produce_code, grade__code=content.grade_code, effective_from__lte=day
-    ).order_by("-effective_from")
-    start, end = _day_bounds(day)
-    todays = (
-        Intake.objects.filter(collection_point=point, created_at__gte=start, created_at__lt=end)
-        .order_by()
-        .values("collection_point")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
-    found = list(
-        Household.objects.filter(number=content.household_number)
-        .order_by()
-        .annotate(
-            existing_id=Subquery(Intake.objects.filter(client_id=client_id).values("pk")[:1]),
-            price_grade_id=Subquery(price.values("grade_id")[:1]),
-            price_per_kg=Subquery(price.values("price_per_kg")[:1]),
-            todays=Subquery(todays),
-        )
-        .values_list("pk", "village_id", "existing_id", "price_grade_id", "price_per_kg", "todays")[:1]
-    )
-    return found[0] if found else None
+    prep = Intake._meta.get_field
+    start, end = (prep("created_at").get_db_prep_value(t, connection) for t in _day_bounds(day))
+    on = PurchasePrice._meta.get_field("effective_from").get_db_prep_value(day, connection)
+    price = [content.produce_code, content.grade_code, on]
+    params = [prep("client_id").get_db_prep_value(client_id, connection), *price, *price, point.pk, start, end, content.household_number]
+    with connection.cursor() as cursor:
+        cursor.execute(_facts_sql(), params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    household_id, village_id, existing_id, grade_id, price_per_kg, todays = row
+    if price_per_kg is not None:
+        price_per_kg = PurchasePrice._meta.get_field("price_per_kg").to_python(price_per_kg)  # SQLite answers a float or text
+    return household_id, village_id, existing_id, grade_id, price_per_kg, todays
 
 
 def _replay(existing: Intake, content: _Content) -> Intake:
@@ -282,6 +302,35 @@ def _day_bounds(day: datetime.date) -> tuple[datetime.datetime, datetime.datetim
     tz = timezone.get_current_timezone()
     start = datetime.datetime.combine(day, datetime.time.min, tzinfo=tz)
     return start, start + datetime.timedelta(days=1)
+
+
+def _insert_intake(lot: Lot, intake: Intake, movement: LotMovement, entry: IncomeEntry) -> None:
+    """Write an intake's four rows (and the summary's share of the income entry) all or nothing."""
+    if connection.vendor != "postgresql":
+        with transaction.atomic():
+            lot.save(force_insert=True)
+            intake.lot, movement.lot = lot, lot
+            intake.save(force_insert=True)
+            movement.save(force_insert=True)
+            income_entry_append(entry)
+        return
+    lot_id = "(SELECT id FROM l)"
+    parts, params = [], []
+    for name, obj, refs in (("l", lot, {}), ("i", intake, {"lot_id": lot_id}), ("m", movement, {"lot_id": lot_id})):
+        sql, p = insert_cte(name, obj, refs=refs)
+        parts.append(sql)
+        params += p
+    ledger, p = income_entry_ctes(entry, "e")
+    params += p
+    sql = f"WITH {', '.join(parts + ledger)} SELECT (SELECT id FROM l), (SELECT id FROM i), (SELECT id FROM m), (SELECT id FROM e)"
+    # In autocommit the statement is its own transaction; inside a caller's, a savepoint keeps a
+    # refused code from aborting it.
+    with transaction.atomic() if connection.in_atomic_block else nullcontext(), connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        ids = cursor.fetchone()
+    for obj, pk in zip((lot, intake, movement, entry), ids, strict=True):
+        mark_saved(obj, pk)
+    intake.lot, movement.lot = lot, lot
 
 
 def intake_record(
@@ -334,57 +383,35 @@ def intake_record(
         grade_id, unit_price = _grade_with_price(produce_code=content.produce_code, grade_code=content.grade_code, on=day)
     amount = line_amount(weight, unit_price)
 
-    # Four inserts in one transaction (the ledger's writer adds the summary in its own). The lot
-    # code follows the day's intakes at the point; a code taken meanwhile by a concurrent intake
-    # fails the transaction (no savepoint per try) and the next free code is tried.
+    # Four rows and the summary's upsert: one statement on PostgreSQL, one transaction elsewhere.
+    # The lot code follows the day's intakes at the point; a code taken meanwhile by a concurrent
+    # intake fails the statement (nothing is written) and the next free code is tried.
     prefix = lot_code_prefix(point, day)
     seq = (todays or 0) + 1
+    detail = {
+        "point": point.code,
+        "grade": content.grade_code,
+        "weight_kg": str(weight),
+        "unit_price": str(unit_price),
+        "client_id": str(client_id),
+    }
     for _attempt in range(200):
         code = f"{prefix}{seq:04d}"
+        lot = Lot(code=code, grade_id=grade_id, household_id=household_id, origin=point, weight_kg=weight, created_at=when)
+        intake = Intake(
+            client_id=client_id, lot=lot, household_id=household_id, collection_point=point, grade_id=grade_id,
+            weight_kg=weight, unit_price=unit_price, amount=amount, staff=staff, created_at=when,
+        )
+        movement = LotMovement(
+            lot=lot, facility=point, kind=MovementKind.INTAKE, quantity_kg=weight, reference_type=INTAKE_REFERENCE_TYPE,
+            reference_code=code, author=staff, created_at=when,
+        )
+        entry = income_entry_prepare(
+            household=household_id, kind=IncomeKind.INTAKE, amount=amount, date=day, source_type=LOT_SOURCE_TYPE,
+            source_code=code, produce=content.produce_code, source_detail=detail, author=staff,
+        )
         try:
-            with transaction.atomic():
-                lot = Lot.objects.create(
-                    code=code, grade_id=grade_id, household_id=household_id, origin=point, weight_kg=weight, created_at=when
-                )
-                intake = Intake.objects.create(
-                    client_id=client_id,
-                    lot=lot,
-                    household_id=household_id,
-                    collection_point=point,
-                    grade_id=grade_id,
-                    weight_kg=weight,
-                    unit_price=unit_price,
-                    amount=amount,
-                    staff=staff,
-                    created_at=when,
-                )
-                LotMovement.objects.create(
-                    lot=lot,
-                    facility=point,
-                    kind=MovementKind.INTAKE,
-                    quantity_kg=weight,
-                    reference_type=INTAKE_REFERENCE_TYPE,
-                    reference_code=lot.code,
-                    author=staff,
-                    created_at=when,
-                )
-                income_entry_record(
-                    household=household_id,
-                    kind=IncomeKind.INTAKE,
-                    amount=amount,
-                    date=day,
-                    source_type=LOT_SOURCE_TYPE,
-                    source_code=lot.code,
-                    produce=content.produce_code,
-                    source_detail={
-                        "point": point.code,
-                        "grade": content.grade_code,
-                        "weight_kg": str(weight),
-                        "unit_price": str(unit_price),
-                        "client_id": str(client_id),
-                    },
-                    author=staff,
-                )
+            _insert_intake(lot, intake, movement, entry)
             return intake, True
         except IntegrityError:
             # A concurrent post of the same client id won the race: answer as a replay.
