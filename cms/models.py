@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from wagtail.admin.forms import WagtailAdminPageForm
 from wagtail.admin.panels import FieldPanel, MultiFieldPanel
 from wagtail.fields import StreamField
-from wagtail.models import Page
+from wagtail.models import Page, PageViewRestriction
 from wagtail.search import index
 
 from logistics.models import Produce
@@ -40,6 +40,15 @@ class CachedPageMixin:
             cacheable = False  # a page only some people may see is never shared between signed-in people
         request._storefront_cacheable = cacheable
         return super().serve(request, *args, **kwargs)
+
+    def get_view_restrictions(self):
+        # Wagtail asks this on every view (two queries over the ancestors); with no restriction
+        # anywhere — the usual case, cached per catalogue version — the answer is known.
+        from .cache import view_restrictions_exist
+
+        if not view_restrictions_exist():
+            return PageViewRestriction.objects.none()
+        return super().get_view_restrictions()
 
 
 class HomePage(CachedPageMixin, Page):

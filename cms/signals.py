@@ -48,6 +48,11 @@ def connect() -> None:
         post_save.connect(bump_catalogue_version, sender=model, dispatch_uid=f"cms-cache-save-{model.__name__}")
     for model in (Product, Page):
         post_delete.connect(bump_catalogue_version, sender=model, dispatch_uid=f"cms-cache-delete-{model.__name__}")
+    # Routes and "no page is restricted" are cached per catalogue version (cms.cache.route).
+    from wagtail.models import PageViewRestriction
+
+    for signal in (post_save, post_delete):
+        signal.connect(bump_catalogue_version, sender=PageViewRestriction, dispatch_uid=f"cms-cache-restriction-{signal!r}")
     # A signed-in hit trusts the person entry (auth hash, employee, roles): whatever changes them drops it.
     from marketplace.models import Employee
 

@@ -31,3 +31,65 @@ def test_uncached_page_query_count_does_not_grow_with_the_catalogue(client, whic
     bump_catalogue_version()
     with django_assert_max_num_queries(n_small):
         client.get(url(small))
+
+
+@pytest.mark.parametrize("which", ["listing", "product", "home"])
+def test_an_uncached_anonymous_page_is_at_most_eight_queries(client, settings, which, django_assert_max_num_queries):
+    """With the page cache off, the route and the site come from the route cache and the
+    no-restrictions answer is known: what is left is the page's own content."""
+    from marketplace.settlement.money_flow import money_flow_snapshot_refresh
+
+    settings.RELIEF_PAGE_CACHE = False
+    shop = catalogue(3, with_images=True)
+    money_flow_snapshot_refresh()  # the home page shows the published figures (settlement refreshes them)
+    url = {"listing": shop.category.url + "?in_stock=on&sort=price", "product": shop.pages[0].url, "home": "/"}[which]
+    client.get(url)  # renditions made, route cached
+    with django_assert_max_num_queries(8):
+        response = client.get(url)
+    assert response.status_code == 200 and shop.products[0].name in response.content.decode()
+
+
+class TestRouteCache:
+    """A cached route never serves what Wagtail would not: every change to the tree or to who may
+    see a page replaces the catalogue version the route is keyed by."""
+
+    @pytest.fixture(autouse=True)
+    def _uncached_pages(self, settings):
+        settings.RELIEF_PAGE_CACHE = False
+
+    def test_an_unpublished_page_is_gone_at_once(self, client):
+        shop = catalogue(2)
+        url = shop.pages[0].url
+        assert client.get(url).status_code == 200
+        shop.pages[0].unpublish()
+        assert client.get(url).status_code == 404
+
+    def test_a_moved_slug_answers_at_the_new_path_only(self, client):
+        shop = catalogue(2)
+        page, old = shop.pages[0], shop.pages[0].url
+        assert client.get(old).status_code == 200
+        page.slug = "renamed-chestnut"
+        page.save_revision().publish()
+        page.refresh_from_db()
+        assert client.get(old).status_code == 404
+        assert client.get(page.url).status_code == 200
+
+    def test_a_deleted_page_is_gone(self, client):
+        shop = catalogue(2)
+        url = shop.pages[1].url
+        assert client.get(url).status_code == 200
+        shop.pages[1].delete()
+        assert client.get(url).status_code == 404
+
+    def test_a_page_made_private_asks_for_sign_in_though_its_route_was_cached(self, client):
+        from wagtail.models import PageViewRestriction
+
+        shop = catalogue(2)
+        url = shop.pages[0].url
+        assert client.get(url).status_code == 200
+        assert client.get(url).status_code == 200  # served through the cached route
+        PageViewRestriction.objects.create(page=shop.category, restriction_type=PageViewRestriction.LOGIN)
+        response = client.get(url)
+        assert response.status_code == 302 and "login" in response["Location"]
+        PageViewRestriction.objects.filter(page=shop.category).delete()
+        assert client.get(url).status_code == 200
