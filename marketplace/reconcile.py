@@ -8,9 +8,11 @@ Each check is one aggregate SQL statement returning only what does not balance.
 from __future__ import annotations
 
 from django.db import connection
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.money import yuan
+from households.models import SalesChannel
 from logistics.models import BatchStock, Facility
 
 from .models import AllocationEntry, Order, OrderLine, OrderLineBatch
@@ -86,25 +88,31 @@ CHECKS = {
 
 def sales_of_batches(batch_ids: list[int]) -> list[dict]:
     """Forward trace: the order lines that took units of these batches — order number, date,
-    units and the buyer's employer; never the buyer's name (staff trace only)."""
+    units and the buyer's employer; never the buyer's name (staff trace only). One query of
+    ``.values()`` rows (no model instances), whatever the number of sales."""
     rows = (
         OrderLineBatch.objects.filter(batch_id__in=batch_ids)
-        .select_related("batch", "line__order__employee__employer", "line__product")
         .order_by("line__order__created_at", "pk")
+        .values("units", "batch__code", "line__order__number", "line__order__created_at", "line__order__status",
+                "line__order__channel", "line__order__employee_id", "line__order__employee__employer__name", "line__product__name")
     )
+    status_labels = {value: str(label) for value, label in Order.Status.choices}
+    channel_labels = {value: str(label) for value, label in SalesChannel.choices}
+    sale = _("Sale")
     return [
         {
             "type": "sale",
-            "type_label": _("Sale"),
-            "batch_code": r.batch.code,
-            "order_number": r.line.order.number,
-            "date": r.line.order.created_at.date().isoformat(),
-            "status": r.line.order.status,
-            "status_label": str(Order.Status(r.line.order.status).label),
-            "product": r.line.product.name,
-            "units": r.units,
+            "type_label": sale,
+            "batch_code": r["batch__code"],
+            "order_number": r["line__order__number"],
+            "date": timezone.localtime(r["line__order__created_at"]).date().isoformat(),
+            "status": r["line__order__status"],
+            "status_label": status_labels.get(r["line__order__status"], r["line__order__status"]),
+            "product": r["line__product__name"],
+            "units": r["units"],
             # a counter sale or canteen delivery may have no employee: its channel says who bought
-            "employer": r.line.order.employee.employer.name if r.line.order.employee else r.line.order.get_channel_display(),
+            "employer": (r["line__order__employee__employer__name"] if r["line__order__employee_id"]
+                         else channel_labels.get(r["line__order__channel"], r["line__order__channel"])),
         }
         for r in rows
     ]

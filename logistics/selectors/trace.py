@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Count, Max, Min, Q
+from django.db.models import Count, IntegerField, Max, Min, Value
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -29,14 +29,14 @@ from households.models import Household
 
 from ..models import (
     BatchShare,
-    BatchStock,
     Lot,
     PackedBatch,
     PackingInput,
     QualityInspection,
     Shipment,
-    ShipmentLine,
 )
+from . import trace_rows as rows_
+from .trace_rows import Names
 
 ForwardExtension = Callable[[list[int]], list[dict]]
 _FORWARD_EXTENSIONS: list[ForwardExtension] = []
@@ -119,18 +119,19 @@ class Trace:
         }
 
 
+_ISO: dict = {}  # many events share a second (a shipment's lines, a packing run's inputs): format each once
+
+
 def _iso(dt) -> str | None:
     if dt is None:
         return None
-    return timezone.localtime(dt).isoformat(timespec="seconds") if hasattr(dt, "tzinfo") else dt.isoformat()
-
-
-def _facility(row: dict, prefix: str) -> dict:
-    return {"code": row[f"{prefix}code"], "name": row[f"{prefix}name"], "kind": row[f"{prefix}kind"]}
-
-
-def _location(row: dict, prefix: str) -> str:
-    return f"{row[prefix + 'name']} ({row[prefix + 'code']})"
+    text = _ISO.get(dt)
+    if text is None:
+        text = timezone.localtime(dt).isoformat(timespec="seconds") if hasattr(dt, "tzinfo") else dt.isoformat()
+        if len(_ISO) > 50_000:
+            _ISO.clear()
+        _ISO[dt] = text
+    return text
 
 
 def _event(kind, *, lot_code, product, quantity, unit, location, at, doc_type, doc_number, source="", destination="", note=""):
@@ -153,24 +154,25 @@ def _event(kind, *, lot_code, product, quantity, unit, location, at, doc_type, d
 
 
 class _Events:
-    """The trace's events as (sort key, kind, quantity, unit, builder) — cheap tuples for every
-    event, counted into the summary; the dicts are built only for the page returned."""
+    """The trace's events as (sort key, builder) — cheap tuples for every event, counted into the
+    summary as they are added; the dicts are built only for the page returned."""
 
     def __init__(self) -> None:
         self.items: list[tuple] = []
-        self.stages: dict[str, dict] = {}
+        self.stages: dict[str, list] = {}
 
-    def add(self, kind: str, at, quantity, unit: str, build: Callable[[], dict]) -> None:
+    def add(self, kind: str, at, quantity, unit: str, build: Callable[[], dict] | None) -> None:
         # The order a person reads: by the second it happened, then by kind (as the page always sorted).
-        self.items.append(((int(at.timestamp()) if at is not None else -(2**62), kind), build))
+        if build is not None:
+            self.items.append(((int(at.timestamp()) if at is not None else -(2**62), kind), build))
         stage = self.stages.get(kind)
         if stage is None:
-            stage = self.stages[kind] = {"events": 0, "kg": Decimal("0.000"), "units": 0}
-        stage["events"] += 1
+            stage = self.stages[kind] = [0, Decimal("0.000"), 0]
+        stage[0] += 1
         if unit == "kg":
-            stage["kg"] += quantity
+            stage[1] += quantity
         else:
-            stage["units"] += int(quantity)
+            stage[2] += int(quantity)
 
     def page(self, offset: int, limit: int | None) -> list[dict]:
         self.items.sort(key=lambda item: item[0])
@@ -179,109 +181,104 @@ class _Events:
 
     def stage_summary(self) -> dict:
         return {
-            kind: {"label": str(EVENT_LABELS.get(kind, kind)), "events": s["events"], "kg": str(s["kg"]) if s["kg"] else "0",
-                   "units": s["units"]}
-            for kind, s in sorted(self.stages.items())
+            kind: {"label": str(EVENT_LABELS.get(kind, kind)), "events": n, "kg": str(kg) if kg else "0", "units": units}
+            for kind, (n, kg, units) in sorted(self.stages.items())
         }
 
 
-_LOT_FIELDS = (
-    "code", "weight_kg", "created_at", "grade__code", "grade__name", "grade__produce__code", "grade__produce__name",
-    "household__number", "household__village__name", "household__village__township__name",
-    "origin__code", "origin__name", "origin__kind", "intake__created_at", "intake__void__id",
-)
-_BATCH_FIELDS = (
-    "id", "code", "units", "unit_weight_kg", "packed_at", "best_before", "inspection_status", "on_hold", "hold_reason",
-    "packing_run__code", "packing_run__waste_kg", "sku__code", "sku__name", "sku__produce__code", "sku__grade__code",
-    "station__code", "station__name", "station__kind",
-)
-_LINE_FIELDS = (
-    "lot_id", "batch_id", "dispatched", "received", "loss_reason", "shipment__code", "shipment__status",
-    "shipment__dispatched_at", "shipment__received_at", "shipment__origin__code", "shipment__origin__name",
-    "shipment__origin__kind", "shipment__destination__code", "shipment__destination__name", "shipment__destination__kind",
-)
+_STATUS_LABELS = {value: label for value, label in Shipment.Status.choices}
 
 
-def _lot_product(lot: dict, prefix: str = "") -> str:
-    return f"{lot[prefix + 'grade__produce__name']} {lot[prefix + 'grade__name']}"
+def _lot_product(lot: dict, names: Names) -> str:
+    grade = names.grades[lot["grade_id"]]
+    return f"{grade[3]} {grade[1]}"
 
 
-def _lot_row(lot: dict, prefix: str = "", used_kg=None) -> dict:
-    p = prefix
+def _lot_row(lot: dict, names: Names, used_kg=None) -> dict:
+    grade = names.grades[lot["grade_id"]]
+    village = names.villages[lot["household__village_id"]]
     row = {
-        "lot_code": lot[p + "code"],
-        "product": _lot_product(lot, p),
-        "produce": lot[p + "grade__produce__code"],
-        "grade": lot[p + "grade__code"],
-        "weight_kg": str(lot[p + "weight_kg"]),
-        "household": lot[p + "household__number"],
-        "village": lot[p + "household__village__name"],
-        "township": lot[p + "household__village__township__name"],
-        "collection_point": _facility(lot, p + "origin__"),
-        "intake_at": _iso(lot[p + "intake__created_at"] or lot[p + "created_at"]),
-        "voided": lot[p + "intake__void__id"] is not None,
+        "lot_code": lot["code"],
+        "product": f"{grade[3]} {grade[1]}",
+        "produce": grade[2],
+        "grade": grade[0],
+        "weight_kg": str(lot["weight_kg"]),
+        "household": lot["household__number"],
+        "village": village[0],
+        "township": village[1],
+        "collection_point": names.facilities[lot["origin_id"]],
+        "intake_at": _iso(lot["intake__created_at"] or lot["created_at"]),
+        "voided": lot["intake__void__id"] is not None,
     }
     if used_kg is not None:
         row["used_kg"] = str(used_kg)
     return row
 
 
-def _add_lot_events(events: _Events, lot: dict, prefix: str = "") -> None:
-    p = prefix
-    at = lot[p + "intake__created_at"] or lot[p + "created_at"]
-    events.add(EventType.INTAKE, at, lot[p + "weight_kg"], "kg", lambda: _event(
-        EventType.INTAKE, lot_code=lot[p + "code"], product=_lot_product(lot, p), quantity=lot[p + "weight_kg"], unit="kg",
-        location=_location(lot, p + "origin__"), at=at, doc_type=_("Intake receipt"), doc_number=lot[p + "code"],
-        source=_("household %(number)s") % {"number": lot[p + "household__number"]}))
+def _add_lot_events(events: _Events, lot: dict, names: Names) -> None:
+    at = lot["intake__created_at"] or lot["created_at"]
+    events.add(EventType.INTAKE, at, lot["weight_kg"], "kg", lambda: _event(
+        EventType.INTAKE, lot_code=lot["code"], product=_lot_product(lot, names), quantity=lot["weight_kg"], unit="kg",
+        location=names.location(lot["origin_id"]), at=at, doc_type=_("Intake receipt"), doc_number=lot["code"],
+        source=_("household %(number)s") % {"number": lot["household__number"]}))
 
 
-def _add_shipment_events(events: _Events, line: dict, code: str, product: str, unit: str) -> None:
+def _add_shipment_events(events: _Events, line: dict, code: str, product: str, unit: str, names: Names) -> None:
     def qty(value):
         return value.normalize() if unit == "units" else value
 
-    origin, destination = _location(line, "shipment__origin__"), _location(line, "shipment__destination__")
-    events.add(EventType.SHIPPING, line["shipment__dispatched_at"], line["dispatched"], unit, lambda: _event(
-        EventType.SHIPPING, lot_code=code, product=product, quantity=qty(line["dispatched"]), unit=unit, location=origin,
-        at=line["shipment__dispatched_at"], doc_type=_("Shipment note"), doc_number=line["shipment__code"], source=origin,
-        destination=destination))
+    def where():
+        return names.location(line["shipment__origin_id"]), names.location(line["shipment__destination_id"])
+
+    def shipped():
+        origin, destination = where()
+        return _event(EventType.SHIPPING, lot_code=code, product=product, quantity=qty(line["dispatched"]), unit=unit,
+                      location=origin, at=line["shipment__dispatched_at"], doc_type=_("Shipment note"),
+                      doc_number=line["shipment__code"], source=origin, destination=destination)
+
+    def received():
+        origin, destination = where()
+        return _event(EventType.RECEIVING, lot_code=code, product=product, quantity=qty(line["received"]), unit=unit,
+                      location=destination, at=line["shipment__received_at"], doc_type=_("Shipment note"),
+                      doc_number=line["shipment__code"], source=origin, destination=destination,
+                      note=(_("loss %(quantity)s: %(reason)s") % {"quantity": line["dispatched"] - line["received"],
+                                                                   "reason": line["loss_reason"]} if short else ""))
+
+    events.add(EventType.SHIPPING, line["shipment__dispatched_at"], line["dispatched"], unit, shipped)
     if line["received"] is not None:
         short = line["received"] < line["dispatched"]
-        events.add(EventType.RECEIVING, line["shipment__received_at"], line["received"], unit, lambda: _event(
-            EventType.RECEIVING, lot_code=code, product=product, quantity=qty(line["received"]), unit=unit, location=destination,
-            at=line["shipment__received_at"], doc_type=_("Shipment note"), doc_number=line["shipment__code"], source=origin,
-            destination=destination,
-            note=(_("loss %(quantity)s: %(reason)s") % {"quantity": line["dispatched"] - line["received"], "reason": line["loss_reason"]}
-                  if short else "")))
+        events.add(EventType.RECEIVING, line["shipment__received_at"], line["received"], unit, received)
         if short:
             events.add(EventType.LOSS, None, line["dispatched"] - line["received"], unit, None)
 
 
-def _shipment_row(line: dict, code: str) -> dict:
+def _shipment_row(line: dict, code: str, names: Names) -> dict:
     return {
         "shipment": line["shipment__code"],
         "code": code,
-        "origin": _facility(line, "shipment__origin__"),
-        "destination": _facility(line, "shipment__destination__"),
+        "origin": names.facilities[line["shipment__origin_id"]],
+        "destination": names.facilities[line["shipment__destination_id"]],
         "dispatched": str(line["dispatched"]),
         "received": None if line["received"] is None else str(line["received"]),
         "loss_reason": line["loss_reason"],
         "dispatched_at": _iso(line["shipment__dispatched_at"]),
         "received_at": _iso(line["shipment__received_at"]),
         "status": line["shipment__status"],
-        "status_label": str(Shipment.Status(line["shipment__status"]).label),
+        "status_label": str(_STATUS_LABELS.get(line["shipment__status"], line["shipment__status"])),
     }
 
 
-def _batch_row(b: dict, latest_inspection: dict | None) -> dict:
+def _batch_row(b: dict, latest_inspection: dict | None, names: Names) -> dict:
+    sku = names.skus[b["sku_id"]]
     return {
         "batch_code": b["code"],
-        "sku": b["sku__code"],
-        "product": b["sku__name"],
-        "produce": b["sku__produce__code"],
-        "grade": b["sku__grade__code"] or "",
+        "sku": sku[0],
+        "product": sku[1],
+        "produce": sku[2],
+        "grade": sku[3] or "",
         "units": b["units"],
         "unit_weight_kg": str(b["unit_weight_kg"]),
-        "station": _facility(b, "station__"),
+        "station": names.facilities[b["station_id"]],
         "packed_at": _iso(b["packed_at"]),
         "best_before": b["best_before"].isoformat(),
         "inspection_status": b["inspection_status"],
@@ -292,46 +289,43 @@ def _batch_row(b: dict, latest_inspection: dict | None) -> dict:
     }
 
 
-def _add_output_event(events: _Events, b: dict, *, with_note: bool) -> None:
+def _add_output_event(events: _Events, b: dict, names: Names, *, with_note: bool) -> None:
     events.add(EventType.TRANSFORMATION_OUTPUT, b["packed_at"], b["units"], "units", lambda: _event(
-        EventType.TRANSFORMATION_OUTPUT, lot_code=b["code"], product=b["sku__name"], quantity=b["units"], unit="units",
-        location=_location(b, "station__"), at=b["packed_at"], doc_type=_("Packing record"), doc_number=b["packing_run__code"],
+        EventType.TRANSFORMATION_OUTPUT, lot_code=b["code"], product=names.skus[b["sku_id"]][1], quantity=b["units"],
+        unit="units", location=names.location(b["station_id"]), at=b["packed_at"], doc_type=_("Packing record"),
+        doc_number=b["packing_run__code"],
         note=(_("%(weight)s kg per unit; waste %(waste)s kg") % {"weight": b["unit_weight_kg"], "waste": b["packing_run__waste_kg"]}
               if with_note else "")))
 
 
-def _lines(*, lot_ids: list[int], batch_ids: list[int]) -> tuple[list[dict], list[dict]]:
-    """Shipment lines of these lots and of these batches, in one query: (lot lines, batch lines)."""
-    if not lot_ids and not batch_ids:
-        return [], []
-    lines = list(ShipmentLine.objects.filter(Q(lot_id__in=lot_ids) | Q(batch_id__in=batch_ids)).order_by("pk").values(*_LINE_FIELDS))
-    return [line for line in lines if line["lot_id"]], [line for line in lines if line["batch_id"]]
+def _add_input_event(events: _Events, b: dict, lot: dict, quantity_kg, names: Names) -> None:
+    events.add(EventType.TRANSFORMATION_INPUT, b["packed_at"], quantity_kg, "kg", lambda: _event(
+        EventType.TRANSFORMATION_INPUT, lot_code=lot["code"], product=_lot_product(lot, names), quantity=quantity_kg, unit="kg",
+        location=names.location(b["station_id"]), at=b["packed_at"], doc_type=_("Packing record"),
+        doc_number=b["packing_run__code"], destination=b["code"]))
 
 
-def _forward_of_batches(trace: Trace, events: _Events, batches: list[dict], batch_lines: list[dict]) -> None:
-    """Shipments of the batches, where their units are now, inspections, and extension rows: 2 queries + extensions."""
+def _forward_of_batches(trace: Trace, events: _Events, batches: list[dict], batch_lines: list[dict], inspections: list[dict],
+                        stock: list[dict], names: Names) -> None:
+    """Shipments of the batches, where their units are now, inspections, and extension rows (extensions: their own queries)."""
     ids = [b["id"] for b in batches]
     by_id = {b["id"]: b for b in batches}
-    inspections = list(QualityInspection.objects.filter(batch_id__in=ids).order_by("inspected_at", "pk")
-                       .values("id", "batch_id", "inspected_at", "passed", "notes"))
     latest = {}
     for i in inspections:
         latest[i["batch_id"]] = i
-    trace.batches = [_batch_row(b, latest.get(b["id"])) for b in batches]
+    trace.batches = [_batch_row(b, latest.get(b["id"]), names) for b in batches]
     for i in inspections:
         b = by_id[i["batch_id"]]
         events.add(EventType.INSPECTION, i["inspected_at"], b["units"], "units", lambda b=b, i=i: _event(
-            EventType.INSPECTION, lot_code=b["code"], product=b["sku__name"], quantity=b["units"], unit="units",
-            location=_location(b, "station__"), at=i["inspected_at"], doc_type=_("Inspection record"), doc_number=str(i["id"]),
+            EventType.INSPECTION, lot_code=b["code"], product=names.skus[b["sku_id"]][1], quantity=b["units"], unit="units",
+            location=names.location(b["station_id"]), at=i["inspected_at"], doc_type=_("Inspection record"), doc_number=str(i["id"]),
             note=_("passed") if i["passed"] else _("failed: %(notes)s") % {"notes": i["notes"]}))
     for line in batch_lines:
         b = by_id[line["batch_id"]]
-        trace.shipments.append(_shipment_row(line, b["code"]))
-        _add_shipment_events(events, line, b["code"], b["sku__name"], "units")
-    stock = (BatchStock.objects.filter(batch_id__in=ids).order_by("batch_id", "facility_id")
-             .values("batch_id", "quantity", "reserved", "facility__code", "facility__name", "facility__kind"))
+        trace.shipments.append(_shipment_row(line, b["code"], names))
+        _add_shipment_events(events, line, b["code"], names.skus[b["sku_id"]][1], "units", names)
     trace.stock = [
-        {"batch_code": by_id[s["batch_id"]]["code"], "facility": _facility(s, "facility__"), "quantity": s["quantity"],
+        {"batch_code": by_id[s["batch_id"]]["code"], "facility": names.facilities[s["facility_id"]], "quantity": s["quantity"],
          "reserved": s["reserved"]}
         for s in stock
     ]
@@ -342,7 +336,6 @@ def _forward_of_batches(trace: Trace, events: _Events, batches: list[dict], batc
 def _finish(trace: Trace, events: _Events, offset: int, limit: int | None, **counts) -> Trace:
     # Loss rows only count into the summary; they are not events of their own on the page.
     loss = events.stages.pop(EventType.LOSS, None)
-    events.items = [item for item in events.items if item[1] is not None]
     trace.events_total = len(events.items)
     trace.events_offset = max(0, offset)
     trace.events_limit = limit
@@ -355,24 +348,20 @@ def _finish(trace: Trace, events: _Events, offset: int, limit: int | None, **cou
         "events": trace.events_total,
         **counts,
         "stages": events.stage_summary(),
-        "loss": {"kg": str(loss["kg"]) if loss else "0", "units": loss["units"] if loss else 0},
+        "loss": {"kg": str(loss[1]) if loss else "0", "units": loss[2] if loss else 0},
     }
     return trace
-
-
-_SUBJECT_FIELDS = {
-    "batch": (*_BATCH_FIELDS, "packing_run_id"),
-    "lot": ("id", *_LOT_FIELDS),
-    "household": ("id", "number", "village__name"),
-}
 
 
 def _row(kind: str, subject) -> dict:
     """The subject's row: given (from ``trace_subject``), or read by id or from the instance's id."""
     if isinstance(subject, dict):
         return subject
-    model = {"batch": PackedBatch, "lot": Lot, "household": Household}[kind]
-    return model.objects.filter(pk=subject if isinstance(subject, int) else subject.pk).values(*_SUBJECT_FIELDS[kind]).get()
+    pk = subject["id"] if isinstance(subject, dict) else subject if isinstance(subject, int) else subject.pk
+    rows = {"batch": rows_.batch_row, "lot": rows_.lot_row, "household": rows_.household_row}[kind](pk)
+    if not rows:
+        raise {"batch": PackedBatch, "lot": Lot, "household": Household}[kind].DoesNotExist
+    return rows[0]
 
 
 def trace_batch(batch: PackedBatch | int | dict, *, offset: int = 0, limit: int | None = DEFAULT_PAGE) -> Trace:
@@ -380,70 +369,67 @@ def trace_batch(batch: PackedBatch | int | dict, *, offset: int = 0, limit: int 
     b = _row("batch", batch)
     trace = Trace(code=b["code"], kind="batch", subject={})
     events = _Events()
-    inputs = list(PackingInput.objects.filter(run_id=b["packing_run_id"]).order_by("lot__code")
-                  .values("lot_id", "quantity_kg", *(f"lot__{f}" for f in _LOT_FIELDS)))
-    lots = {i["lot_id"]: i for i in inputs}
-    for i in inputs:
-        trace.lots.append(_lot_row(i, "lot__", used_kg=i["quantity_kg"]))
-        _add_lot_events(events, i, "lot__")
-    lot_lines, batch_lines = _lines(lot_ids=list(lots), batch_ids=[b["id"]])
+    inputs = rows_.batch_inputs(b["packing_run_id"])
+    lots = [{f: i[f"lot__{f}"] for f in rows_.LOT_FIELDS} for i in inputs]
+    lot_lines, batch_lines = _split(rows_.batch_lines(b["packing_run_id"], b["id"]))
+    inspections, stock = rows_.batch_inspections(b["id"]), rows_.batch_stock(b["id"])
+    names = rows_.names_for(lots=lots, batches=[b], lines=lot_lines + batch_lines, stock=stock)
+    by_id = {lot["id"]: lot for lot in lots}
+    for lot, i in zip(lots, inputs, strict=True):
+        trace.lots.append(_lot_row(lot, names, used_kg=i["quantity_kg"]))
+        _add_lot_events(events, lot, names)
     for line in lot_lines:
-        lot = lots[line["lot_id"]]
-        _add_shipment_events(events, line, lot["lot__code"], _lot_product(lot, "lot__"), "kg")
-    for i in inputs:
-        events.add(EventType.TRANSFORMATION_INPUT, b["packed_at"], i["quantity_kg"], "kg", lambda i=i: _event(
-            EventType.TRANSFORMATION_INPUT, lot_code=i["lot__code"], product=_lot_product(i, "lot__"), quantity=i["quantity_kg"],
-            unit="kg", location=_location(b, "station__"), at=b["packed_at"], doc_type=_("Packing record"),
-            doc_number=b["packing_run__code"], destination=b["code"]))
-    _add_output_event(events, b, with_note=True)
-    _forward_of_batches(trace, events, [b], batch_lines)
+        lot = by_id[line["lot_id"]]
+        _add_shipment_events(events, line, lot["code"], _lot_product(lot, names), "kg", names)
+    for lot, i in zip(lots, inputs, strict=True):
+        _add_input_event(events, b, lot, i["quantity_kg"], names)
+    _add_output_event(events, b, names, with_note=True)
+    _forward_of_batches(trace, events, [b], batch_lines, inspections, stock, names)
     trace.subject = trace.batches[0]
     return _finish(trace, events, offset, limit)
 
 
-def _trace_lots(trace: Trace, lots: list[dict], offset: int, limit: int | None) -> Trace:
+def _split(lines: list[dict]) -> tuple[list[dict], list[dict]]:
+    """(lines of lots, lines of batches), each in id order."""
+    lines.sort(key=lambda line: line["id"])
+    return [line for line in lines if line["lot_id"]], [line for line in lines if line["batch_id"]]
+
+
+def _trace_lots(trace: Trace, lots: list[dict], inputs: list[dict], lines: list[dict], inspections: list[dict], stock: list[dict],
+                offset: int, limit: int | None) -> Trace:
     events = _Events()
     by_id = {lot["id"]: lot for lot in lots}
-    for lot in lots:
-        trace.lots.append(_lot_row(lot))
-        _add_lot_events(events, lot)
-    inputs = list(PackingInput.objects.filter(lot_id__in=list(by_id), run__batch__isnull=False).order_by("run__batch__packed_at", "pk")
-                  .values("lot_id", "quantity_kg", *(f"run__batch__{f}" for f in _BATCH_FIELDS)))
     batches: dict[int, dict] = {}
     for i in inputs:
         if i["run__batch__id"] not in batches:
-            batches[i["run__batch__id"]] = {f: i[f"run__batch__{f}"] for f in _BATCH_FIELDS}
-    batch_ids = sorted(batches)
-    lot_lines, batch_lines = _lines(lot_ids=list(by_id), batch_ids=batch_ids)
+            batches[i["run__batch__id"]] = {f: i[f"run__batch__{f}"] for f in rows_.BATCH_FIELDS}
+    lot_lines, batch_lines = _split(lines)
+    names = rows_.names_for(lots=lots, batches=list(batches.values()), lines=lines, stock=stock)
+    for lot in lots:
+        trace.lots.append(_lot_row(lot, names))
+        _add_lot_events(events, lot, names)
     for line in lot_lines:
         lot = by_id[line["lot_id"]]
-        trace.shipments.append(_shipment_row(line, lot["code"]))
-        _add_shipment_events(events, line, lot["code"], _lot_product(lot), "kg")
-    seen: dict[int, dict] = {}
+        trace.shipments.append(_shipment_row(line, lot["code"], names))
+        _add_shipment_events(events, line, lot["code"], _lot_product(lot, names), "kg", names)
     for i in inputs:
-        b = batches.get(i["run__batch__id"])
-        if b is None:
-            continue
-        seen.setdefault(b["id"], b)
-        lot = by_id[i["lot_id"]]
-        events.add(EventType.TRANSFORMATION_INPUT, b["packed_at"], i["quantity_kg"], "kg", lambda i=i, b=b, lot=lot: _event(
-            EventType.TRANSFORMATION_INPUT, lot_code=lot["code"], product=_lot_product(lot), quantity=i["quantity_kg"], unit="kg",
-            location=_location(b, "station__"), at=b["packed_at"], doc_type=_("Packing record"), doc_number=b["packing_run__code"],
-            destination=b["code"]))
-    for b in seen.values():
-        _add_output_event(events, b, with_note=False)
+        _add_input_event(events, batches[i["run__batch__id"]], by_id[i["lot_id"]], i["quantity_kg"], names)
+    for b in batches.values():
+        _add_output_event(events, b, names, with_note=False)
     lot_shipment_rows = trace.shipments
     trace.shipments = []
-    _forward_of_batches(trace, events, list(seen.values()), batch_lines)
+    _forward_of_batches(trace, events, list(batches.values()), batch_lines, inspections, stock, names)
     trace.shipments = lot_shipment_rows + trace.shipments
     return _finish(trace, events, offset, limit)
 
 
 def trace_lot(lot: Lot | int | dict, *, offset: int = 0, limit: int | None = DEFAULT_PAGE) -> Trace:
     """Forward from a lot: its intake (with the household's registry number), shipments, the batches it went into."""
-    rows = [_row("lot", lot)]
-    trace = Trace(code=rows[0]["code"], kind="lot", subject={})
-    _trace_lots(trace, rows, offset, limit)
+    row = _row("lot", lot)
+    pk = row["id"]
+    trace = Trace(code=row["code"], kind="lot", subject={})
+    _trace_lots(trace, [row], rows_.lot_inputs(pk), rows_.lot_lines(pk), rows_.lot_inspections(pk), rows_.lot_stock(pk),
+                offset, limit)
     trace.subject = trace.lots[0]
     return trace
 
@@ -451,9 +437,11 @@ def trace_lot(lot: Lot | int | dict, *, offset: int = 0, limit: int | None = DEF
 def trace_household(household: Household | int | dict, *, offset: int = 0, limit: int | None = DEFAULT_PAGE) -> Trace:
     """Forward from a household: every lot it delivered and every batch they went into."""
     head = _row("household", household)
-    lots = list(Lot.objects.filter(household_id=head["id"]).order_by("created_at", "pk").values("id", *_LOT_FIELDS))
+    pk = head["id"]
+    lots = rows_.household_lots(pk)
     trace = Trace(code=head["number"], kind="household", subject={})
-    _trace_lots(trace, lots, offset, limit)
+    _trace_lots(trace, lots, rows_.household_inputs(pk), rows_.household_lines(pk), rows_.household_inspections(pk),
+                rows_.household_stock(pk), offset, limit)
     trace.subject = {"household": head["number"], "village": head["village__name"], "lots": len(lots), "batches": len(trace.batches)}
     return trace
 
@@ -462,21 +450,27 @@ def trace_of(kind: str, subject, *, offset: int = 0, limit: int | None = DEFAULT
     return {"batch": trace_batch, "lot": trace_lot, "household": trace_household}[kind](subject, offset=offset, limit=limit)
 
 
+_KINDS = ("batch", "lot", "household")
+
+
 def trace_subject(code: str, *, batches=None, lots=None, households=None) -> tuple[str, dict] | None:
     """(kind, row) of the batch code, lot code or household registry number ``code`` in the given
-    querysets (the whole books by default; logistics/access.py passes a user's scope)."""
+    querysets (the whole books by default; logistics/access.py passes a user's scope): one
+    statement asks all three, then the subject's row is read by id."""
     code = (code or "").strip()
     if not code:
         return None
-    for kind, qs, field_name in (
-        ("batch", batches if batches is not None else PackedBatch.objects.all(), "code"),
-        ("lot", lots if lots is not None else Lot.objects.all(), "code"),
-        ("household", households if households is not None else Household.objects.all(), "number"),
-    ):
-        found = qs.filter(**{field_name: code}).order_by().values(*_SUBJECT_FIELDS[kind]).first()
-        if found is not None:
-            return kind, found
-    return None
+    found = [
+        (qs if qs is not None else model.objects.all()).filter(**{field_name: code}).order_by()
+        .annotate(trace_kind=Value(k, output_field=IntegerField())).values_list("trace_kind", "pk")
+        for k, (qs, model, field_name) in enumerate(((batches, PackedBatch, "code"), (lots, Lot, "code"),
+                                                     (households, Household, "number")))
+    ]
+    hits = sorted(found[0].union(*found[1:], all=True))
+    if not hits:
+        return None
+    kind = _KINDS[hits[0][0]]
+    return kind, _row(kind, hits[0][1])
 
 
 def trace_for_code(code: str, *, offset: int = 0, limit: int | None = DEFAULT_PAGE) -> Trace | None:

@@ -4,9 +4,12 @@ hook, the staff API and its permissions, the .xlsx export, and a fixed number of
 import io
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from openpyxl import load_workbook
 
 from core import roles
+from logistics.access import trace_for_user
 from logistics.selectors import trace as trace_selectors
 from logistics.selectors.trace import trace_for_code
 from logistics.services.batches import batch_inspect
@@ -97,10 +100,57 @@ def test_a_trace_runs_a_fixed_number_of_queries(django_assert_max_num_queries):
         c.ship_to_station([(lot, "5")])
         c.pack([(lot, "5")], units=2)
     extensions = len(trace_selectors._FORWARD_EXTENSIONS)  # the marketplace's order lines: one query each
-    with django_assert_max_num_queries(5 + extensions):
+    # which kind the code is (1), the subject's row (1), inputs, shipment lines, inspections, stock, names (5)
+    with django_assert_max_num_queries(7 + extensions):
         trace_for_code(batch.code)
-    with django_assert_max_num_queries(8 + extensions):  # batch? lot? household, then its lots
+    with django_assert_max_num_queries(7 + extensions):
+        trace_for_code(a.code)
+    with django_assert_max_num_queries(8 + extensions):  # and the household's lots
         trace_for_code(c.households[0].number)
+
+
+def _statements(code: str, user) -> tuple[int, int]:
+    """(statements, events) of ``user``'s trace of ``code``, first page and all of its events."""
+    with CaptureQueriesContext(connection) as ctx:
+        t = trace_for_user(user, code, limit=50)
+    assert t is not None
+    return len(ctx.captured_queries), t.events_total
+
+
+@pytest.mark.parametrize("who", ["county", "station_staff"])
+def test_the_statements_of_a_trace_do_not_grow_with_its_events(who):
+    c = chain(households=2)
+    user = getattr(c, who)
+    few, many = c.households
+
+    def deliver(household, n: int, per_batch: int) -> list:
+        lots = [c.intake(household, weight_kg="5") for _ in range(n)]
+        c.ship_to_station([(lot, "5") for lot in lots])
+        batches = []
+        for k in range(0, n, per_batch):  # 2 units of 2.5 kg a lot
+            batches.append(c.pack([(lot, "5") for lot in lots[k:k + per_batch]], units=2 * per_batch))
+            batch_inspect(batch=batches[-1], passed=True, inspector=c.county)
+        shipment = shipment_dispatch(origin=c.station, lines=[(b, 1) for b in batches], author=c.station_staff)
+        shipment_receive(shipment=shipment, received={}, author=c.shop_staff)
+        return lots, batches
+
+    few_lots, few_batches = deliver(few, 3, per_batch=3)
+    many_lots, many_batches = deliver(many, 30, per_batch=10)
+    split = c.intake(many, weight_kg="7.5")  # a lot split over three batches
+    c.ship_to_station([(split, "7.5")])
+    for _ in range(3):
+        c.pack([(split, "2.5")], units=1)
+
+    trace_for_user(user, few.number)  # the user's roles and facility are read once, then kept on the user
+    for kind, small, large in (
+        ("batch", few_batches[0].code, many_batches[0].code),
+        ("lot", few_lots[0].code, split.code),
+        ("household", few.number, many.number),
+    ):
+        (small_statements, small_events), (large_statements, large_events) = _statements(small, user), _statements(large, user)
+        assert large_events > small_events, kind
+        assert small_statements == large_statements, (kind, small_statements, large_statements)
+    assert _statements(many.number, user)[1] > 100  # more events than a page: the rest are a link away, not a statement each
 
 
 @pytest.mark.parametrize("who", ["station_staff", "shop_staff", "county"])
