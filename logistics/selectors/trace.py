@@ -22,8 +22,7 @@ from decimal import Decimal
 
 from django.db.models import Count, IntegerField, Max, Min, Value
 from django.utils import timezone
-from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import get_language, gettext, gettext_lazy
 
 from households.models import Household
 
@@ -119,6 +118,30 @@ class Trace:
         }
 
 
+_TRANSLATED: dict[tuple, str] = {}
+
+
+def _(message: str) -> str:
+    """gettext, remembered per language: a trace reads the same few labels hundreds of times."""
+    key = (get_language(), message)
+    text = _TRANSLATED.get(key)
+    if text is None:
+        text = _TRANSLATED[key] = gettext(message)
+    return text
+
+
+def _label(labels: dict, code: str) -> str:
+    """A lazy label of ``labels`` (module constants) in the current language, remembered the same way."""
+    label = labels.get(code)
+    if label is None:
+        return code
+    key = (get_language(), id(label))
+    text = _TRANSLATED.get(key)
+    if text is None:
+        text = _TRANSLATED[key] = str(label)
+    return text
+
+
 _ISO: dict = {}  # many events share a second (a shipment's lines, a packing run's inputs): format each once
 
 
@@ -137,12 +160,12 @@ def _iso(dt) -> str | None:
 def _event(kind, *, lot_code, product, quantity, unit, location, at, doc_type, doc_number, source="", destination="", note=""):
     return {
         "event": kind,
-        "event_label": str(EVENT_LABELS.get(kind, kind)),
+        "event_label": _label(EVENT_LABELS, kind),
         "traceability_lot_code": lot_code,
         "product": product,
         "quantity": str(quantity),
         "unit": unit,
-        "unit_label": str(UNIT_LABELS.get(unit, unit)),
+        "unit_label": _label(UNIT_LABELS, unit),
         "location": location,
         "date": _iso(at),
         "reference_document_type": str(doc_type),
@@ -181,7 +204,7 @@ class _Events:
 
     def stage_summary(self) -> dict:
         return {
-            kind: {"label": str(EVENT_LABELS.get(kind, kind)), "events": n, "kg": str(kg) if kg else "0", "units": units}
+            kind: {"label": _label(EVENT_LABELS, kind), "events": n, "kg": str(kg) if kg else "0", "units": units}
             for kind, (n, kg, units) in sorted(self.stages.items())
         }
 
@@ -264,7 +287,7 @@ def _shipment_row(line: dict, code: str, names: Names) -> dict:
         "dispatched_at": _iso(line["shipment__dispatched_at"]),
         "received_at": _iso(line["shipment__received_at"]),
         "status": line["shipment__status"],
-        "status_label": str(_STATUS_LABELS.get(line["shipment__status"], line["shipment__status"])),
+        "status_label": _label(_STATUS_LABELS, line["shipment__status"]),
     }
 
 
