@@ -3,13 +3,18 @@
     .venv/bin/python bench/settlement.py                        # 100,000 / 300,000 / 1,000,000 units
     .venv/bin/python bench/settlement.py --sizes 20000 50000    # a quick run
 
-Data (25,000 households, 50,000 batches of four households each, orders of three lines of four
-units) is generated with INSERT … SELECT generate_series into the database ``relief_settlement_bench``
-(or BENCH_DATABASE_URL), recreated from scratch; the sales are the whole of 2025. For each size the orders are regenerated and one
-settlement run settles them all (1 % of lines refunded one unit); prints wall time, units/s and
-settlement lines/s. Then the county income report (totals per township, village and class,
-ranking, by month) over the year at 25,000 households, cold, beside the GROUP BY over the ledger it
-replaced (measured in the same run). Goals: 1,000,000 units under 30 s, linear; the report under 500 ms cold.
+Data (25,000 households, 50,000 batches of 160 units packed from four households' lots of one
+produce, orders of three lines of four units by the three channels) is generated with INSERT …
+SELECT generate_series into the database ``relief_settlement_bench`` (or BENCH_DATABASE_URL),
+recreated from scratch; the sales are the whole of 2025, each product's batches sold out one after
+the other (earliest expiry first, as checkout takes them). For each size the orders are regenerated
+and one settlement run settles them all (1 % of lines refunded one unit); prints wall time, units/s
+and the CPU it took (PostgreSQL backend + Python: the figure to compare on a loaded machine), then
+the reconcile checks on what it wrote (zero problems required). Then 200,000 intake entries (eight
+a household through its harvest) bring the ledger to ~1.2 M entries at 1 M units, and the county
+income report over the year is timed cold (see ``report_cold``) beside the GROUP BYs over the
+ledger it replaced, measured in the same run. Goals: 1,000,000 units under 30 s, linear; the
+report under 500 ms cold. ``--profile`` prints cProfile and the time of each kind of statement.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ os.environ.pop("REDIS_URL", None)
 
 HOUSEHOLDS = 25_000
 BATCHES = 50_000
+BATCH_UNITS = 160  # a packing run: four households' ~100 kg each into 2.5 kg boxes
 SHARES_PER_BATCH = 4
 UNITS_PER_LINE = 4
 LINES_PER_ORDER = 3
@@ -135,14 +141,18 @@ def seed_fixed() -> dict:
     insert_select(
         PackedBatch,
         "code, sku_id, station_id, packing_run_id, units, unit_weight_kg, best_before, packed_at, inspection_status, on_hold, hold_reason",
-        """SELECT 'PB-B' || substr(r.code, 5), r.sku_id, r.station_id, r.id, 1000, 2.5, '2027-12-31', now(), 'passed', false, ''
+        f"""SELECT 'PB-B' || substr(r.code, 5), r.sku_id, r.station_id, r.id, {BATCH_UNITS}, 2.5, '2027-12-31', now(), 'passed', false, ''
         FROM logistics_packingrun r ORDER BY r.id""",
     )
     b0 = scalar("SELECT MIN(id) FROM logistics_packedbatch")
     h0 = scalar("SELECT MIN(id) FROM households_household")
     insert_select(
         BatchShare, "batch_id, household_id, weight_kg",
-        f"""SELECT b.id, {h0} + ((((b.id - {b0}) * {SHARES_PER_BATCH} + k) * 7) % {HOUSEHOLDS}), 0.5 + ((b.id * (k + 3)) % 97) / 10.0
+        # A batch of produce i (its SKU) packs the lots of four households growing produce i
+        # (household h grows produce (h - h0) % 4, as its intake entries say); the first 6,250
+        # batches take every household once.
+        f"""SELECT b.id, {h0} + ((((b.id - {b0}) / 4) * {SHARES_PER_BATCH} + k) * 4 + (b.id - {b0}) % 4) % {HOUSEHOLDS},
+               0.5 + ((b.id * (k + 3)) % 97) / 10.0
         FROM logistics_packedbatch b CROSS JOIN generate_series(0, {SHARES_PER_BATCH - 1}) k""",
     )
     # Work units (单位): employees spread over them; each employee has the membership
@@ -211,8 +221,11 @@ def seed_sales(units: int, ids: dict) -> None:
     )
     insert_select(
         OrderLineBatch, "line_id, batch_id, units",
-        f"""SELECT l.id, {ids['b0']} + ((l.id * 7919) % {BATCHES // 4}) * 4 + (l.product_id - {ids['p0']}), l.quantity
-        FROM marketplace_orderline l""",
+        # Earliest expiry first, as checkout takes units: each product's lines, in order, empty its
+        # batches one after the other (a batch of 160 units is 40 lines).
+        f"""SELECT l.id, {ids['b0']} + 4 * ((l.r * {UNITS_PER_LINE}) / {BATCH_UNITS}) + (l.product_id - {ids['p0']}), l.quantity
+        FROM (SELECT id, product_id, quantity, ROW_NUMBER() OVER (PARTITION BY product_id ORDER BY id) - 1 AS r
+              FROM marketplace_orderline) l""",
     )
     sql(
         """UPDATE marketplace_order o SET total = s.t,
@@ -238,20 +251,24 @@ def seed_sales(units: int, ids: dict) -> None:
 
 def seed_intake_ledger() -> int:
     """A year of intake payments (收购款), as intake_record writes them (past the ledger's writers:
-    the caller rebuilds the summary): eight a household, spread over the year, the produce of the
-    household's hills, weight × the day's price, no sales channel."""
+    the caller rebuilds the summary): eight a household, weekly through its produce's harvest
+    (chestnut from September, walnut mid-August, tea April, fungi May), weight × the day's price,
+    no sales channel."""
     from households.models import IncomeEntry
 
     codes = "ARRAY[" + ", ".join(f"'{c}'" for c, _n in PRODUCE) + "]"
     return insert_select(
         IncomeEntry,
         "household_id, kind, amount, date, produce, channel, source_type, source_code, source_detail, reason, author_id, created_at",
-        f"""SELECT h.id, 'intake', round(w * p, 2), d, ({codes})[1 + h.id % 4], '', 'lot', 'L-' || h.id || '-' || k,
+        f"""SELECT h.id, 'intake', round(w * p, 2), d, ({codes})[1 + i], '', 'lot', 'L-' || h.id || '-' || k,
                jsonb_build_object('point', 'CP-' || h.village_id, 'grade', 'grade1', 'weight_kg', w::text, 'unit_price', p::text),
                '', NULL, d + time '10:00'
-        FROM (SELECT h.id, h.village_id, k, date '2025-01-10' + CAST((k - 1) * 44 + h.id % 30 AS integer) AS d,
-                     round((5 + (h.id * k) % 60)::numeric, 3) AS w, (4 + (h.id % 4) * 3)::numeric(10, 2) AS p
-              FROM households_household h CROSS JOIN generate_series(1, {INTAKES_PER_HOUSEHOLD}) k) h""",
+        FROM (SELECT h.id, h.village_id, k, i,
+                     (ARRAY[date '2025-09-01', date '2025-08-15', date '2025-04-01', date '2025-05-01'])[1 + i]
+                         + CAST((k - 1) * 7 + h.id % 5 AS integer) AS d,
+                     round((5 + (h.id * k) % 60)::numeric, 3) AS w, (ARRAY[12.0, 15.0, 40.0, 8.0])[1 + i]::numeric(10, 2) AS p
+              FROM (SELECT h.*, (h.id - (SELECT MIN(id) FROM households_household)) % 4 AS i FROM households_household h) h
+              CROSS JOIN generate_series(1, {INTAKES_PER_HOUSEHOLD}) k) h""",
     )
 
 
@@ -259,6 +276,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 300_000, 1_000_000], help="sold units per run")
     parser.add_argument("--chunk", type=int, default=25_000, help="order lines per settlement chunk")
+    parser.add_argument("--settle-only", action="store_true", help="stop after settling and reconciling")
+    parser.add_argument("--profile", action="store_true", help="cProfile each run and time each kind of SQL statement")
     args = parser.parse_args()
 
     print(f"load average at start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
@@ -275,7 +294,10 @@ def main() -> None:
     print(f"seeded {HOUSEHOLDS:,} households, {BATCHES:,} batches, {BATCHES * SHARES_PER_BATCH:,} shares "
           f"in {time.perf_counter() - t:.1f} s")
 
-    from marketplace.settlement.services import settled_days_mismatches, settlement_run
+    from unittest import mock
+
+    from marketplace.settlement.services import settlement_run
+    from marketplace.settlement.tasks import money_flow_refresh_task
 
     results = []
     for units in args.sizes:
@@ -283,22 +305,73 @@ def main() -> None:
         t = time.perf_counter()
         seed_sales(units, ids)
         gen = time.perf_counter() - t
-        t = time.perf_counter()
+        profiler = statements = None
+        if args.profile:
+            import cProfile
+
+            profiler, statements = cProfile.Profile(), StatementTimes()
+            profiler.enable()
+        # The money-flow refresh a completed run asks for is a task of its own (a worker runs it
+        # after the run commits): timed on its own below, not inside the run as eager Celery would.
+        refreshes: list[dict] = []
+        t, py0 = time.perf_counter(), time.process_time()
         cpu0 = backend_cpu_seconds()
-        run = settlement_run(chunk_size=args.chunk)
-        wall = time.perf_counter() - t
+        with mock.patch.object(money_flow_refresh_task, "delay", lambda _r=refreshes, **kw: _r.append(kw)):
+            if statements is not None:
+                with connection.execute_wrapper(statements):
+                    run = settlement_run(chunk_size=args.chunk)
+            else:
+                run = settlement_run(chunk_size=args.chunk)
+        wall, py = time.perf_counter() - t, time.process_time() - py0
         cpu = backend_cpu_seconds() - cpu0
-        results.append((units, wall, run.lines_written))
-        print(f"{units:>9,} units: generated in {gen:5.1f} s; settled in {wall:6.2f} s = {units / wall:,.0f} units/s, "
-              f"{run.lines_written:,} settlement lines ({run.lines_written / wall:,.0f} rows/s, ledger as many again), "
-              f"PostgreSQL backend CPU {cpu:.1f} s, {run.chunks_done} chunks, sales {run.sales_amount:,}, refunds {run.refunds_amount:,}, dividends {run.dividend_amount:,}")
+        t = time.perf_counter()
+        for kw in refreshes:
+            money_flow_refresh_task.apply(kwargs=kw)
+        refresh = time.perf_counter() - t
+        if profiler is not None:
+            import pstats
+
+            profiler.disable()
+            pstats.Stats(profiler).sort_stats("cumulative").print_stats(18)
+            statements.report()
+        results.append((units, wall, cpu + py))
+        print(
+            f"{units:>9,} units: generated in {gen:5.1f} s; settled in {wall:6.2f} s = {units / wall:,.0f} units/s "
+            f"(CPU: PostgreSQL backend {cpu:.1f} s + Python {py:.1f} s = {units / (cpu + py):,.0f} units per CPU-second; "
+            f"load {os.getloadavg()[0]:.1f}), {run.lines_written:,} settlement lines and as many income entries, "
+            f"{run.chunks_done} chunks, sales {run.sales_amount:,}, refunds {run.refunds_amount:,}, dividends {run.dividend_amount:,}; "
+            f"then the money-flow refresh task {refresh:.1f} s"
+        )
     if len(results) > 1:
-        base_units, base_wall, _ = results[0]
-        for units, wall, _ in results[1:]:
-            print(f"scaling {base_units:,} -> {units:,} units: x{units / base_units:.1f} units took x{wall / base_wall:.2f} time")
+        base_units, base_wall, base_cpu = results[0]
+        for units, wall, cpu in results[1:]:
+            print(
+                f"scaling {base_units:,} -> {units:,} units: x{units / base_units:.1f} units took x{wall / base_wall:.2f} time, "
+                f"x{cpu / base_cpu:.2f} CPU"
+            )
+    # The checks ``manage.py reconcile`` runs on what settlement wrote: attributed = net sales per
+    # day and per channel, dividends = rate × attributed, the published figures = the ledger, the
+    # monthly summary = a GROUP BY over the ledger. (The stock checks are left out: the bench
+    # writes no stock movements.)
+    from core.reconcile import run_checks
+
+    checks = [
+        "settlement_attributed_equals_net_sales",
+        "settlement_attributed_equals_net_sales_per_channel",
+        "settlement_dividends_equal_rate_times_attributed",
+        "published_figures_equal_ledger",
+        "income_summary",
+    ]
     t = time.perf_counter()
-    problems = settled_days_mismatches()
-    print(f"reconcile (attributed = net sales per day): {'OK' if not problems else problems[:3]} in {time.perf_counter() - t:.1f} s")
+    found = run_checks(checks)
+    problems = sum(len(v) for v in found.values())
+    print(f"reconcile after settling: {problems} problems in {time.perf_counter() - t:.1f} s")
+    for name, listed in found.items():
+        print(f"  {name}: {'OK' if not listed else listed[:3]}")
+    if problems:
+        raise SystemExit("reconcile found problems")
+    if args.settle_only:
+        return
 
     n = seed_intake_ledger()
     from core.reconcile import rebuild
@@ -312,46 +385,99 @@ def main() -> None:
     sql("ANALYZE households_incomemonth")
     total_entries = scalar("SELECT COUNT(*) FROM households_incomeentry")
     print(f"added {n:,} intake entries; ledger holds {total_entries:,} entries; load average {os.getloadavg()[0]:.1f}")
-    from django.core.cache import cache
+    summary_rows = scalar("SELECT COUNT(*) FROM households_incomemonth")
+    print(f"the monthly summary holds {summary_rows:,} rows for the ledger's {total_entries:,}")
+    report_cold(township=scalar("SELECT MIN(id) FROM households_township"))
+    connection.close()
 
-    from households.reports import selectors
 
-    filters = {"date_from": "2025-01-01", "date_to": "2025-12-31"}
+def report_cold(*, township: int) -> None:
+    """The county income report over 2025 as the county office opens it (GET /income/ with the
+    year's dates: totals, per township, village and class, top 100, by month, produce and
+    channel, charts), cold: the app's cache and the selectors' in-process copies emptied and a new
+    database connection, so nothing the app computed before is reused. PostgreSQL's own buffers
+    stay warm (emptying them would need a server restart). Best of three, beside the baseline
+    measured just before on a new connection each time: the four GROUP BYs over the ledger the
+    page ran before the summary (per household and kind, by month, by produce, by channel) —
+    their SQL alone, without the Python that grouped their rows."""
     import datetime
 
-    # Baseline in the same run: the per-household sums by the GROUP BY over the whole ledger
-    # that the report ran before the summary.
-    ledger_sql, ledger_params = selectors.per_household_ledger_sql(datetime.date(2025, 1, 1), datetime.date(2025, 12, 31), "")
-    summary_sql, summary_params = selectors.per_household_sql(datetime.date(2025, 1, 1), datetime.date(2025, 12, 31), "")
-    for label, (q, p) in (("GROUP BY over the ledger (baseline)", (ledger_sql, ledger_params)),
-                          ("from the monthly summary", (summary_sql, summary_params))):
-        times = []
-        for _ in range(3):
-            t = time.perf_counter()
-            with connection.cursor() as cursor:
+    from django.contrib.auth import get_user_model
+    from django.core.cache import cache
+    from django.db import connection
+    from django.test import Client
+
+    from households.models import IncomeEntry
+    from households.reports import selectors
+
+    table = IncomeEntry._meta.db_table
+    y0, y1 = datetime.date(2025, 1, 1), datetime.date(2025, 12, 31)
+    per_household, params = selectors.per_household_ledger_sql(y0, y1, "")
+    where = "date >= %s AND date <= %s"
+    baseline = [
+        (per_household, params),
+        (f"SELECT date_trunc('month', date), kind, SUM(amount) FROM {table} WHERE {where} GROUP BY 1, 2", [y0, y1]),
+        (f"SELECT produce, kind, SUM(amount) FROM {table} WHERE {where} GROUP BY 1, 2", [y0, y1]),
+        (f"SELECT channel, SUM(amount) FROM {table} WHERE {where} AND kind = 'sales' GROUP BY 1", [y0, y1]),
+    ]
+
+    def ledger_group_bys() -> None:
+        with connection.cursor() as cursor:
+            for q, p in baseline:
                 cursor.execute(q, p)
                 cursor.fetchall()
-            times.append(time.perf_counter() - t)
-        print(f"per-household sums for 2025, {label}: {min(times) * 1000:.0f} ms (load {os.getloadavg()[0]:.1f})")
-    township = scalar("SELECT MIN(id) FROM households_township")
+
+    user = get_user_model().objects.create_superuser("bench-county", password="x")
+    client = Client()
+    client.force_login(user)
+    year = {"date_from": "2025-01-01", "date_to": "2025-12-31"}
+
+    def page(query: dict):
+        def get() -> None:
+            response = client.get("/income/", query)
+            assert response.status_code == 200, response.status_code
+        return get
+
     for label, fn in (
-        ("all tables (totals, per township, village, class, top 100)", lambda: selectors.income_report(filters=filters)),
-        ("the same for one township and class", lambda: selectors.income_report(
-            filters={**filters, "township": str(township), "labour_class": "weak"})),
-        ("income by month", lambda: selectors.income_by_month(filters=filters)),
+        ("baseline: the GROUP BYs over the ledger", ledger_group_bys),
+        ("county income report page, the year", page(year)),
+        ("the same page for one township and class", page({**year, "township": str(township), "labour_class": "weak"})),
     ):
-        cold = []
-        cpu0 = backend_cpu_seconds()
+        cold, cpu = [], []
         for _ in range(3):
+            connection.close()
             cache.clear()
             selectors._LOCAL.clear()
-            cold.append(_timed(fn))
-        cpu = (backend_cpu_seconds() - cpu0) / 3
+            t, py0 = time.perf_counter(), time.process_time()
+            fn()
+            cold.append(time.perf_counter() - t)
+            cpu.append(time.process_time() - py0)
         warm = min(_timed(fn) for _ in range(3))
-        print(f"county income report, {label}, {HOUSEHOLDS:,} households: {min(cold) * 1000:.0f} ms computed "
-              f"(backend CPU {cpu * 1000:.0f} ms, not counting parallel workers), "
-              f"{warm * 1000:.0f} ms from the cache")
-    connection.close()
+        print(
+            f"{label}, {HOUSEHOLDS:,} households: cold {min(cold) * 1000:.0f} ms (Python CPU {min(cpu) * 1000:.0f} ms), "
+            f"warm {warm * 1000:.0f} ms; load {os.getloadavg()[0]:.1f}"
+        )
+
+
+class StatementTimes:
+    """A connection.execute_wrapper summing the wall time of each kind of statement (its text up
+    to the first parameter or literal number, whitespace collapsed): per-statement timing of a run."""
+
+    def __init__(self):
+        self.times: dict[str, list[float]] = {}
+
+    def __call__(self, execute, statement, params, many, context):
+        t = time.perf_counter()
+        try:
+            return execute(statement, params, many, context)
+        finally:
+            key = " ".join(statement.split())[:110]
+            self.times.setdefault(key, []).append(time.perf_counter() - t)
+
+    def report(self) -> None:
+        print("  statement time (s)  calls  statement")
+        for key, times in sorted(self.times.items(), key=lambda kv: -sum(kv[1]))[:14]:
+            print(f"  {sum(times):17.2f}  {len(times):5d}  {key}")
 
 
 def _timed(fn) -> float:

@@ -190,7 +190,9 @@ class SalesChannel(models.TextChoices):
 class IncomeEntry(AppendOnlyModel):
     """One line of a household's income from the channel. Never edited: reversals are new lines."""
 
-    household = models.ForeignKey(Household, on_delete=models.PROTECT, related_name="income_entries")
+    # No index of its own: (household, date) below serves every lookup by household, and each
+    # index costs every append (settlement writes a million entries a year).
+    household = models.ForeignKey(Household, on_delete=models.PROTECT, related_name="income_entries", db_index=False)
     kind = models.CharField(_("kind"), max_length=10, choices=IncomeKind.choices)
     amount = models.DecimalField(_("amount (yuan)"), max_digits=12, decimal_places=2)
     date = models.DateField(_("date"))
@@ -239,7 +241,8 @@ class IncomeMonth(models.Model):
     GROUP BY over IncomeEntry; ``reconcile`` checks that and can rebuild it (households/summary.py).
     """
 
-    household = models.ForeignKey(Household, on_delete=models.PROTECT, related_name="+", verbose_name=_("household"))
+    # the key (household, month, …) serves lookups by household: no index of its own
+    household = models.ForeignKey(Household, on_delete=models.PROTECT, related_name="+", verbose_name=_("household"), db_index=False)
     month = models.DateField(_("month"), help_text=_("the first day of the month"))
     kind = models.CharField(_("kind"), max_length=10, choices=IncomeKind.choices)
     produce = models.CharField(_("produce"), max_length=20, blank=True)

@@ -159,24 +159,30 @@ LEDGER_COLUMNS = (
 )
 
 
-def income_entries_append_select(*, select_sql: str, params: Sequence = ()) -> int:
+def income_entries_append_select(*, select_sql: str, params: Sequence = (), ctes: str = "", cte_params: Sequence = ()) -> int:
     """Append the income entries a SELECT produces, in one statement (set-based, no rows in Python).
 
     ``select_sql`` returns the columns of LEDGER_COLUMNS in that order; amounts must already be
     in fen-exact yuan (the caller split them in fen). Unknown kinds are refused by the statement
     itself (they are not inserted). Returns the number of entries written.
+
+    ``ctes`` (PostgreSQL only): common table expressions (``name AS (…), …``, with their
+    ``cte_params``) put before the statement, which ``select_sql`` may read — settlement computes
+    a chunk's split once and inserts its own lines from it in the same statement.
     """
     table = IncomeEntry._meta.db_table
     kinds = ", ".join(f"'{k}'" for k in IncomeKind.values)
     cols = ", ".join(LEDGER_COLUMNS)
     insert = f"INSERT INTO {table} ({cols}) SELECT {cols} FROM ({select_sql}) AS new_entries WHERE kind IN ({kinds})"
+    if ctes and connection.vendor != "postgresql":
+        raise LedgerError("appending with common table expressions needs PostgreSQL")
     with transaction.atomic(savepoint=False), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             # The summary is added from the rows the INSERT returns, in the same statement.
             cursor.execute(
-                f"WITH e AS ({insert} RETURNING {summary.returning_columns()}), s AS ({summary.upsert_from_sql('e')}) "
-                f"SELECT COUNT(*) FROM e",
-                params,
+                f"WITH {ctes + ', ' if ctes else ''}e AS ({insert} RETURNING {summary.returning_columns()}), "
+                f"s AS ({summary.upsert_from_sql('e')}) SELECT COUNT(*) FROM e",
+                [*cte_params, *params],
             )
             return cursor.fetchone()[0]
         last = IncomeEntry.objects.order_by("-pk").values_list("pk", flat=True).first() or 0

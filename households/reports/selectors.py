@@ -22,7 +22,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core import filters as core_filters
-from core.money import from_fen, to_fen
+from core.money import from_fen
 
 from ..filters import VillageChoiceFilter
 from ..models import (
@@ -264,13 +264,18 @@ def _month_after(day: datetime.date) -> datetime.date:
     return (day.replace(day=28) + datetime.timedelta(days=4)).replace(day=1)
 
 
-def per_household_sql(date_from: datetime.date | None, date_to: datetime.date | None, produce: str) -> tuple[str, list]:
-    """SUM(amount) per (household, kind) over a period: the whole months from the monthly summary
-    (IncomeMonth, kept by the ledger's writers), the days of a month cut by the period's ends from
-    the ledger (its (date, kind) index) — equal to a GROUP BY over the ledger, an order of magnitude
-    fewer rows read."""
+def _period_rows_sql(date_from: datetime.date | None, date_to: datetime.date | None, produce: str,
+                     columns: tuple[str, ...] = ("household_id", "kind", "amount")) -> tuple[str, list]:
+    """Rows (``columns`` of household_id, month, kind, produce, channel, amount) that sum to the
+    ledger over a period: the whole months from the monthly summary (IncomeMonth, kept by the
+    ledger's writers), the days of a month cut by the period's ends from the ledger (its
+    (date, kind) index) — equal to the ledger's rows summed, an order of magnitude fewer rows read."""
+    from ..summary import month_sql
+
     entries = connection.ops.quote_name(IncomeEntry._meta.db_table)
     months = connection.ops.quote_name(IncomeMonth._meta.db_table)
+    summary_cols = ", ".join(columns)
+    ledger_cols = ", ".join(f"{month_sql('date')} AS month" if c == "month" else c for c in columns)
     first_whole = date_from if date_from is None or date_from.day == 1 else _month_after(date_from)
     # first month not wholly inside the period
     end_whole = None if date_to is None else (_month_after(date_to) if _month_after(date_to) - datetime.timedelta(days=1) == date_to
@@ -287,7 +292,7 @@ def per_household_sql(date_from: datetime.date | None, date_to: datetime.date | 
         where.append("produce = %s")
         wparams.append(produce)
     if first_whole is None or end_whole is None or first_whole < end_whole:
-        parts.append(f"SELECT household_id, kind, amount FROM {months} WHERE {' AND '.join(where)}")
+        parts.append(f"SELECT {summary_cols} FROM {months} WHERE {' AND '.join(where)}")
         params += wparams
     # The cut months at either end, read from the ledger.
     ranges = []
@@ -302,12 +307,47 @@ def per_household_sql(date_from: datetime.date | None, date_to: datetime.date | 
         if start > end:
             continue
         clause = "date >= %s AND date <= %s" + (" AND produce = %s" if produce else "")
-        parts.append(f"SELECT household_id, kind, amount FROM {entries} WHERE {clause}")
+        parts.append(f"SELECT {ledger_cols} FROM {entries} WHERE {clause}")
         params += [start, end] + ([produce] if produce else [])
     if not parts:
-        return f"SELECT household_id, kind, amount FROM {months} WHERE 1 = 0", []
-    union = " UNION ALL ".join(parts)
+        return f"SELECT {summary_cols} FROM {months} WHERE 1 = 0", []
+    return " UNION ALL ".join(parts), params
+
+
+def per_household_sql(date_from: datetime.date | None, date_to: datetime.date | None, produce: str) -> tuple[str, list]:
+    """SUM(amount) per (household, kind) over a period, from the monthly summary and the cut days
+    of the ledger (``_period_rows_sql``)."""
+    union, params = _period_rows_sql(date_from, date_to, produce)
     return f"SELECT household_id, kind, SUM(amount) FROM ({union}) AS p GROUP BY household_id, kind", params
+
+
+def _registry_where(cleaned: dict) -> tuple[str, list]:
+    """The registry filters (township, village, class, status, at-risk group) as SQL on the
+    household ``h`` and its village ``v``."""
+    where, params = ["1 = 1"], []
+    if cleaned.get("township"):
+        where.append("v.township_id = %s")
+        params.append(cleaned["township"].pk)
+    if cleaned.get("village"):
+        where.append("h.village_id = %s")
+        params.append(cleaned["village"].pk)
+    for field in ("labour_class", "poverty_status"):
+        if cleaned.get(field):
+            where.append(f"h.{field} = %s")
+            params.append(cleaned[field])
+    if cleaned.get("flag") in RISK_FLAGS:
+        where.append(f"h.{cleaned['flag']} = %s")
+        params.append(True)
+    return " AND ".join(where), params
+
+
+def _has_registry_filter(cleaned: dict) -> bool:
+    return any(cleaned.get(f) for f in ("township", "village", "labour_class", "poverty_status")) or cleaned.get("flag") in RISK_FLAGS
+
+
+def _tables() -> tuple[str, str, str]:
+    q = connection.ops.quote_name
+    return q(Household._meta.db_table), q(Village._meta.db_table), q(Township._meta.db_table)
 
 
 def per_household_ledger_sql(date_from, date_to, produce: str) -> tuple[str, list]:
@@ -325,65 +365,53 @@ def per_household_ledger_sql(date_from, date_to, produce: str) -> tuple[str, lis
     return f"SELECT household_id, kind, SUM(amount) FROM {table} WHERE {' AND '.join(where)} GROUP BY household_id, kind", params
 
 
-def _per_household(cleaned: dict) -> dict[int, tuple]:
-    """{household id: (intake, sales, dividend, total) in fen} over the entries in the period and produce."""
-    key = _key("per-household", (str(cleaned.get("date_from")), str(cleaned.get("date_to")), cleaned.get("produce") or "",
-                                 _ledger_version()))
+def _fen_sum(kind: str) -> str:
+    return f"CAST(ROUND(SUM(CASE WHEN p.kind = '{kind}' THEN p.amount ELSE 0 END) * 100) AS BIGINT)"
+
+
+def _selected(cleaned: dict) -> list[tuple[dict, tuple]]:
+    """(household attributes, (intake, sales, dividend, total) in fen) of the households with
+    income in the selection: one query — the period's sums per household (``_period_rows_sql``)
+    joined to the registry, its filters applied there — cached under the filters and the ledger's
+    and the registry's versions."""
+    key = _key("selected", (sorted((k, str(getattr(v, "pk", v))) for k, v in cleaned.items() if v not in (None, "")),
+                            _version()))
     hit = _cache_get(key)
     if hit is not None:
         return hit
-    sql, params = per_household_sql(cleaned.get("date_from"), cleaned.get("date_to"), cleaned.get("produce") or "")
-    index = {k: i for i, k in enumerate(KINDS)}
+    union, params = _period_rows_sql(cleaned.get("date_from"), cleaned.get("date_to"), cleaned.get("produce") or "")
+    where, wparams = _registry_where(cleaned)
+    households, villages, townships = _tables()
+    flags = ", ".join(f"h.{f}" for f in RISK_FLAGS)
+    sums = ", ".join(_fen_sum(k) for k in KINDS)
+    sql = f"""
+    SELECT h.id, h.number, h.head_name, h.labour_class, h.poverty_status, {flags}, h.village_id, v.name, v.code,
+           v.township_id, t.name, t.code, s.*
+    FROM (SELECT p.household_id, {sums} FROM ({union}) AS p GROUP BY p.household_id) AS s
+    JOIN {households} h ON h.id = s.household_id
+    JOIN {villages} v ON v.id = h.village_id
+    JOIN {townships} t ON t.id = v.township_id
+    WHERE {where}
+    """
+    names = REGISTRY_FIELDS
+    width = len(names)
+    out = []
     with transaction.atomic(), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            # 25,000 × 3 groups: the hash aggregate spills to disk at the default 4 MB.
+            # 25,000 households' groups: the hash aggregate spills to disk at the default 4 MB.
             cursor.execute("SET LOCAL work_mem = '64MB'")
-        cursor.execute(sql, params)
-        # Whole fen (ints) pickle and add far faster than Decimals.
-        pivot: dict[int, list[int]] = {}
-        for household_id, kind, amount in cursor.fetchall():
-            if kind in index:
-                pivot.setdefault(household_id, [0] * len(KINDS))[index[kind]] = to_fen(amount or 0)
-    data = {hid: (*fen, sum(fen)) for hid, fen in pivot.items()}
-    _cache_set(key, data)
-    return data
+        cursor.execute(sql, [*params, *wparams])
+        for row in cursor.fetchall():
+            fen = tuple(int(x or 0) for x in row[width + 1:])
+            out.append((dict(zip(names, row[:width], strict=True)), (*fen, sum(fen))))
+    _cache_set(key, out)
+    return out
 
 
 REGISTRY_FIELDS = (
     "id", "number", "head_name", "labour_class", "poverty_status", *RISK_FLAGS,
     "village_id", "village__name", "village__code", "village__township_id", "village__township__name", "village__township__code",
 )
-
-
-def _registry() -> dict[int, dict]:
-    key = _key("registry", _registry_version())
-    hit = _cache_get(key)
-    if hit is None:
-        hit = {row["id"]: row for row in Household.objects.order_by().values(*REGISTRY_FIELDS)}
-        _cache_set(key, hit)
-    return hit
-
-
-def _selected(cleaned: dict) -> list[tuple[dict, tuple]]:
-    """(household attributes, sums) of the households with income in the selection."""
-    sums = _per_household(cleaned)
-    registry = _registry()
-    tests = []
-    if cleaned.get("township"):
-        tests.append(lambda h, t=cleaned["township"].pk: h["village__township_id"] == t)
-    if cleaned.get("village"):
-        tests.append(lambda h, v=cleaned["village"].pk: h["village_id"] == v)
-    for field in ("labour_class", "poverty_status"):
-        if cleaned.get(field):
-            tests.append(lambda h, f=field, v=cleaned[field]: h[f] == v)
-    if cleaned.get("flag") in RISK_FLAGS:
-        tests.append(lambda h, f=cleaned["flag"]: h[f])
-    out = []
-    for hid, amounts in sums.items():
-        h = registry.get(hid)
-        if h is not None and all(test(h) for test in tests):
-            out.append((h, amounts))
-    return out
 
 
 def _row(amounts_list: list[tuple], **extra) -> dict:
@@ -459,29 +487,73 @@ def income_report(*, filters: dict | None = None, limit: int | None = 100) -> di
     return _cached(f"report-{limit}", cleaned, compute)
 
 
-def income_by_month(*, filters: dict | None = None, household: Household | None = None) -> list[dict]:
-    def compute(qs):
-        rows = qs.order_by().annotate(month=TruncMonth("date")).values("month").annotate(**_kind_sums()).order_by("month")
-        return [_clean(dict(r)) for r in rows]
+def _facets(cleaned: dict) -> list[tuple[datetime.date, str, str, str, int]]:
+    """(month, kind, produce, channel, fen) of the selection — the monthly summary (and the cut
+    days of the ledger) grouped by what the month, produce and channel tables show, the registry
+    filters joined in: one query for the three tables, cached like the per-household sums."""
+    key = _key("facets", (sorted((k, str(getattr(v, "pk", v))) for k, v in cleaned.items() if v not in (None, "")),
+                          _version()))
+    hit = _cache_get(key)
+    if hit is not None:
+        return hit
+    union, params = _period_rows_sql(cleaned.get("date_from"), cleaned.get("date_to"), cleaned.get("produce") or "",
+                                     columns=("household_id", "month", "kind", "produce", "channel", "amount"))
+    join, wparams = "", []
+    if _has_registry_filter(cleaned):
+        households, villages, _townships = _tables()
+        where, wparams = _registry_where(cleaned)
+        join = f"JOIN {households} h ON h.id = p.household_id JOIN {villages} v ON v.id = h.village_id WHERE {where}"
+    sql = (
+        f"SELECT p.month, p.kind, p.produce, p.channel, CAST(ROUND(SUM(p.amount) * 100) AS BIGINT) FROM ({union}) AS p {join} "
+        f"GROUP BY p.month, p.kind, p.produce, p.channel"
+    )
+    month_field = IncomeMonth._meta.get_field("month")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, *wparams])
+        rows = [(month_field.to_python(m), k, pr or "", ch or "", int(f or 0)) for m, k, pr, ch, f in cursor.fetchall()]
+    _cache_set(key, rows)
+    return rows
 
+
+def _facet_rows(cleaned: dict, dimension: int) -> dict:
+    """{month or produce: row of per-kind sums} of the selection (dimension 0 month, 2 produce)."""
+    out: dict = {}
+    for facet in _facets(cleaned):
+        fen = out.setdefault(facet[dimension], dict.fromkeys(KINDS, 0))
+        if facet[1] in fen:
+            fen[facet[1]] += facet[4]
+    return {
+        key: {**{k: from_fen(v) for k, v in fen.items()}, "total": from_fen(sum(fen.values()))} for key, fen in out.items()
+    }
+
+
+def income_by_month(*, filters: dict | None = None, household: Household | None = None) -> list[dict]:
+    """Per-kind sums by month (``month`` the month's first day), oldest first."""
     if household is not None:
-        return compute(IncomeEntry.objects.filter(household=household))
+        rows = (IncomeEntry.objects.filter(household=household).order_by().annotate(month=TruncMonth("date")).values("month")
+                .annotate(**_kind_sums()).order_by("month"))
+        return [_clean(dict(r)) for r in rows]
     cleaned = _valid(filters)
-    return [] if cleaned is None else _cached("by-month", cleaned, lambda: compute(income_entries(filters=filters)))
+    if cleaned is None:
+        return []
+    return [{"month": month, **row} for month, row in sorted(_facet_rows(cleaned, 0).items())]
 
 
 def income_by_produce(*, filters: dict | None = None, household: Household | None = None) -> list[dict]:
-    def compute(qs):
-        rows = [_clean(dict(r)) for r in qs.order_by().values("produce").annotate(**_kind_sums()).order_by("-total")]
-        names = produce_names()
-        for r in rows:
-            r["produce_label"] = produce_label(r["produce"], names)
-        return rows
-
+    """Per-kind sums by produce, highest total first, with the produce's name."""
+    names = produce_names()
     if household is not None:
-        return compute(IncomeEntry.objects.filter(household=household))
-    cleaned = _valid(filters)
-    return [] if cleaned is None else _cached("by-produce", cleaned, lambda: compute(income_entries(filters=filters)))
+        rows = [_clean(dict(r)) for r in IncomeEntry.objects.filter(household=household).order_by().values("produce")
+                .annotate(**_kind_sums()).order_by("-total")]
+    else:
+        cleaned = _valid(filters)
+        if cleaned is None:
+            return []
+        rows = sorted(({"produce": produce, **row} for produce, row in _facet_rows(cleaned, 2).items()),
+                      key=lambda r: (-r["total"], r["produce"]))
+    for r in rows:
+        r["produce_label"] = produce_label(r["produce"], names)
+    return rows
 
 
 def household_income_entries(*, household: Household, date_from: datetime.date | None = None,
@@ -511,18 +583,19 @@ def entry_sources(entry: IncomeEntry) -> dict:
 def income_by_channel(*, filters: dict | None = None, household: Household | None = None) -> list[dict]:
     """Attributed sales revenue per sales channel (online, counter, canteen), every channel
     listed (zero when it sold nothing): ``channel``, ``label``, ``sales``."""
-    def compute(qs):
-        sums = dict(
-            qs.filter(kind=IncomeKind.SALES).order_by().values("channel").annotate(s=Sum("amount")).values_list("channel", "s")
-        )
-        return [{"channel": c, "label": str(label), "sales": sums.get(c) or ZERO} for c, label in SalesChannel.choices]
-
     if household is not None:
-        return compute(IncomeEntry.objects.filter(household=household))
-    cleaned = _valid(filters)
-    if cleaned is None:
-        return compute(IncomeEntry.objects.none())
-    return _cached("by-channel", cleaned, lambda: compute(income_entries(filters=filters)))
+        sums = dict(
+            IncomeEntry.objects.filter(household=household, kind=IncomeKind.SALES).order_by().values("channel")
+            .annotate(s=Sum("amount")).values_list("channel", "s")
+        )
+    else:
+        cleaned = _valid(filters)
+        fen: dict[str, int] = {}
+        for _month, kind, _produce, channel, amount in (_facets(cleaned) if cleaned is not None else []):
+            if kind == IncomeKind.SALES:
+                fen[channel] = fen.get(channel, 0) + amount
+        sums = {c: from_fen(f) for c, f in fen.items()}
+    return [{"channel": c, "label": str(label), "sales": sums.get(c) or ZERO} for c, label in SalesChannel.choices]
 
 
 def household_income_summary(*, household: Household) -> dict:

@@ -68,21 +68,45 @@ def _rates(years) -> dict[int, Decimal]:
     return dict(AllocationYear.objects.filter(year__in=list(years)).values_list("year", "dividend_rate"))
 
 
+def _dividend_lines_insert(run: SettlementRun, rows: list[tuple[int, int, int, Decimal, int]]) -> None:
+    """Insert the run's dividend lines: on PostgreSQL one INSERT … SELECT FROM unnest() of five
+    arrays (a line per household: 25,000 model instances cost seconds of Python), elsewhere
+    bulk_create."""
+    if not rows:
+        return
+    if connection.vendor != "postgresql":
+        DividendLine.objects.bulk_create(
+            [
+                DividendLine(run=run, household_id=h, year=y, produce="", attributed_fen=a, rate=r, amount_fen=f, amount=from_fen(f))
+                for h, y, a, r, f in rows
+            ],
+            batch_size=5000,
+        )
+        return
+    households, years, attributed, rates, fens = (list(col) for col in zip(*rows, strict=True))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            INSERT INTO {_t(DividendLine)} (run_id, household_id, year, produce, attributed_fen, rate, amount_fen, amount)
+            SELECT %s, t.h, t.y, '', t.a, t.r, t.f, {_yuan_from_fen("t.f")}
+            FROM unnest(%s::bigint[], %s::integer[], %s::bigint[], %s::numeric[], %s::bigint[]) AS t(h, y, a, r, f)
+            """,
+            [run.pk, households, years, attributed, rates, fens],
+        )
+
+
 def dividends_and_payouts_write(run: SettlementRun) -> None:
     """Dividend lines of ``run`` (per household and year), their income entries, and a payout per
     household of what its dividends leave owed. Called inside the run's last transaction."""
     by_year = _attributed_by_year(run)
     rates = _rates(by_year)
-    lines = []
+    rows = []  # (household, year, attributed fen, rate, dividend fen)
     for year, attributed in sorted(by_year.items()):
         rate = rates.get(year, NO_RATE)
         for household_id, fen in dividend_split(rate=rate, attributed=attributed).items():
             if fen:
-                lines.append(DividendLine(
-                    run=run, household_id=household_id, year=year, produce="", attributed_fen=attributed[household_id],
-                    rate=rate, amount_fen=fen, amount=from_fen(fen),
-                ))
-    DividendLine.objects.bulk_create(lines, batch_size=5000)
+                rows.append((household_id, year, attributed[household_id], rate, fen))
+    _dividend_lines_insert(run, rows)
     dl, payout = _t(DividendLine), _t(Payout)
     now = _ts(timezone.now())
     select = f"""

@@ -177,15 +177,18 @@ def test_a_run_interrupted_mid_way_resumes_to_the_same_ledger_as_an_uninterrupte
         sold_order([(batches[i % 3], i + 1), (batches[(i + 1) % 3], 1)], unit_price="7.77")
 
     calls = {"n": 0}
-    real = services._append_ledger_for_chunk
+    # The worker dies in the third chunk after its settlement lines and income entries were
+    # written, before it commits (the chunk's totals are read last, on both databases' paths).
+    real = services._chunk_totals
 
     def crash_on_third_chunk(run, chunk):
         calls["n"] += 1
         if calls["n"] == 3:
+            assert SettlementLine.objects.filter(run=run, chunk=chunk).exists()
             raise RuntimeError("worker died")
         return real(run, chunk)
 
-    monkeypatch.setattr(services, "_append_ledger_for_chunk", crash_on_third_chunk)
+    monkeypatch.setattr(services, "_chunk_totals", crash_on_third_chunk)
     with pytest.raises(RuntimeError):
         settlement_run(chunk_size=2)
     assert SettlementRun.objects.get().status == SettlementRun.Status.FAILED
