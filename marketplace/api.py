@@ -11,7 +11,8 @@ from django.http import Http404
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
-from rest_framework import generics, serializers, status
+from rest_framework import exceptions, generics, serializers, status
+from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -158,11 +159,33 @@ ErrorSerializer = inline_serializer(
 # --- helpers --------------------------------------------------------------------------------------
 
 
+class EmployeeTokenAuthentication(TokenAuthentication):
+    """DRF's token authentication, reading the user's employee (and employer) in the same query as
+    the token: every shop view needs them, and a second query cost as much as the lookup itself."""
+
+    def authenticate_credentials(self, key):
+        model = self.get_model()
+        token = model.objects.select_related("user", "user__employee", "user__employee__employer").filter(key=key).first()
+        if token is None:
+            raise exceptions.AuthenticationFailed(gettext_lazy("Invalid token."))
+        if not token.user.is_active:
+            raise exceptions.AuthenticationFailed(gettext_lazy("User inactive or deleted."))
+        user = token.user
+        try:
+            user._api_employee = user.employee
+        except Employee.DoesNotExist:
+            user._api_employee = None
+        return (user, token)
+
+
 class IsEmployee(BasePermission):
     message = gettext_lazy("Only employees have a cart, orders and an allocation.")
 
     def has_permission(self, request, view) -> bool:
         return bool(request.user and request.user.is_authenticated and _employee_or_none(request.user))
+
+
+SHOP_AUTHENTICATION = [SessionAuthentication, EmployeeTokenAuthentication]
 
 
 def _employee_or_none(user) -> Employee | None:
@@ -204,6 +227,7 @@ class ProductListApi(generics.ListAPIView):
 
 
 class CartApi(APIView):
+    authentication_classes = SHOP_AUTHENTICATION
     permission_classes = [IsEmployee]
 
     @extend_schema(responses=CartSerializer, summary="The cart, priced now, with the checkout split and problems")
@@ -213,6 +237,7 @@ class CartApi(APIView):
 
 
 class CartItemsApi(APIView):
+    authentication_classes = SHOP_AUTHENTICATION
     permission_classes = [IsEmployee]
 
     @extend_schema(
@@ -229,6 +254,7 @@ class CartItemsApi(APIView):
 
 
 class CartItemApi(APIView):
+    authentication_classes = SHOP_AUTHENTICATION
     permission_classes = [IsEmployee]
 
     @extend_schema(responses={200: CartSerializer}, summary="Remove a product from the cart")
@@ -249,6 +275,7 @@ def _client_of(request: Request, wechat_openid: str = "") -> dict:
 
 
 class CheckoutApi(APIView):
+    authentication_classes = SHOP_AUTHENTICATION
     permission_classes = [IsEmployee]
 
     @extend_schema(
@@ -279,6 +306,7 @@ class CheckoutApi(APIView):
 
 
 class OrderListApi(generics.ListAPIView):
+    authentication_classes = SHOP_AUTHENTICATION
     permission_classes = [IsEmployee]
     serializer_class = OrderSerializer
     filterset_class = OrderFilter
@@ -297,6 +325,7 @@ def _own_order(request: Request, number: str) -> Order:
 
 
 class OrderDetailApi(APIView):
+    authentication_classes = SHOP_AUTHENTICATION
     permission_classes = [IsEmployee]
 
     @extend_schema(responses={200: OrderSerializer}, summary="One of my orders")
@@ -305,6 +334,7 @@ class OrderDetailApi(APIView):
 
 
 class OrderCancelApi(APIView):
+    authentication_classes = SHOP_AUTHENTICATION
     permission_classes = [IsEmployee]
 
     @extend_schema(
@@ -318,6 +348,7 @@ class OrderCancelApi(APIView):
 
 
 class MyAllocationApi(APIView):
+    authentication_classes = SHOP_AUTHENTICATION
     permission_classes = [IsEmployee]
 
     @extend_schema(responses=AllocationSerializer, summary="My allocation this year and its ledger")

@@ -16,6 +16,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import partial
 
 from django.core.cache import cache
 from django.db import transaction
@@ -90,10 +91,19 @@ def _new_generation(employee_id: int) -> None:
 
 
 def shopper_card_forget(*, employee_id: int) -> None:
-    """A figure on the card changed: every card built before now (and before commit) is stale."""
+    """A figure on the card changed: every card built before now (and before commit) is stale.
+    Once per transaction and employee (checkout changes the cart and the balance): a second call
+    finds the first one's commit hook waiting, and a card built in between is made stale by it."""
+    connection = transaction.get_connection()
+    if not connection.in_atomic_block:
+        _new_generation(employee_id)
+        return
+    if any(getattr(func, "shopper_card_employee", None) == employee_id for _sids, func, _robust in connection.run_on_commit):
+        return
     _new_generation(employee_id)
-    if transaction.get_connection().in_atomic_block:
-        transaction.on_commit(lambda: _new_generation(employee_id))
+    at_commit = partial(_new_generation, employee_id)
+    at_commit.shopper_card_employee = employee_id
+    transaction.on_commit(at_commit)
 
 
 def forget_on_employee_save(sender, instance, **_kwargs) -> None:

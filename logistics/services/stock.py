@@ -14,6 +14,7 @@ locks and writes. Units past their best-before date leave the books through
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 
 from django.db import transaction
 from django.db.models import Case, F, IntegerField, Value, When
@@ -22,6 +23,7 @@ from django.utils.translation import gettext as _
 
 from core import roles
 from core.errors import ConflictError
+from core.sql import insert_sql
 
 from ..errors import BatchStateConflict, NotAtYourFacility
 from ..models import BatchMovement, BatchStock, Facility, MovementKind, PackedBatch
@@ -95,28 +97,46 @@ def fefo_plan(rows: Iterable[BatchStock], wants: Mapping[int, int]) -> tuple[Tak
     return takes, short
 
 
-def batch_stock_take(
+@dataclass
+class PreparedTake:
+    """What ``batch_stock_take`` writes, checked and built but not yet written: ``(stock row id,
+    units)`` per row and the movements to append. A caller that writes its own rows in the same
+    statement (checkout, on PostgreSQL) writes it with ``sql_parts`` and then calls ``written``."""
+
+    units: list[tuple[int, int]]
+    sell: bool
+    movements: list[BatchMovement]
+    facility_ids: set[int]
+
+    def sql_parts(self, connection) -> list[tuple[str, list]]:
+        """The UPDATE of the counters and the INSERT of the movements, as two statements that may
+        run as parts of one ``WITH`` (PostgreSQL: data-modifying parts)."""
+        if not self.units:
+            return []
+        table = connection.ops.quote_name(BatchStock._meta.db_table)
+        column = "quantity = s.quantity - v.units" if self.sell else "reserved = s.reserved + v.units"
+        update = (
+            f"UPDATE {table} AS s SET {column} FROM (VALUES {', '.join(['(%s, %s)'] * len(self.units))}) AS v(id, units) WHERE s.id = v.id",
+            [value for pair in self.units for value in pair],
+        )
+        return [update, insert_sql(self.movements, connection=connection)]
+
+    def written(self) -> None:
+        if self.units:
+            stock_moved.send(sender=BatchMovement, facility_ids=self.facility_ids)
+
+
+def batch_stock_take_prepare(
     *, takes: Iterable[tuple[BatchStock, int]], reference_type: str, reference_code: str, sell: bool = False, author=None, at=None,
-) -> None:
-    """Reserve the planned units (and, with ``sell``, sell them at once) set-based: one UPDATE
-    of every row and one INSERT of every movement, whatever the number of rows. The rows must
-    be locked by the caller (``batch_stock_lock``) and the plan checked (``fefo_plan``); the
-    database's non-negative constraints still guard the counters. Movements are the same as
-    ``batch_stock_reserve`` + ``batch_stock_sell`` would append, so reconcile sees no difference."""
+) -> PreparedTake:
+    """Check the planned units against the locked rows and build what ``batch_stock_take`` writes;
+    the rows in memory are moved as the write will move them."""
     takes = [(row, units) for row, units in takes if units > 0]
-    if not takes:
-        return
     for row, units in takes:
         if row.quantity - row.reserved < units:
             raise InsufficientStock(
                 _("Batch %(batch)s: only %(n)s units available.") % {"batch": row.batch.code, "n": row.quantity - row.reserved}
             )
-    delta = Case(*(When(pk=row.pk, then=Value(units)) for row, units in takes), default=Value(0), output_field=IntegerField())
-    rows = BatchStock.objects.filter(pk__in=[row.pk for row, _u in takes])
-    if sell:  # reserved then sold in one step: on hand goes down, reserved ends where it was
-        rows.update(quantity=F("quantity") - delta)
-    else:
-        rows.update(reserved=F("reserved") + delta)
     now = at or timezone.now()
     movements = []
     for row, units in takes:
@@ -132,8 +152,37 @@ def batch_stock_take(
             ))
         else:
             row.reserved += units
-    BatchMovement.objects.bulk_create(movements)
-    stock_moved.send(sender=BatchMovement, facility_ids={row.facility_id for row, _u in takes})
+    return PreparedTake(
+        units=[(row.pk, units) for row, units in takes], sell=sell, movements=movements, facility_ids={row.facility_id for row, _u in takes}
+    )
+
+
+def batch_stock_take(
+    *, takes: Iterable[tuple[BatchStock, int]], reference_type: str, reference_code: str, sell: bool = False, author=None, at=None,
+) -> None:
+    """Reserve the planned units (and, with ``sell``, sell them at once) set-based: one UPDATE
+    of every row and one INSERT of every movement, whatever the number of rows. The rows must
+    be locked by the caller (``batch_stock_lock``) and the plan checked (``fefo_plan``); the
+    database's non-negative constraints still guard the counters. Movements are the same as
+    ``batch_stock_reserve`` + ``batch_stock_sell`` would append, so reconcile sees no difference."""
+    prepared = batch_stock_take_prepare(
+        takes=takes, reference_type=reference_type, reference_code=reference_code, sell=sell, author=author, at=at
+    )
+    batch_stock_take_write_orm(prepared)
+    prepared.written()
+
+
+def batch_stock_take_write_orm(prepared: PreparedTake) -> None:
+    """Write a prepared take through the ORM: one UPDATE, one INSERT (every database)."""
+    if not prepared.units:
+        return
+    delta = Case(*(When(pk=pk, then=Value(units)) for pk, units in prepared.units), default=Value(0), output_field=IntegerField())
+    rows = BatchStock.objects.filter(pk__in=[pk for pk, _u in prepared.units])
+    if prepared.sell:  # reserved then sold in one step: on hand goes down, reserved ends where it was
+        rows.update(quantity=F("quantity") - delta)
+    else:
+        rows.update(reserved=F("reserved") + delta)
+    BatchMovement.objects.bulk_create(prepared.movements)
 
 
 def batch_stock_reserve_fefo(

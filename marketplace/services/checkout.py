@@ -29,17 +29,18 @@ from django.utils.translation import gettext as _
 
 from core.errors import ConflictError
 from core.money import ZERO, yuan
+from core.sql import insert_sql, mark_saved
 from logistics.selectors.stock import available_units, county_today
 from logistics.services import stock as stock_services
 
-from ..models import Cart, CartItem, Employee, Order, OrderEvent, OrderLine, OrderLineBatch, Payment
+from ..models import AllocationYear, Cart, CartItem, Employee, Order, OrderEvent, OrderLine, OrderLineBatch, Payment
 from ..payments import base as payments_base
 from ..payments.base import PaymentProviderError
 from ..shopper_card import shopper_card_forget
 from .allocation import (
     allocation_balance,
     allocation_balance_locked,
-    allocation_spend_locked,
+    allocation_spend_entry_locked,
     allocation_window_open,
     allocation_year_current,
 )
@@ -151,7 +152,8 @@ def checkout_submit(
     one by default); ``client`` what is known of the paying device, for the provider."""
     if fulfilment not in Order.Fulfilment.values:
         raise CheckoutRefused(_("Choose pickup at the supermarket or delivery to your office."))
-    ensure_may_shop(employee, on=county_today(at) if at else None)
+    setting = allocation_year_current()  # read once: the eligibility rule and the transaction both need it
+    ensure_may_shop(employee, on=county_today(at) if at else None, setting=setting)
     provider, must_choose = payments_base.choose_provider(payment_method)
     if must_choose and checkout_preview(employee=employee).card_amount > 0:
         raise payments_base.PaymentMethodUnavailable(payments_base.must_choose_message())
@@ -159,7 +161,7 @@ def checkout_submit(
         try:
             order = _checkout_transaction(
                 employee=employee, fulfilment=fulfilment, provider_name=getattr(provider, "name", "card") if provider else None,
-                author=author, at=at,
+                author=author, at=at, setting=setting,
             )
             break
         except OperationalError as exc:
@@ -194,12 +196,13 @@ def _start_card_payment(*, order: Order, provider, success_url: str | None, canc
 
 
 @transaction.atomic
-def _checkout_transaction(*, employee: Employee, fulfilment: str, provider_name: str | None, author=None, at=None) -> Order:
-    cart = Cart.objects.select_for_update().filter(employee=employee).first()
-    items = list(CartItem.objects.filter(cart=cart).select_related("product").order_by("product_id")) if cart else []
+def _checkout_transaction(
+    *, employee: Employee, fulfilment: str, provider_name: str | None, setting: AllocationYear, author=None, at=None
+) -> Order:
+    cart_id = _cart_lock(employee.pk)
+    items = list(CartItem.objects.filter(cart_id=cart_id).select_related("product").order_by("product_id")) if cart_id else []
     if not items:
         raise EmptyCart(_("Your cart is empty: there is nothing to check out."))
-    setting = allocation_year_current()
     problems = cart_limits_problems(items=[(i.product, i.quantity) for i in items], max_units_per_order=setting.max_units_per_order)
     if problems:
         raise CheckoutRefused(" ".join(problems), problems=problems)
@@ -219,44 +222,114 @@ def _checkout_transaction(*, employee: Employee, fulfilment: str, provider_name:
     if card_amount > 0 and provider_name is None:
         raise CardPaymentUnavailable(_card_unavailable_message(balance, total))
 
+    # Everything is checked: build the rows, then write them (one statement on PostgreSQL).
     number = new_order_number(at)
-    if allocation_amount > 0:
-        allocation_spend_locked(
+    entry = (
+        allocation_spend_entry_locked(
             employee_id=employee.pk, setting=setting, amount=allocation_amount, balance=balance, order_number=number, author=author
         )
+        if allocation_amount > 0 else None
+    )
     paid_now = card_amount == 0
     now = at or timezone.now()
-    order = Order.objects.create(
+    order = Order(
         number=number, employee=employee, fulfilment=fulfilment, year=setting.year, total=total,
         allocation_amount=allocation_amount, card_amount=card_amount,
         status=Order.Status.PAID if paid_now else Order.Status.PENDING_PAYMENT, created_at=now, paid_at=now if paid_now else None,
     )
-    lines = OrderLine.objects.bulk_create(
-        [
-            OrderLine(order=order, product=item.product, quantity=item.quantity, unit_price=item.product.price,
-                      line_total=yuan(item.product.price * item.quantity))
-            for item, _takes in plan
-        ]
-    )
+    lines = [
+        OrderLine(order=order, product=item.product, quantity=item.quantity, unit_price=item.product.price,
+                  line_total=yuan(item.product.price * item.quantity))
+        for item, _takes in plan
+    ]
     links = [
         OrderLineBatch(line=line, batch_id=row.batch_id, units=take)
         for line, (_item, item_takes) in zip(lines, plan, strict=True) for row, take in item_takes
     ]
-    stock_services.batch_stock_take(
+    take = stock_services.batch_stock_take_prepare(
         takes=[take for _item, item_takes in plan for take in item_takes], reference_type=RESERVATION_REFERENCE,
         reference_code=number, sell=paid_now, author=author, at=None,
     )
-    OrderLineBatch.objects.bulk_create(links)
-    OrderEvent.objects.create(
+    event = OrderEvent(
         order=order, from_status="", to_status=order.status, author_id=author.pk if author else employee.user_id,
         note="paid from allocation" if paid_now else "awaiting card payment",
     )
-    if card_amount > 0:
-        Payment.objects.create(order=order, provider=provider_name, amount=card_amount)
-    CartItem.objects.filter(cart=cart).delete()
+    payment = Payment(order=order, provider=provider_name, amount=card_amount) if card_amount > 0 else None
+    written = _write_pg if transaction.get_connection().vendor == "postgresql" else _write_orm
+    written(order=order, lines=lines, links=links, event=event, payment=payment, entry=entry, take=take, cart_id=cart_id)
+    take.written()
     shopper_card_forget(employee_id=employee.pk)  # the cart is empty (the balance's writer drops it too)
-    if all(line.pk for line in lines):  # the caller shows the order's lines without reading them back
-        prefetched = OrderLine.objects.filter(order=order)
-        prefetched._result_cache, prefetched._prefetch_done = lines, True
-        order._prefetched_objects_cache = {"lines": prefetched}
+    Order.payment.related.set_cached_value(order, payment)  # the answer asks for it: known, so not read back
+    prefetched = OrderLine.objects.filter(order=order)  # the caller shows the order's lines without reading them back
+    prefetched._result_cache, prefetched._prefetch_done = lines, True
+    order._prefetched_objects_cache = {"lines": prefetched}
     return order
+
+
+def _cart_lock(employee_id: int) -> int | None:
+    """Lock the employee's cart row (first in the lock order) and return its id."""
+    connection = transaction.get_connection()
+    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT id FROM {Cart._meta.db_table} WHERE employee_id = %s ORDER BY id LIMIT 1{lock}", [employee_id])
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
+def _write_orm(*, order, lines, links, event, payment, entry, take, cart_id) -> None:
+    """The checkout's rows, one statement per table (SQLite)."""
+    if entry is not None:
+        entry.save(force_insert=True)
+    order.save(force_insert=True)
+    OrderLine.objects.bulk_create(lines)  # each row takes its parent's id as it is saved
+    stock_services.batch_stock_take_write_orm(take)
+    OrderLineBatch.objects.bulk_create(links)
+    event.save(force_insert=True)
+    if payment is not None:
+        payment.save(force_insert=True)
+    CartItem.objects.filter(cart_id=cart_id).delete()
+
+
+def _write_pg(*, order, lines, links, event, payment, entry, take, cart_id) -> None:
+    """The checkout's rows in one PostgreSQL statement: each INSERT, the stock UPDATE and the cart's
+    DELETE are parts of one ``WITH`` (they see one snapshot and none reads another's table; the
+    rows they touch are locked already). One round trip instead of nine, while stock rows are held."""
+    connection = transaction.get_connection()
+    order_id = "(SELECT id FROM o)"
+    parts = [("o", *insert_sql([order], connection=connection, returning="id"))]
+    parts.append(("l", *insert_sql(lines, connection=connection, refs={"order_id": lambda _o: order_id}, returning="id, product_id")))
+    parts.append(("lb", *insert_sql(
+        links, connection=connection, refs={"line_id": lambda link: f"(SELECT id FROM l WHERE product_id = {int(link.line.product_id)})"}
+    )))
+    parts.append(("ev", *insert_sql([event], connection=connection, refs={"order_id": lambda _o: order_id})))
+    if payment is not None:
+        parts.append(("pay", *insert_sql([payment], connection=connection, refs={"order_id": lambda _o: order_id}, returning="id")))
+    if entry is not None:
+        parts.append(("al", *insert_sql([entry], connection=connection, returning="id")))
+    parts += [(f"st{n}", sql, params) for n, (sql, params) in enumerate(take.sql_parts(connection))]
+    parts.append(("ci", f"DELETE FROM {CartItem._meta.db_table} WHERE cart_id = %s", [cart_id]))
+    sql = (
+        "WITH " + ", ".join(f"{name} AS ({part})" for name, part, _params in parts)
+        + " SELECT (SELECT id FROM o), l.id, l.product_id, "
+        + ("(SELECT id FROM pay), " if payment is not None else "NULL, ")
+        + ("(SELECT id FROM al)" if entry is not None else "NULL")
+        + " FROM l"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [value for _name, _sql, params in parts for value in params])
+        found = cursor.fetchall()
+    mark_saved(order, found[0][0], connection=connection)
+    line_ids = {product_id: line_id for _o, line_id, product_id, _p, _a in found}
+    for line in lines:
+        mark_saved(line, line_ids[line.product_id], connection=connection)
+        line.order_id = order.pk
+    for link in links:
+        link.line_id = link.line.pk
+        link._state.adding, link._state.db = False, connection.alias  # its id is not read back: nothing uses it
+    event.order_id = order.pk
+    event._state.adding, event._state.db = False, connection.alias
+    if payment is not None:
+        mark_saved(payment, found[0][3], connection=connection)
+        payment.order_id = order.pk
+    if entry is not None:
+        mark_saved(entry, found[0][4], connection=connection)

@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 
 from core.errors import NotAllowed
 
-from ..models import Employee
+from ..models import AllocationYear, Employee
 from .allocation import allocation_today, allocation_window_open, allocation_year_get
 
 
@@ -26,8 +26,11 @@ class ShoppingNotAllowed(NotAllowed):
     code = "may_not_shop"
 
 
-def shopping_refusal(employee: Employee | None, *, on: datetime.date | None = None) -> str | None:
-    """Why ``employee`` may not shop on ``on`` (the county's today), or None when they may."""
+def shopping_refusal(
+    employee: Employee | None, *, on: datetime.date | None = None, setting: AllocationYear | None = None
+) -> str | None:
+    """Why ``employee`` may not shop on ``on`` (the county's today), or None when they may.
+    ``setting``: that year's allocation setting, if the caller has just read it."""
     if employee is None:
         return _("Only employees have a cart, orders and an allocation.")
     if not employee.active:
@@ -37,7 +40,8 @@ def shopping_refusal(employee: Employee | None, *, on: datetime.date | None = No
             "employer": employee.employer.name
         }
     on = on or allocation_today()
-    setting = allocation_year_get(year=on.year)
+    if setting is None or setting.year != on.year:
+        setting = allocation_year_get(year=on.year)
     if not allocation_window_open(setting, on):
         return _("Shopping for %(year)s is open from %(opens)s to %(closes)s.") % {
             "year": setting.year, "opens": setting.opens_on.isoformat(), "closes": setting.closes_on.isoformat()
@@ -49,8 +53,8 @@ def employee_may_shop(employee: Employee | None, *, on: datetime.date | None = N
     return shopping_refusal(employee, on=on) is None
 
 
-def ensure_may_shop(employee: Employee | None, *, on: datetime.date | None = None) -> None:
+def ensure_may_shop(employee: Employee | None, *, on: datetime.date | None = None, setting: AllocationYear | None = None) -> None:
     """Raise ShoppingNotAllowed (403, with the reason) unless ``employee`` may shop."""
-    refusal = shopping_refusal(employee, on=on)
+    refusal = shopping_refusal(employee, on=on, setting=setting)
     if refusal is not None:
         raise ShoppingNotAllowed(refusal)

@@ -210,6 +210,50 @@ def test_checkout_statements_do_not_grow_with_the_batches_it_takes_from(employee
     assert four <= 16  # set-based: one locking read, one UPDATE and one movement INSERT for every row
 
 
+def test_an_allocation_only_checkout_runs_a_fixed_short_list_of_statements(employee, no_provider):
+    from django.db import connection
+
+    # the year's setting; the cart row locked, its items; the stock rows locked; the employee row
+    # locked (PostgreSQL: SQLite locks the whole database instead), the balance; then the writes:
+    # on PostgreSQL one statement (order, lines, the lines' batches, the event, the ledger entry,
+    # the stock counters and movements, the cart emptied), elsewhere one per table
+    expected = 7 if connection.vendor == "postgresql" else 13
+    assert _checkout_statements(employee, ProductFactory(price=Decimal("5.00")), batches=3) == expected
+
+
+def test_one_statement_checkout_writes_what_the_orm_path_writes(employee, no_provider):
+    product, other = ProductFactory(price=Decimal("5.00")), ProductFactory(price=Decimal("7.50"))
+    older, newer, third = stock_batch(product, 2, days_ago=20), stock_batch(product, 5, days_ago=2), stock_batch(other, 4)
+    cart_item_set(employee=employee, product=product, quantity=3)
+    cart_item_set(employee=employee, product=other, quantity=1)
+
+    order = checkout_submit(employee=employee).order
+
+    # the answer's order and lines carry their ids without being read back
+    assert order.pk and sorted((line.pk, line.product_id) for line in order.lines.all()) == sorted(
+        order.lines.model.objects.filter(order_id=order.pk).values_list("pk", "product_id")
+    )
+    order.refresh_from_db()
+    assert (order.status, order.total, order.allocation_amount, order.card_amount) == ("paid", Decimal("22.50"), Decimal("22.50"), 0)
+    lines = {line.product_id: line for line in order.lines.all()}
+    assert {p: (line.quantity, line.line_total) for p, line in lines.items()} == {
+        product.pk: (3, Decimal("15.00")), other.pk: (1, Decimal("7.50"))
+    }
+    assert sorted(OrderLineBatch.objects.filter(line__order=order).values_list("line__product_id", "batch_id", "units")) == sorted([
+        (product.pk, older.pk, 2), (product.pk, newer.pk, 1), (other.pk, third.pk, 1)
+    ])
+    assert list(OrderEvent.objects.filter(order=order).values_list("from_status", "to_status")) == [("", "paid")]
+    entry = AllocationEntry.objects.get(order_number=order.number)
+    assert (entry.kind, entry.amount, entry.balance_after) == ("spend", Decimal("-22.50"), Decimal("677.50"))
+    assert allocation_balance(employee=employee, year=order.year) == Decimal("677.50")
+    assert sorted((s.batch_id, s.quantity, s.reserved) for s in BatchStock.objects.filter(batch__in=[older, newer, third])) == sorted([
+        (older.pk, 0, 0), (newer.pk, 4, 0), (third.pk, 3, 0)
+    ])
+    assert BatchMovement.objects.filter(reference_code=order.number).count() == 6
+    assert cart_get(employee=employee).is_empty
+    assert not Payment.objects.filter(order=order).exists()
+
+
 def test_set_based_reservation_appends_a_reserve_and_a_sell_movement_per_batch(employee, no_provider):
     product = ProductFactory(price=Decimal("5.00"))
     older, newer = stock_batch(product, 2, days_ago=20), stock_batch(product, 5, days_ago=2)
