@@ -41,3 +41,26 @@ def mark_saved(instance, pk) -> None:
     instance._state.adding = False
     instance._state.db = connection.alias
 
+
+
+def insert_values(instances, *, refs: dict | None = None, returning: str = "") -> tuple[str, list]:
+    """``INSERT INTO <table> (<columns>) VALUES (…), (…) [RETURNING …]`` for unsaved instances of
+    one model, to be placed in a ``WITH`` part by the caller. A ``refs`` value is SQL, or a
+    function of the instance giving SQL (each line's own parent row, say)."""
+    refs = refs or {}
+    meta = type(instances[0])._meta
+    quote = connection.ops.quote_name
+    fields = [f for f in meta.concrete_fields if not (f.primary_key and getattr(instances[0], f.attname) is None)]
+    rows, params = [], []
+    for instance in instances:
+        cells = []
+        for field in fields:
+            ref = refs.get(field.attname)
+            if ref is not None:
+                cells.append(ref(instance) if callable(ref) else ref)
+            else:
+                cells.append("%s")
+                params.append(field.get_db_prep_save(field.pre_save(instance, True), connection))
+        rows.append(f"({', '.join(cells)})")
+    sql = f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) VALUES {', '.join(rows)}"
+    return (f"{sql} RETURNING {returning}" if returning else sql), params

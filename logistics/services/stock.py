@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 
 from core import roles
 from core.errors import ConflictError
-from core.sql import insert_sql
+from core.sql_insert import insert_values
 
 from ..errors import BatchStateConflict, NotAtYourFacility
 from ..models import BatchMovement, BatchStock, Facility, MovementKind, PackedBatch
@@ -119,7 +119,7 @@ class PreparedTake:
             f"UPDATE {table} AS s SET {column} FROM (VALUES {', '.join(['(%s, %s)'] * len(self.units))}) AS v(id, units) WHERE s.id = v.id",
             [value for pair in self.units for value in pair],
         )
-        return [update, insert_sql(self.movements, connection=connection)]
+        return [update, insert_values(self.movements)]
 
     def written(self) -> None:
         if self.units:

@@ -29,7 +29,7 @@ from django.utils.translation import gettext as _
 
 from core.errors import ConflictError
 from core.money import ZERO, yuan
-from core.sql import insert_sql, mark_saved
+from core.sql_insert import insert_values, mark_saved
 from logistics.selectors.stock import available_units, county_today
 from logistics.services import stock as stock_services
 
@@ -295,17 +295,17 @@ def _write_pg(*, order, lines, links, event, payment, entry, take, cart_id) -> N
     DELETE are parts of one ``WITH`` (they see one snapshot and none reads another's table; the
     rows they touch are locked already). One round trip instead of nine, while stock rows are held."""
     connection = transaction.get_connection()
-    order_id = "(SELECT id FROM o)"
-    parts = [("o", *insert_sql([order], connection=connection, returning="id"))]
-    parts.append(("l", *insert_sql(lines, connection=connection, refs={"order_id": lambda _o: order_id}, returning="id, product_id")))
-    parts.append(("lb", *insert_sql(
-        links, connection=connection, refs={"line_id": lambda link: f"(SELECT id FROM l WHERE product_id = {int(link.line.product_id)})"}
+    order_id = {"order_id": "(SELECT id FROM o)"}
+    parts = [("o", *insert_values([order], returning="id"))]
+    parts.append(("l", *insert_values(lines, refs=order_id, returning="id, product_id")))
+    parts.append(("lb", *insert_values(
+        links, refs={"line_id": lambda link: f"(SELECT id FROM l WHERE product_id = {int(link.line.product_id)})"}
     )))
-    parts.append(("ev", *insert_sql([event], connection=connection, refs={"order_id": lambda _o: order_id})))
+    parts.append(("ev", *insert_values([event], refs=order_id)))
     if payment is not None:
-        parts.append(("pay", *insert_sql([payment], connection=connection, refs={"order_id": lambda _o: order_id}, returning="id")))
+        parts.append(("pay", *insert_values([payment], refs=order_id, returning="id")))
     if entry is not None:
-        parts.append(("al", *insert_sql([entry], connection=connection, returning="id")))
+        parts.append(("al", *insert_values([entry], returning="id")))
     parts += [(f"st{n}", sql, params) for n, (sql, params) in enumerate(take.sql_parts(connection))]
     parts.append(("ci", f"DELETE FROM {CartItem._meta.db_table} WHERE cart_id = %s", [cart_id]))
     sql = (
@@ -318,10 +318,10 @@ def _write_pg(*, order, lines, links, event, payment, entry, take, cart_id) -> N
     with connection.cursor() as cursor:
         cursor.execute(sql, [value for _name, _sql, params in parts for value in params])
         found = cursor.fetchall()
-    mark_saved(order, found[0][0], connection=connection)
+    mark_saved(order, found[0][0])
     line_ids = {product_id: line_id for _o, line_id, product_id, _p, _a in found}
     for line in lines:
-        mark_saved(line, line_ids[line.product_id], connection=connection)
+        mark_saved(line, line_ids[line.product_id])
         line.order_id = order.pk
     for link in links:
         link.line_id = link.line.pk
@@ -329,7 +329,7 @@ def _write_pg(*, order, lines, links, event, payment, entry, take, cart_id) -> N
     event.order_id = order.pk
     event._state.adding, event._state.db = False, connection.alias
     if payment is not None:
-        mark_saved(payment, found[0][3], connection=connection)
+        mark_saved(payment, found[0][3])
         payment.order_id = order.pk
     if entry is not None:
-        mark_saved(entry, found[0][4], connection=connection)
+        mark_saved(entry, found[0][4])
