@@ -83,7 +83,10 @@ class Browser:
             cookie = SimpleCookie()
             cookie.load(header)
             for name, morsel in cookie.items():
-                self.jar[name] = morsel.value
+                if morsel["max-age"] == "0" or morsel["expires"].endswith("1970 00:00:00 GMT"):
+                    self.jar.pop(name, None)  # deleted, as a browser drops it (Django's delete_cookie)
+                else:
+                    self.jar[name] = morsel.value
         return response.status, response.getheader("Location") or "", html
 
     def sign_in(self, username: str) -> None:

@@ -104,8 +104,7 @@ def cart_add(request):
         if data.get("set"):
             cart.cart_item_set(employee=employee, product=product, quantity=quantity)
         else:
-            held = next((line.quantity for line in cart.cart_get(employee=employee).lines if line.product.pk == product.pk), 0)
-            cart.cart_item_set(employee=employee, product=product, quantity=held + quantity)
+            cart.cart_item_add(employee=employee, product=product, quantity=quantity)
     except DomainError as exc:
         messages.error(request, exc.message)
         return redirect(back)
@@ -122,10 +121,8 @@ def cart_view(request):
     if employee is None:
         return _not_employee(request)
     cart, checkout, _orders = _services()
-    return render(request, "cms/shop/cart.html", {
-        "cart": cart.cart_get(employee=employee),
-        "preview": checkout.checkout_preview(employee=employee),
-    })
+    lines = cart.cart_get(employee=employee)
+    return render(request, "cms/shop/cart.html", {"cart": lines, "preview": checkout.checkout_preview(employee=employee, cart=lines)})
 
 
 @login_required

@@ -28,3 +28,13 @@ class MarketplaceConfig(AppConfig):
 
         post_save.connect(forget_on_employee_save, sender=Employee, dispatch_uid="shopper-card-employee-save")
         post_delete.connect(forget_on_employee_save, sender=Employee, dispatch_uid="shopper-card-employee-delete")
+
+        from django.core.signals import request_finished, request_started
+
+        from .models import AllocationYear
+        from .services.allocation import allocation_year_memo_end, allocation_year_memo_forget, allocation_year_memo_start
+
+        request_started.connect(allocation_year_memo_start, dispatch_uid="allocation-year-memo-start")
+        request_finished.connect(allocation_year_memo_end, dispatch_uid="allocation-year-memo-end")
+        for signal in (post_save, post_delete):
+            signal.connect(allocation_year_memo_forget, sender=AllocationYear, dispatch_uid=f"allocation-year-memo-{signal!r}")

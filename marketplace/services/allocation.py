@@ -14,6 +14,7 @@ carry-over are negative. Per employee and year: granted − spent + refunded −
 from __future__ import annotations
 
 import datetime
+import threading
 from decimal import Decimal
 
 from django.db import connection, transaction
@@ -45,9 +46,39 @@ def allocation_today() -> datetime.date:
     return timezone.localdate()
 
 
+# One web request reads the year's setting once: the eligibility rule, the cart's limits, the
+# checkout preview and the checkout each ask for it (up to four reads per page). The memo lives from
+# request_started to request_finished (marketplace.apps), and a save of a setting empties it.
+_request_memo = threading.local()
+
+
+def allocation_year_memo_start(**_kwargs) -> None:
+    _request_memo.years = {}
+
+
+def allocation_year_memo_end(**_kwargs) -> None:
+    _request_memo.years = None
+
+
+def allocation_year_memo_forget(**_kwargs) -> None:
+    """A setting was saved: a request running now reads it again."""
+    if getattr(_request_memo, "years", None) is not None:
+        _request_memo.years = {}
+
+
 def allocation_year_get(*, year: int) -> AllocationYear:
     """The county's setting for ``year``; created with the defaults (700.00, the calendar year,
     unspent balance expires) the first time it is asked for."""
+    memo = getattr(_request_memo, "years", None)
+    if memo is not None and year in memo:
+        return memo[year]
+    setting = _allocation_year_read(year)
+    if memo is not None:
+        memo[year] = setting
+    return setting
+
+
+def _allocation_year_read(year: int) -> AllocationYear:
     setting = AllocationYear.objects.filter(year=year).first()
     if setting is None:
         setting, _created = AllocationYear.objects.get_or_create(

@@ -98,16 +98,29 @@ def cart_limits_problems(*, items: list[tuple[Product, int]], max_units_per_orde
 def cart_get(*, employee: Employee) -> CartView:
     """The cart with every line priced now, from the product's current price."""
     items = CartItem.objects.filter(cart__employee=employee).select_related("product", "product__sku").order_by("id")
+    return _cart_view(employee, items)
+
+
+def _cart_view(employee: Employee, items) -> CartView:
     lines = [
         CartLine(product=i.product, quantity=i.quantity, unit_price=i.product.price, line_total=yuan(i.product.price * i.quantity))
-        for i in items
+        for i in sorted(items, key=lambda i: i.pk)
     ]
     return CartView(employee=employee, lines=lines)
 
 
-@transaction.atomic
 def cart_item_set(*, employee: Employee, product: Product | int, quantity: int) -> CartView:
     """Set how many of ``product`` the cart holds (0 removes it); limits are checked here."""
+    return _cart_item_write(employee=employee, product=product, quantity=quantity, add=False)
+
+
+def cart_item_add(*, employee: Employee, product: Product | int, quantity: int) -> CartView:
+    """Add ``quantity`` units of ``product`` to what the cart holds (read under the cart's lock)."""
+    return _cart_item_write(employee=employee, product=product, quantity=quantity, add=True)
+
+
+@transaction.atomic
+def _cart_item_write(*, employee: Employee, product: Product | int, quantity: int, add: bool) -> CartView:
     try:
         quantity = int(quantity)
     except (TypeError, ValueError):
@@ -116,21 +129,32 @@ def cart_item_set(*, employee: Employee, product: Product | int, quantity: int) 
         raise CartError(_("The quantity cannot be negative."))
     product = _product(product)
     cart = _locked_cart(employee)
+    # the cart's lines, read once under its lock: the limits, the write and the answer use them
+    items = list(CartItem.objects.filter(cart=cart).select_related("product", "product__sku"))
+    mine = next((i for i in items if i.product_id == product.pk), None)
+    if add:
+        quantity += mine.quantity if mine else 0
     if quantity == 0:  # taking something out is always allowed, even for someone who may no longer shop
-        CartItem.objects.filter(cart=cart, product=product).delete()
-        return cart_get(employee=employee)
+        if mine is not None:
+            CartItem.objects.filter(pk=mine.pk).delete()
+            items.remove(mine)
+        return _cart_view(employee, items)
     ensure_may_shop(employee)
     if not product.active:
         raise CartError(_("%(product)s is no longer on sale.") % {"product": product.name})
-    others = [(i.product, i.quantity) for i in CartItem.objects.filter(cart=cart).exclude(product=product).select_related("product")]
+    others = [(i.product, i.quantity) for i in items if i is not mine]
     problems = cart_limits_problems(
         items=[*others, (product, quantity)], max_units_per_order=allocation_year_current().max_units_per_order
     )
     if problems:
         raise QuantityLimitExceeded(" ".join(problems), problems=problems)
-    CartItem.objects.update_or_create(cart=cart, product=product, defaults={"quantity": quantity})
+    if mine is not None:
+        CartItem.objects.filter(pk=mine.pk).update(quantity=quantity)
+        mine.quantity = quantity
+    else:
+        items.append(CartItem.objects.create(cart=cart, product=product, quantity=quantity))
     cart.save(update_fields=["updated_at"])
-    return cart_get(employee=employee)
+    return _cart_view(employee, items)
 
 
 def cart_item_remove(*, employee: Employee, product: Product | int) -> CartView:
