@@ -16,7 +16,9 @@ transformation (packing) and inspection.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -119,11 +121,25 @@ class Trace:
 
 
 _TRANSLATED: dict[tuple, str] = {}
+# The language, read once per trace: translation's thread-local lookup cost more than the rest of a label.
+_LANGUAGE: ContextVar[str | None] = ContextVar("trace_language", default=None)
+
+
+def _in_one_language(fn):
+    @functools.wraps(fn)
+    def trace_in_one_language(*args, **kwargs):
+        token = _LANGUAGE.set(get_language())
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            _LANGUAGE.reset(token)
+
+    return trace_in_one_language
 
 
 def _(message: str) -> str:
     """gettext, remembered per language: a trace reads the same few labels hundreds of times."""
-    key = (get_language(), message)
+    key = (_LANGUAGE.get() or get_language(), message)
     text = _TRANSLATED.get(key)
     if text is None:
         text = _TRANSLATED[key] = gettext(message)
@@ -135,7 +151,7 @@ def _label(labels: dict, code: str) -> str:
     label = labels.get(code)
     if label is None:
         return code
-    key = (get_language(), id(label))
+    key = (_LANGUAGE.get() or get_language(), id(label))
     text = _TRANSLATED.get(key)
     if text is None:
         text = _TRANSLATED[key] = str(label)
@@ -387,6 +403,7 @@ def _row(kind: str, subject) -> dict:
     return rows[0]
 
 
+@_in_one_language
 def trace_batch(batch: PackedBatch | int | dict, *, offset: int = 0, limit: int | None = DEFAULT_PAGE) -> Trace:
     """Backward (inputs: lots, intakes, households, points, their shipments, the packing run) and forward."""
     b = _row("batch", batch)
@@ -446,6 +463,7 @@ def _trace_lots(trace: Trace, lots: list[dict], inputs: list[dict], lines: list[
     return _finish(trace, events, offset, limit)
 
 
+@_in_one_language
 def trace_lot(lot: Lot | int | dict, *, offset: int = 0, limit: int | None = DEFAULT_PAGE) -> Trace:
     """Forward from a lot: its intake (with the household's registry number), shipments, the batches it went into."""
     row = _row("lot", lot)
@@ -457,6 +475,7 @@ def trace_lot(lot: Lot | int | dict, *, offset: int = 0, limit: int | None = DEF
     return trace
 
 
+@_in_one_language
 def trace_household(household: Household | int | dict, *, offset: int = 0, limit: int | None = DEFAULT_PAGE) -> Trace:
     """Forward from a household: every lot it delivered and every batch they went into."""
     head = _row("household", household)
