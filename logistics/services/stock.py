@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 
 from django.db import transaction
 from django.db.models import Case, F, IntegerField, Value, When
@@ -27,7 +28,7 @@ from core.sql_insert import insert_values
 
 from ..errors import BatchStateConflict, NotAtYourFacility
 from ..models import BatchMovement, BatchStock, Facility, MovementKind, PackedBatch
-from ..selectors.stock import batch_is_expired, batch_is_sellable, county_today, expired_stock, sellable_stock
+from ..selectors.stock import batch_is_expired, batch_is_sellable, county_today, expired_stock, sellable_stock, supermarkets
 from ..signals import stock_moved
 from .access import ensure_acts_at
 
@@ -65,12 +66,65 @@ def batch_stock_lock(*, facility_id: int | None, sku_ids: Iterable[int]) -> list
     today = county_today()
     # one statement: PostgreSQL locks the rows as the sort hands them out (primary-key order) and
     # re-reads each row it had to wait for, re-checking ``quantity > reserved`` on the new version
-    rows = list(
-        sellable_stock(facility_id=facility_id, sku_ids=sku_ids, on=today).select_for_update(of=("self",))
-        .select_related("batch").order_by("pk")
-    )
+    if transaction.get_connection().vendor == "postgresql":
+        rows = _sellable_rows_locked_pg(facility_id=facility_id, sku_ids=list(sku_ids), on=today)
+    else:
+        rows = list(
+            sellable_stock(facility_id=facility_id, sku_ids=sku_ids, on=today).select_for_update(of=("self",))
+            .select_related("batch").order_by("pk")
+        )
     rows.sort(key=lambda s: (s.batch.best_before, s.batch.packed_at, s.batch_id))  # FEFO, as the selector orders
     return [s for s in rows if batch_is_sellable(s.batch, on=today) and s.quantity > s.reserved]
+
+
+@lru_cache(maxsize=1)
+def _supermarket_sql() -> tuple[str, tuple]:
+    """``supermarkets()``'s first id as a subquery: the ORM's SQL, compiled once per process."""
+    sql, params = supermarkets().values("pk")[:1].query.sql_with_params()
+    return f"({sql})", tuple(params)
+
+
+def _sellable_rows_locked_pg(*, facility_id: int | None, sku_ids: list[int], on) -> list[BatchStock]:
+    """``sellable_stock(...).select_for_update(of=self).select_related("batch").order_by("pk")`` as one
+    plain statement: checkout runs it for every order, and the ORM spent longer building it than
+    PostgreSQL running it. It narrows by ``batch_sellable_q``'s rule (inspected, not held, not past
+    ``on``; tests/logistics/test_stock_lock.py holds the two to the same rows), and
+    ``batch_stock_lock`` checks every locked row with ``batch_is_sellable`` all the same."""
+    connection = transaction.get_connection()
+    quote = connection.ops.quote_name
+    stock_fields, batch_fields = BatchStock._meta.concrete_fields, PackedBatch._meta.concrete_fields
+    columns = [f"s.{quote(f.column)}" for f in stock_fields] + [f"b.{quote(f.column)}" for f in batch_fields]
+    if facility_id is None:
+        facility_sql, facility_params = _supermarket_sql()
+    else:
+        facility_sql, facility_params = "%s", (facility_id,)
+    sql = (
+        f"SELECT {', '.join(columns)} FROM {quote(BatchStock._meta.db_table)} s "
+        f"JOIN {quote(PackedBatch._meta.db_table)} b ON b.id = s.batch_id "
+        f"WHERE b.inspection_status = %s AND NOT b.on_hold AND b.best_before >= %s AND s.quantity > s.reserved "
+        f"AND s.facility_id = {facility_sql} AND b.sku_id = ANY(%s) ORDER BY s.id FOR UPDATE OF s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [PackedBatch.Inspection.PASSED, on, *facility_params, sku_ids])
+        found = cursor.fetchall()
+    stock_names, batch_names = [f.attname for f in stock_fields], [f.attname for f in batch_fields]
+    stock_converters = _converters(stock_fields, connection)
+    batch_converters = _converters(batch_fields, connection)
+    rows = []
+    for values in found:
+        row = BatchStock.from_db(connection.alias, stock_names, _convert(values[: len(stock_names)], stock_converters))
+        row.batch = PackedBatch.from_db(connection.alias, batch_names, _convert(values[len(stock_names):], batch_converters))
+        rows.append(row)
+    return rows
+
+
+def _converters(fields, connection) -> list:
+    """What the ORM applies to a column's value as it reads it (``from_db_value``), per field."""
+    return [(lambda v, f=f: f.from_db_value(v, None, connection)) if hasattr(f, "from_db_value") else None for f in fields]
+
+
+def _convert(values, converters) -> list:
+    return [convert(v) if convert is not None else v for v, convert in zip(values, converters, strict=True)]
 
 
 def fefo_plan(rows: Iterable[BatchStock], wants: Mapping[int, int]) -> tuple[Takes, dict[int, int]]:
