@@ -502,6 +502,14 @@ def trace_subject(code: str, *, batches=None, lots=None, households=None) -> tup
     code = (code or "").strip()
     if not code:
         return None
+    scopes = ((batches, PackedBatch), (lots, Lot), (households, Household))
+    if all(qs is None or (qs.model is model and not qs.query.where and not qs.query.combinator) for qs, model in scopes):
+        # The whole books (the county office's scope): the statement compiled once.
+        hits = sorted((row["trace_kind"], row["id"]) for row in rows_.kind_of_code(code))
+        if not hits:
+            return None
+        kind = _KINDS[hits[0][0]]
+        return kind, _row(kind, hits[0][1])
     found = [
         (qs if qs is not None else model.objects.all()).filter(**{field_name: code}).order_by()
         .annotate(trace_kind=Value(k, output_field=IntegerField())).values_list("trace_kind", "pk")

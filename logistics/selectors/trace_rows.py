@@ -18,7 +18,7 @@ import threading
 from collections.abc import Callable
 
 from django.db import DEFAULT_DB_ALIAS, connections
-from django.db.models import Q, QuerySet
+from django.db.models import IntegerField, Q, QuerySet, Value
 
 from households.models import Household, Township, Village
 
@@ -34,15 +34,17 @@ class Compiled:
     times with new parameters: ``build(*marks)`` returns the queryset with a stand-in for each
     parameter; ``statement(*params)`` returns its rows as dicts, as ``.values()`` would."""
 
-    def __init__(self, build: Callable[..., QuerySet]) -> None:
+    def __init__(self, build: Callable[..., QuerySet], marks: tuple = _MARKS) -> None:
         self.build = build
+        self.marks = marks
         self.local = threading.local()
 
     def _compile(self, alias: str, arity: int):
-        query = self.build(*_MARKS[:arity]).query
+        marks = self.marks
+        query = self.build(*marks[:arity]).query
         compiler = query.get_compiler(using=alias)
         sql, params = compiler.as_sql()
-        slots = [_MARKS.index(p) if isinstance(p, int) and p in _MARKS else None for p in params]
+        slots = [marks.index(p) if type(p) in (int, str) and p in marks else None for p in params]
         fields = [s[0] for s in compiler.select[0:compiler.col_count]]
         names = list(query.selected) if query.selected else [*query.extra_select, *query.values_select, *query.annotation_select]
         return sql, params, slots, compiler, compiler.get_converters(fields), names
@@ -105,6 +107,18 @@ def _inspections(batches: QuerySet | int) -> QuerySet:
 def _stock(batches: QuerySet | int) -> QuerySet:
     return BatchStock.objects.filter(_where("batch_id", batches)).order_by("batch_id", "facility_id").values(*STOCK_FIELDS)
 
+
+def _kind_of_code(code) -> QuerySet:
+    parts = [
+        model.objects.filter(**{field_name: code}).order_by().annotate(trace_kind=Value(k, output_field=IntegerField()))
+        .values("trace_kind", "id")
+        for k, (model, field_name) in enumerate(((PackedBatch, "code"), (Lot, "code"), (Household, "number")))
+    ]
+    return parts[0].union(*parts[1:], all=True)
+
+
+# Which of batch (0), lot (1) or household (2) the code is, in the whole books (the county office's scope).
+kind_of_code = Compiled(_kind_of_code, marks=("\x1ftrace code\x1f",))
 
 # The subject's own row, by id.
 batch_row = Compiled(lambda pk: PackedBatch.objects.filter(pk=pk).values(*BATCH_FIELDS))
