@@ -427,7 +427,8 @@ def report_cold(*, township: int) -> None:
                 cursor.execute(q, p)
                 cursor.fetchall()
 
-    user = get_user_model().objects.create_superuser("bench-county", password="x")
+    User = get_user_model()
+    user = User.objects.filter(username="bench-county").first() or User.objects.create_superuser("bench-county", password="x")
     client = Client()
     client.force_login(user)
     year = {"date_from": "2025-01-01", "date_to": "2025-12-31"}

@@ -10,6 +10,8 @@ from __future__ import annotations
 import datetime
 import hashlib
 from collections.abc import Callable
+from contextlib import contextmanager
+from contextvars import ContextVar
 from decimal import Decimal
 
 import django_filters
@@ -154,12 +156,25 @@ def income_published_now() -> dict:
     """``income_published`` at this instant, its sums cached while the ledger stays as it is (the
     ledger's version changes with every entry written, so a cached sum is the sum now)."""
     now = timezone.now()
-    key = _key("published", _ledger_version())
+    key = _key("published", _version())
     row = cache.get(key)
     if row is None:
-        row = income_published(as_of=now)
+        row = _published_from_summary()
         cache.set(key, row, CACHE_SECONDS)
     return {**row, "as_of": now}
+
+
+def _published_from_summary() -> dict:
+    """``income_published`` at this instant, from the monthly summary: every entry written so far
+    is in it (added in the entry's own transaction) and none other, so its sums and households are
+    the ledger's — a few hundred thousand rows read instead of every entry."""
+    row = IncomeMonth.objects.aggregate(
+        **{k: Sum("amount", filter=Q(kind=k)) for k in KINDS}, total=Sum("amount"),
+        households=Count("household_id", distinct=True),
+    )
+    row = _clean(row)
+    row["paid_to_households"] = paid_to_households(row)
+    return row
 
 
 def income_entries(*, filters: dict | None = None):
@@ -216,7 +231,24 @@ def _registry_version() -> str:
         return "|".join(str(v) for v in cursor.fetchone())
 
 
+# One page, one snapshot: inside ``one_version()`` every table of the report reads the versions
+# read once on entering, instead of two statements per table (each a count over recent ids).
+_PINNED: ContextVar[str | None] = ContextVar("income_report_version", default=None)
+
+
+@contextmanager
+def one_version():
+    token = _PINNED.set(f"{_ledger_version()}|{_registry_version()}")
+    try:
+        yield
+    finally:
+        _PINNED.reset(token)
+
+
 def _version() -> str:
+    pinned = _PINNED.get()
+    if pinned is not None:
+        return pinned
     return f"{_ledger_version()}|{_registry_version()}"
 
 
@@ -435,7 +467,10 @@ def _totals_by(group: str, selected: list[tuple[dict, tuple]]) -> list[dict]:
     key_of, label_of, order_of = GROUPS[group]
     groups: dict = {}
     for h, amounts in selected:
-        entry = groups.setdefault(key_of(h), (label_of(h), order_of(h), []))
+        key = key_of(h)
+        entry = groups.get(key)
+        if entry is None:  # the label once per group, not once per household
+            entry = groups[key] = (label_of(h), order_of(h), [])
         entry[2].append(amounts)
     rows = [_row(amounts, key=key, label=label, code=order) for key, (label, order, amounts) in groups.items()]
     return sorted(rows, key=lambda r: r["code"])
@@ -477,14 +512,77 @@ def income_report(*, filters: dict | None = None, limit: int | None = 100) -> di
     if cleaned is None:
         return {"totals": _clean({"households": 0}), "township": [], "village": [], "labour_class": [], "ranked": []}
 
-    def compute() -> dict:
-        selected = _selected(cleaned)
-        report = {group: _totals_by(group, selected) for group in GROUPS}
-        report["totals"] = _row([amounts for _h, amounts in selected])
-        report["ranked"] = _ranked(selected, limit, False)
-        return report
+    return _cached(f"report-{limit}", cleaned, lambda: _report_in_sql(cleaned, limit))
 
-    return _cached(f"report-{limit}", cleaned, compute)
+
+def _report_in_sql(cleaned: dict, limit: int | None) -> dict:
+    """``income_report``'s tables grouped in the database, in one statement: the selection's
+    per-household sums (``_period_rows_sql`` joined to the registry, its filters applied there) as
+    a common table, then its totals per township, village, class and overall and its ranking
+    (highest total first, ties by registry number) as one UNION ALL — a few hundred rows to
+    Python instead of 25,000 households. The same figures as the tables grouped in Python from
+    ``_selected`` (the tests compare them)."""
+    union, params = _period_rows_sql(cleaned.get("date_from"), cleaned.get("date_to"), cleaned.get("produce") or "")
+    where, wparams = _registry_where(cleaned)
+    households, villages, townships = _tables()
+    sums = ", ".join(f"{_fen_sum(k)} AS {k}" for k in KINDS)
+    amounts = "COUNT(*), SUM(intake), SUM(sales), SUM(dividend)"
+    limit_sql = f"WHERE r.rank <= {int(limit)}" if limit else ""
+    sql = f"""
+    WITH sel AS (
+        SELECT h.id AS hid, h.number AS number, h.head_name AS head_name, h.labour_class AS labour_class,
+               h.village_id AS village_id, v.name AS vname, v.code AS vcode, v.township_id AS tid, t.name AS tname,
+               t.code AS tcode, s.intake AS intake, s.sales AS sales, s.dividend AS dividend
+        FROM (SELECT p.household_id, {sums} FROM ({union}) AS p GROUP BY p.household_id) AS s
+        JOIN {households} h ON h.id = s.household_id
+        JOIN {villages} v ON v.id = h.village_id
+        JOIN {townships} t ON t.id = v.township_id
+        WHERE {where}
+    )
+    SELECT 'township', CAST(tid AS TEXT), MIN(tcode), MIN(tname), '', '', 0, {amounts} FROM sel GROUP BY tid
+    UNION ALL
+    SELECT 'village', CAST(village_id AS TEXT), MIN(vcode), MIN(tname), MIN(vname), '', 0, {amounts} FROM sel GROUP BY village_id
+    UNION ALL
+    SELECT 'labour_class', labour_class, labour_class, '', '', '', 0, {amounts} FROM sel GROUP BY labour_class
+    UNION ALL
+    SELECT 'total', '', '', '', '', '', 0, {amounts} FROM sel
+    UNION ALL
+    SELECT 'ranked', CAST(r.hid AS TEXT), r.number, r.head_name, r.vname, r.tname, r.rank, 1, r.intake, r.sales, r.dividend
+    FROM (SELECT sel.*, ROW_NUMBER() OVER (ORDER BY intake + sales + dividend DESC, number) AS rank FROM sel) AS r {limit_sql}
+    """
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SET LOCAL work_mem = '64MB'")  # 25,000 households' groups in memory
+        cursor.execute(sql, [*params, *wparams])
+        rows = cursor.fetchall()
+    classes = dict(LabourClass.choices)
+    report: dict = {"township": [], "village": [], "labour_class": [], "totals": _fen_row((0, 0, 0), 0)}
+    ranked = []
+    for group, key, code, name1, name2, name3, rank, count, *fen in rows:
+        row = _fen_row(tuple(int(f or 0) for f in fen), int(count))
+        if group == "township":
+            report[group].append({**row, "key": int(key), "label": name1, "code": code})
+        elif group == "village":
+            report[group].append({**row, "key": int(key), "label": f"{name1} {name2}", "code": code})
+        elif group == "labour_class":
+            report[group].append({**row, "key": key, "label": str(classes.get(key, key)), "code": code})
+        elif group == "total":
+            report["totals"] = row
+        else:
+            ranked.append((int(rank), {**row, "household_id": int(key), "household__number": code, "household__head_name": name1,
+                                       "household__village__name": name2, "household__village__township__name": name3}))
+    for group in GROUPS:
+        report[group].sort(key=lambda r: r["code"])
+    report["ranked"] = [row for _rank, row in sorted(ranked, key=lambda rr: rr[0])]
+    return report
+
+
+def _fen_row(fen: tuple[int, int, int], households: int) -> dict:
+    row = {k: from_fen(v) for k, v in zip(KINDS, fen, strict=True)}
+    row["total"] = from_fen(sum(fen))
+    row["households"] = households
+    row["paid_to_households"] = paid_to_households(row)
+    return row
 
 
 def _facets(cleaned: dict) -> list[tuple[datetime.date, str, str, str, int]]:

@@ -49,12 +49,14 @@ def income_report(request):
     filterset = selectors.IncomeReportFilterSet(filters)
     filterset.is_valid()
     export = request.GET.get("format") == "xlsx"
-    report = selectors.income_report(filters=filters, limit=None if export else 100)
+    with selectors.one_version():  # the page's tables read one state of the ledger and registry
+        report = selectors.income_report(filters=filters, limit=None if export else 100)
+        months = selectors.income_by_month(filters=filters)
+        produce = selectors.income_by_produce(filters=filters)
+        channels = selectors.income_by_channel(filters=filters)
+        published = selectors.income_published_now()
     townships, villages, classes = report["township"], report["village"], report["labour_class"]
     ranked, totals = report["ranked"], report["totals"]
-    months = selectors.income_by_month(filters=filters)
-    produce = selectors.income_by_produce(filters=filters)
-    channels = selectors.income_by_channel(filters=filters)
 
     if export:
         hh = _("Households")
@@ -80,7 +82,7 @@ def income_report(request):
     return render(request, "households/reports/income_report.html", {
         "filterset": filterset, "townships": townships, "villages": villages, "classes": classes, "ranked": ranked,
         "months": months, "produce": produce, "channels": channels, "totals": totals, "charts": charts, "kind_labels": KIND_LABELS,
-        "query": request.GET.urlencode(), "published": selectors.income_published_now(),
+        "query": request.GET.urlencode(), "published": published,
     })
 
 
