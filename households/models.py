@@ -208,7 +208,10 @@ class IncomeEntry(AppendOnlyModel):
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversed_by", verbose_name=_("reverses")
     )
     reason = models.CharField(_("reason"), max_length=200, blank=True)
-    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    # Indexed only where set (below): settlement, intake and dividends write entries without one.
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -219,6 +222,7 @@ class IncomeEntry(AppendOnlyModel):
             models.Index(fields=["household", "date"]),
             models.Index(fields=["source_type", "source_code"]),
             models.Index(fields=["date", "kind"]),
+            models.Index(fields=["author"], condition=Q(author__isnull=False), name="income_entry_author_set"),
         ]
         constraints = [
             models.CheckConstraint(

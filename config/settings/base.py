@@ -257,7 +257,9 @@ ALIPAY_NOTIFY_TOLERANCE = env.int("ALIPAY_NOTIFY_TOLERANCE", default=25 * 3600) 
 
 # --- Domain settings ------------------------------------------------------------------------
 RELIEF_MAX_INTAKE_KG = env.float("RELIEF_MAX_INTAKE_KG", default=500.0)
-RELIEF_SETTLEMENT_CHUNK_LINES = env.int("RELIEF_SETTLEMENT_CHUNK_LINES", default=5000)
+# Order lines per settlement chunk (one transaction): ~100,000 settlement lines and income entries
+# at four households a batch, a few seconds; smaller chunks pay the per-chunk statements more often.
+RELIEF_SETTLEMENT_CHUNK_LINES = env.int("RELIEF_SETTLEMENT_CHUNK_LINES", default=25_000)
 RELIEF_WATCH_DECLINE_SHARE = env("RELIEF_WATCH_DECLINE_SHARE", default="0.30")
 RELIEF_WATCH_PERIOD_MONTHS = env.int("RELIEF_WATCH_PERIOD_MONTHS", default=3)
 # An admin spreadsheet import of more rows than this runs as a Celery task with a progress page.

@@ -46,7 +46,7 @@ log = logging.getLogger(__name__)
 # nor wholly refunded before settlement), here in both ORM and SQL form.
 SOLD_STATUSES = tuple(sorted(ORDER_SOLD_STATUSES))
 SOLD_SQL = ", ".join(f"'{s}'" for s in SOLD_STATUSES)
-DEFAULT_CHUNK_LINES = 5000
+DEFAULT_CHUNK_LINES = 25_000
 
 
 class SettlementError(DomainError):

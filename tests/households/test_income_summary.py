@@ -138,3 +138,38 @@ def test_the_report_sums_from_the_summary_equal_a_group_by_over_the_ledger(date_
     expected = sums(per_household_ledger_sql(parse(date_from), parse(date_to), produce))
     assert expected  # the period holds entries
     assert sums(per_household_sql(parse(date_from), parse(date_to), produce)) == expected
+
+
+def test_the_published_figures_now_read_from_the_summary_equal_the_ledger_at_this_instant():
+    from django.utils import timezone
+
+    from households.reports.selectors import income_published, income_published_now
+
+    a, b, c = HouseholdFactory(), HouseholdFactory(), HouseholdFactory()
+    record(a, "10.00", datetime.date(2026, 9, 1))
+    record(a, "2.25", datetime.date(2026, 10, 1), kind="sales")
+    record(b, "7.10", datetime.date(2026, 9, 2), kind="dividend")
+    income_entry_reverse(entry=record(c, "4.00", datetime.date(2026, 9, 3)), reason="称错")  # nets to zero: still reached
+
+    now = income_published_now()
+    expected = income_published(as_of=timezone.now())
+    assert {k: v for k, v in now.items() if k != "as_of"} == {k: v for k, v in expected.items() if k != "as_of"}
+    assert now["households"] == 3 and now["paid_to_households"] == Decimal("17.10")
+
+
+def test_the_report_grouped_in_the_database_equals_the_tables_grouped_from_each_household():
+    from households.reports import selectors
+
+    households = [HouseholdFactory() for _ in range(9)]
+    for i, h in enumerate(households):
+        record(h, f"{10 + i}.{i}0", datetime.date(2026, 1 + i % 3, 5 + i))
+        record(h, "3.00" if i % 2 else "5.00", datetime.date(2026, 2, 10), kind="sales", produce="walnut")  # ties in the ranking
+    for filters in ({}, {"date_from": "2026-02-01", "date_to": "2026-02-20"}, {"produce": "walnut"},
+                    {"labour_class": households[0].labour_class}):
+        cleaned = selectors._valid(filters)
+        report = selectors._report_in_sql(cleaned, 5)
+        selected = selectors._selected(cleaned)
+        assert report["totals"] == selectors._row([amounts for _h, amounts in selected])
+        for group in selectors.GROUPS:
+            assert report[group] == selectors._totals_by(group, selected)
+        assert report["ranked"] == selectors._ranked(selected, 5, False)
