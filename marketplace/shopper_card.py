@@ -92,15 +92,14 @@ def _new_generation(employee_id: int) -> None:
 
 def shopper_card_forget(*, employee_id: int) -> None:
     """A figure on the card changed: every card built before now (and before commit) is stale.
-    Once per transaction and employee (checkout changes the cart and the balance): a second call
-    finds the first one's commit hook waiting, and a card built in between is made stale by it."""
+    The commit hook is registered once per transaction and employee (checkout changes both the
+    cart and the balance); the new generation now is given on every call."""
+    _new_generation(employee_id)
     connection = transaction.get_connection()
     if not connection.in_atomic_block:
-        _new_generation(employee_id)
         return
     if any(getattr(func, "shopper_card_employee", None) == employee_id for _sids, func, _robust in connection.run_on_commit):
         return
-    _new_generation(employee_id)
     at_commit = partial(_new_generation, employee_id)
     at_commit.shopper_card_employee = employee_id
     transaction.on_commit(at_commit)

@@ -258,7 +258,8 @@ def _checkout_transaction(
     written = _write_pg if transaction.get_connection().vendor == "postgresql" else _write_orm
     written(order=order, lines=lines, links=links, event=event, payment=payment, entry=entry, take=take, cart_id=cart_id)
     take.written()
-    shopper_card_forget(employee_id=employee.pk)  # the cart is empty (the balance's writer drops it too)
+    if entry is None:  # the cart is empty; with an allocation part, the balance's writer has dropped the card already
+        shopper_card_forget(employee_id=employee.pk)
     Order.payment.related.set_cached_value(order, payment)  # the answer asks for it: known, so not read back
     prefetched = OrderLine.objects.filter(order=order)  # the caller shows the order's lines without reading them back
     prefetched._result_cache, prefetched._prefetch_done = lines, True
