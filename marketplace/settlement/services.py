@@ -121,9 +121,12 @@ def _sale_items_sql(run: SettlementRun, lo: int, hi: int) -> tuple[str, list]:
     WHERE olb.line_id > %s AND olb.line_id <= %s
       AND o.status IN ({SOLD_SQL}) AND o.paid_at IS NOT NULL AND o.paid_at < %s
       AND NOT EXISTS (SELECT 1 FROM {_t(SettlementLine)} sl
-                      WHERE sl.order_line_id = olb.line_id AND sl.batch_id = olb.batch_id AND sl.kind = 'sale')
+                      WHERE sl.order_line_id = olb.line_id AND sl.batch_id = olb.batch_id AND sl.kind = 'sale'
+                        AND sl.order_line_id > %s AND sl.order_line_id <= %s)
     """
-    return sql, [*day_params, lo, hi, _ts(run.cutoff)]
+    # The probe's own range (implied by the join) lets the planner read only the chunk's part of
+    # the settled lines, not all of them: each chunk costs the same however many came before.
+    return sql, [*day_params, lo, hi, _ts(run.cutoff), lo, hi]
 
 
 def _refund_items_sql(run: SettlementRun, lo: int, hi: int) -> tuple[str, list]:
@@ -145,9 +148,10 @@ def _refund_items_sql(run: SettlementRun, lo: int, hi: int) -> tuple[str, list]:
     WHERE rl.id > %s AND rl.id <= %s AND rf.created_at < %s
       AND EXISTS (SELECT 1 FROM {_t(SettlementLine)} sl
                   WHERE sl.order_line_id = rl.line_id AND sl.batch_id = rl.batch_id AND sl.kind = 'sale')
-      AND NOT EXISTS (SELECT 1 FROM {_t(SettlementLine)} sl2 WHERE sl2.refund_line_id = rl.id AND sl2.kind = 'refund')
+      AND NOT EXISTS (SELECT 1 FROM {_t(SettlementLine)} sl2 WHERE sl2.refund_line_id = rl.id AND sl2.kind = 'refund'
+                        AND sl2.refund_line_id > %s AND sl2.refund_line_id <= %s)
     """
-    return sql, [*day_params, lo, hi, _ts(run.cutoff)]
+    return sql, [*day_params, lo, hi, _ts(run.cutoff), lo, hi]
 
 
 def _next_sales_bound(run: SettlementRun, size: int) -> int | None:
@@ -160,12 +164,13 @@ def _next_sales_bound(run: SettlementRun, size: int) -> int | None:
         WHERE olb.line_id > %s AND o.status IN ({SOLD_SQL})
           AND o.paid_at IS NOT NULL AND o.paid_at < %s
           AND NOT EXISTS (SELECT 1 FROM {_t(SettlementLine)} sl
-                          WHERE sl.order_line_id = olb.line_id AND sl.batch_id = olb.batch_id AND sl.kind = 'sale')
+                          WHERE sl.order_line_id = olb.line_id AND sl.batch_id = olb.batch_id AND sl.kind = 'sale'
+                            AND sl.order_line_id > %s)
         ORDER BY olb.line_id LIMIT {int(size)}
     ) nxt
     """
     with connection.cursor() as cursor:
-        cursor.execute(sql, [run.cursor, _ts(run.cutoff)])
+        cursor.execute(sql, [run.cursor, _ts(run.cutoff), run.cursor])
         row = cursor.fetchone()
     return row[0] if row and row[0] is not None else None
 
