@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.http import Http404
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from drf_spectacular.authentication import TokenScheme
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import exceptions, generics, serializers, status
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
@@ -176,6 +177,16 @@ class EmployeeTokenAuthentication(TokenAuthentication):
         except Employee.DoesNotExist:
             user._api_employee = None
         return (user, token)
+
+
+class EmployeeTokenScheme(TokenScheme):
+    """The OpenAPI description of the shop's token authentication: DRF's token header, under a
+    name of its own (the schema may not give one name to two authentication classes)."""
+
+    target_class = EmployeeTokenAuthentication
+    name = "employeeTokenAuth"
+    match_subclasses = False
+    priority = 1  # before drf-spectacular's own TokenScheme, which matches subclasses too
 
 
 class IsEmployee(BasePermission):
