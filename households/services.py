@@ -59,23 +59,10 @@ def income_entry_prepare(
     )
 
 
-def income_entry_record(
-    *,
-    household: Household | int,
-    kind: str,
-    amount: Decimal,
-    date: datetime.date,
-    source_type: str,
-    source_code: str,
-    produce: str = "",
-    source_detail: dict | None = None,
-    author=None,
-) -> IncomeEntry:
-    """Append one income entry. Amounts are rounded to the fen here and nowhere else."""
-    return _append_one(income_entry_prepare(
-        household=household, kind=kind, amount=amount, date=date, source_type=source_type, source_code=source_code,
-        produce=produce, source_detail=source_detail, author=author,
-    ))
+def income_entry_record(**fields) -> IncomeEntry:
+    """Append one income entry (``fields`` as ``income_entry_prepare`` takes them). Amounts are
+    rounded to the fen there and nowhere else."""
+    return _append_one(income_entry_prepare(**fields))
 
 
 def income_entry_ctes(entry: IncomeEntry, name: str = "e") -> tuple[list[str], list]:
