@@ -86,6 +86,18 @@ CHECKS = {
 }
 
 
+def _line_batches_of(batch_ids: list[int]) -> list[int]:
+    """Ids of the order lines' batch shares of these batches. On PostgreSQL the ids go as one
+    array parameter: Django prepares an ``__in`` list element by element, which for a household's
+    few hundred batches cost more CPU than the query."""
+    if connection.vendor != "postgresql":
+        return list(OrderLineBatch.objects.filter(batch_id__in=batch_ids).values_list("pk", flat=True))
+    column = OrderLineBatch._meta.get_field("batch").column
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT id FROM {OrderLineBatch._meta.db_table} WHERE {column} = ANY(%s)", [[int(i) for i in batch_ids]])
+        return [row[0] for row in cursor.fetchall()]
+
+
 def sales_of_batches(batch_ids: list[int]) -> list[dict]:
     """Forward trace: the order lines that took units of these batches — order number, date,
     units and the buyer's employer; never the buyer's name (staff trace only). ``.values()``
@@ -94,7 +106,7 @@ def sales_of_batches(batch_ids: list[int]) -> list[dict]:
     (compiling and planning that seven-table join was the largest cost of a trace without sales)."""
     if not batch_ids:
         return []
-    sold = list(OrderLineBatch.objects.filter(batch_id__in=batch_ids).values_list("pk", flat=True))
+    sold = _line_batches_of(batch_ids)
     if not sold:
         return []
     rows = (
