@@ -17,22 +17,10 @@ from django.db import connection
 
 def insert_cte(name: str, instance, *, refs: dict[str, str] | None = None, returning: str = "id") -> tuple[str, list]:
     """``name AS (INSERT INTO <table> (<columns>) VALUES (…) RETURNING <returning>)`` and its
-    parameters. ``refs`` maps a field's attname (``lot_id``) to the SQL that gives its value."""
-    refs = refs or {}
-    quote = connection.ops.quote_name
-    columns, values, params = [], [], []
-    for field in type(instance)._meta.concrete_fields:
-        if field.primary_key and getattr(instance, field.attname) is None:
-            continue
-        columns.append(quote(field.column))
-        if field.attname in refs:
-            values.append(refs[field.attname])
-        else:
-            values.append("%s")
-            params.append(field.get_db_prep_save(field.pre_save(instance, True), connection))
-    table = quote(type(instance)._meta.db_table)
-    sql = f"{name} AS (INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(values)}) RETURNING {returning})"
-    return sql, params
+    parameters: ``insert_values`` of one instance as a named part of a ``WITH``. ``refs`` maps a
+    field's attname (``lot_id``) to the SQL that gives its value."""
+    sql, params = insert_values([instance], refs=refs, returning=returning)
+    return f"{name} AS ({sql})", params
 
 
 def mark_saved(instance, pk) -> None:
@@ -40,7 +28,6 @@ def mark_saved(instance, pk) -> None:
     instance.pk = pk
     instance._state.adding = False
     instance._state.db = connection.alias
-
 
 
 def insert_values(instances, *, refs: dict | None = None, returning: str = "") -> tuple[str, list]:
