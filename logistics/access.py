@@ -76,7 +76,9 @@ def staff_facility(user) -> Facility | None:
     cached = getattr(user, "_relief_staff_facility", _UNSET)
     if cached is not _UNSET:
         return cached
-    facility = facility_of(user)
+    # without a staff role no facility can qualify: the assignment is not read (an employee's
+    # every page asks, for the header's screens)
+    facility = facility_of(user) if any(roles.has_role(user, r) for r in STAFF_ROLES) else None
     if facility is not None and (not facility.active or not roles.has_role(user, ROLE_OF_KIND[facility.kind])):
         facility = None
     if user is not None and user.is_authenticated:
