@@ -251,7 +251,11 @@ def employee_for(user):
     cached = getattr(user, "_storefront_employee", False)
     if cached is not False:
         return cached
-    employee = Employee.objects.filter(user=user).select_related("employer").first()
+    descriptor = Employee.user.field.remote_field.model.employee  # the User's side (request.user may be a lazy object)
+    if descriptor.is_cached(user):  # read with the session's user (core.auth_backends), found or not
+        employee = descriptor.related.get_cached_value(user)
+    else:
+        employee = Employee.objects.filter(user=user).select_related("employer").first()
     user._storefront_employee = employee
     return employee
 

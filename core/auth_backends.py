@@ -1,9 +1,27 @@
-"""Sign-in backends: django-axes' lock-out check in front of Django's password check."""
+"""Sign-in backends: django-axes' lock-out check in front of Django's password check, and the
+session's user read with what every signed-in page asks for."""
 
 from __future__ import annotations
 
 from axes.backends import AxesStandaloneBackend
+from django.conf import settings
+from django.contrib.auth import backends, get_user_model
 from django.http import HttpRequest
+
+
+class SessionUserMixin:
+    """``get_user`` (the session's user, read on every signed-in request) joins the one-to-one
+    records named in ``settings.AUTH_USER_SELECT_RELATED`` (an employee's record and employer: the
+    header, the cart and checkout all ask for them), one statement instead of two. A user without
+    such a record has it cached as missing, so asking costs nothing either."""
+
+    def get_user(self, user_id):
+        UserModel = get_user_model()
+        try:
+            user = UserModel._default_manager.select_related(*getattr(settings, "AUTH_USER_SELECT_RELATED", ())).get(pk=user_id)
+        except UserModel.DoesNotExist:
+            return None
+        return user if self.user_can_authenticate(user) else None
 
 
 class LockoutBackend(AxesStandaloneBackend):
@@ -14,3 +32,8 @@ class LockoutBackend(AxesStandaloneBackend):
 
     def authenticate(self, request, username=None, password=None, **kwargs):
         return super().authenticate(request if request is not None else HttpRequest(), username, password, **kwargs)
+
+
+class ModelBackend(SessionUserMixin, backends.ModelBackend):
+    """Django's password check, and the sessions it signs in (the test client's ``force_login``
+    too): their user as ``SessionUserMixin`` reads it."""

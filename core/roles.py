@@ -49,14 +49,49 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
 }
 
 
+ROLES_TTL = 60 * 60
+
+
+def _roles_key(user_id) -> str:
+    return f"core:roles:{user_id}"
+
+
+def role_names(user) -> frozenset[str]:
+    """The names of the user's groups: every signed-in page asks (the header's screens, the access
+    policy), so they are kept in the cache per user, and dropped by whatever changes them
+    (``roles_forget``: a membership added or removed from either side, the user saved or deleted,
+    a group deleted). Cached on the user object for the rest of the request."""
+    names = getattr(user, "_relief_roles", None)
+    if names is None:
+        from django.core.cache import cache
+
+        key = _roles_key(user.pk)
+        names = cache.get(key)
+        if names is None:
+            names = frozenset(user.groups.values_list("name", flat=True))
+            cache.set(key, names, ROLES_TTL)
+        user._relief_roles = names
+    return names
+
+
+def roles_forget(user_ids) -> None:
+    """Drop the cached roles of these users: now, and again when the surrounding transaction
+    commits (a request between the two must not keep what it read before the commit)."""
+    from django.core.cache import cache
+    from django.db import transaction
+
+    keys = [_roles_key(pk) for pk in user_ids]
+    if not keys:
+        return
+    cache.delete_many(keys)
+    if transaction.get_connection().in_atomic_block:
+        transaction.on_commit(lambda: cache.delete_many(keys))
+
+
 def has_role(user, role: str) -> bool:
     if not user or not user.is_authenticated:
         return False
-    cache = getattr(user, "_relief_roles", None)
-    if cache is None:
-        cache = set(user.groups.values_list("name", flat=True))
-        user._relief_roles = cache
-    return role in cache
+    return role in role_names(user)
 
 
 def is_county_office(user) -> bool:

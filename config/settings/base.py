@@ -142,8 +142,10 @@ AUTH_PASSWORD_VALIDATORS = [
 AUTHENTICATION_BACKENDS = [
     "core.auth_backends.LockoutBackend",  # django-axes: refuses a locked-out username first
     "rules.permissions.ObjectPermissionBackend",  # object permissions of the access policy
-    "django.contrib.auth.backends.ModelBackend",
+    "core.auth_backends.ModelBackend",  # Django's, reading the session's user with its employee record
 ]
+# What the session's user is read with on every signed-in request (core.auth_backends).
+AUTH_USER_SELECT_RELATED = ("employee__employer",)
 # Sign-in protection (django-axes): 10 failed sign-ins for one username, from any address, lock
 # that username for 15 minutes (an attacker spreading guesses over many addresses still hits the
 # limit); the county office lifts a lock in the admin (core/lockouts.py).

@@ -36,7 +36,7 @@ from .services import (
 )
 from .sheet import activation_codes_xlsx
 
-BACKEND = "django.contrib.auth.backends.ModelBackend"
+BACKEND = "core.auth_backends.ModelBackend"
 
 
 class PhoneField(forms.CharField):

@@ -87,3 +87,29 @@ class TestRouteCache:
         assert response.status_code == 302 and "login" in response["Location"]
         PageViewRestriction.objects.filter(page=shop.category).delete()
         assert client.get(url).status_code == 200
+
+
+@pytest.mark.parametrize("which", ["listing", "product", "home"])
+def test_a_signed_in_employees_uncached_page_costs_one_statement_more_than_an_anonymous_one(client, settings, which):
+    """The session's user comes with its employee record, its roles from the cache, and an
+    employee's header asks for no staff assignment: what an employee adds to an uncached page is
+    reading the session's user (their shopper card is warm after the first view)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from marketplace.settlement.money_flow import money_flow_snapshot_refresh
+    from tests.marketplace.factories import EmployeeFactory
+
+    settings.RELIEF_PAGE_CACHE = False
+    shop = catalogue(3, with_images=True)
+    money_flow_snapshot_refresh()
+    url = {"listing": shop.category.url + "?in_stock=on&sort=price", "product": shop.pages[0].url, "home": "/"}[which]
+    client.get(url)
+    with CaptureQueriesContext(connection) as anonymous:
+        client.get(url)
+    client.force_login(EmployeeFactory().user)
+    client.get(url)
+    with CaptureQueriesContext(connection) as signed_in:
+        response = client.get(url)
+    assert response.status_code == 200 and shop.products[0].name in response.content.decode()
+    assert len(signed_in.captured_queries) <= len(anonymous.captured_queries) + 1, [q["sql"][:90] for q in signed_in.captured_queries]
