@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from functools import lru_cache
 
 from django.db import transaction
 from django.db.models import Case, F, IntegerField, Value, When
@@ -28,7 +27,7 @@ from core.sql_insert import insert_values
 
 from ..errors import BatchStateConflict, NotAtYourFacility
 from ..models import BatchMovement, BatchStock, Facility, MovementKind, PackedBatch
-from ..selectors.stock import batch_is_expired, batch_is_sellable, county_today, expired_stock, sellable_stock, supermarkets
+from ..selectors.stock import batch_is_expired, batch_is_sellable, county_today, expired_stock, sellable_stock, supermarket_sql
 from ..signals import stock_moved
 from .access import ensure_acts_at
 
@@ -77,13 +76,6 @@ def batch_stock_lock(*, facility_id: int | None, sku_ids: Iterable[int]) -> list
     return [s for s in rows if batch_is_sellable(s.batch, on=today) and s.quantity > s.reserved]
 
 
-@lru_cache(maxsize=1)
-def _supermarket_sql() -> tuple[str, tuple]:
-    """``supermarkets()``'s first id as a subquery: the ORM's SQL, compiled once per process."""
-    sql, params = supermarkets().values("pk")[:1].query.sql_with_params()
-    return f"({sql})", tuple(params)
-
-
 def _sellable_rows_locked_pg(*, facility_id: int | None, sku_ids: list[int], on) -> list[BatchStock]:
     """``sellable_stock(...).select_for_update(of=self).select_related("batch").order_by("pk")`` as one
     plain statement: checkout runs it for every order, and the ORM spent longer building it than
@@ -95,7 +87,7 @@ def _sellable_rows_locked_pg(*, facility_id: int | None, sku_ids: list[int], on)
     stock_fields, batch_fields = BatchStock._meta.concrete_fields, PackedBatch._meta.concrete_fields
     columns = [f"s.{quote(f.column)}" for f in stock_fields] + [f"b.{quote(f.column)}" for f in batch_fields]
     if facility_id is None:
-        facility_sql, facility_params = _supermarket_sql()
+        facility_sql, facility_params = supermarket_sql()
     else:
         facility_sql, facility_params = "%s", (facility_id,)
     sql = (

@@ -1,4 +1,4 @@
-"""batch_stock_lock's plain PostgreSQL statement locks exactly the rows ``sellable_stock`` names."""
+"""The plain PostgreSQL statements of stock (the checkout lock, the units on sale) find exactly what ``sellable_stock`` names."""
 
 import datetime
 
@@ -62,3 +62,34 @@ def test_the_plain_locking_statement_finds_exactly_the_sellable_rows(on_postgres
         assert [r.pk for r in _sellable_rows_locked_pg(facility_id=elsewhere.pk, sku_ids=[sku.pk], on=today)] == [
             r.pk for r in sellable_stock(facility_id=elsewhere.pk, sku_ids=[sku.pk], on=today).order_by("pk")
         ]
+
+
+def test_the_plain_available_units_statement_sums_exactly_the_sellable_rows(on_postgres):
+    """``available_units`` runs a plain statement on PostgreSQL: the same figure per SKU as
+    ``sellable_stock``'s rows, through every reason a unit is not for sale."""
+    from logistics.selectors.stock import _available_units_pg, available_units
+
+    shop, elsewhere = SupermarketFactory(), Facility.objects.create(kind=Facility.Kind.SUPERMARKET, code="SM-OTHER", name="另一超市")
+    sku, other_sku, empty_sku = SkuFactory(), SkuFactory(), SkuFactory()
+    today = county_today()
+    _batch(sku, shop, 5, n=1)
+    _batch(sku, shop, 7, n=2, passed=False)
+    _batch(sku, shop, 11, n=3, on_hold=True)
+    _batch(sku, shop, 13, n=4, best_before=today - datetime.timedelta(days=1))
+    _batch(sku, shop, 17, n=5, best_before=today)
+    _batch(sku, elsewhere, 19, n=6)
+    _batch(other_sku, shop, 23, n=7)
+    part = _batch(other_sku, shop, 29, n=8)
+    BatchStock.objects.filter(batch=part).update(reserved=4)
+    gone = _batch(sku, shop, 3, n=9)
+    BatchStock.objects.filter(batch=gone).update(reserved=F("quantity"))
+
+    ids = [sku.pk, other_sku.pk, empty_sku.pk]
+    by_rows = {i: sum(r.quantity - r.reserved for r in sellable_stock(sku_ids=[i], on=today)) for i in ids}
+    assert by_rows == {sku.pk: 5 + 17, other_sku.pk: 23 + 25, empty_sku.pk: 0}
+    assert available_units(sku_ids=ids, on=today) == by_rows
+    assert _available_units_pg(ids, today) == {k: v for k, v in by_rows.items() if v}
+    tomorrow = today + datetime.timedelta(days=1)  # the last-day batch is off sale tomorrow
+    assert available_units(sku_ids=ids, on=tomorrow) == {
+        i: sum(r.quantity - r.reserved for r in sellable_stock(sku_ids=[i], on=tomorrow)) for i in ids
+    }
