@@ -100,10 +100,15 @@ def allocation_window_open(setting: AllocationYear, on: datetime.date | None = N
 def allocation_balance(*, employee: Employee | int, year: int) -> Decimal:
     """The balance as last written (no lock: for display; writers use the locked read)."""
     employee_id = employee if isinstance(employee, int) else employee.pk
-    latest = (
-        AllocationEntry.objects.filter(employee_id=employee_id, year=year).order_by("-id").values_list("balance_after", flat=True).first()
-    )
-    return latest if latest is not None else ZERO
+    # a plain statement, as the locked read below: every cart and checkout page shows the balance,
+    # and building this with the ORM cost more than running it
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT balance_after FROM {AllocationEntry._meta.db_table} WHERE employee_id = %s AND year = %s ORDER BY id DESC LIMIT 1",
+            [employee_id, year],
+        )
+        row = cursor.fetchone()
+    return yuan(Decimal(str(row[0]))) if row is not None else ZERO
 
 
 def allocation_balance_locked(*, employee: Employee | int, year: int) -> Decimal:
