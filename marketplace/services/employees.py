@@ -30,6 +30,7 @@ from core import roles
 from core.errors import ConflictError, DomainError
 
 from ..models import MEMBERSHIP_EPOCH, AllocationEntry, Employee, Employer, Membership, Order
+from ..shopper_card import shopper_card_forget
 
 
 class MembershipError(DomainError):
@@ -156,6 +157,7 @@ def employee_update(
     with transaction.atomic():
         Employee.objects.filter(pk=employee.pk).update(name=name, staff_number=staff_number, phone=phone, active=active)
         Membership.objects.filter(employee=employee, valid_to__isnull=True).update(staff_number=staff_number)
+        shopper_card_forget(employee_id=employee.pk)  # the name on every page: an update() sends no save signal
     employee.name, employee.staff_number, employee.phone, employee.active = name, staff_number, phone, active
     return employee
 

@@ -18,6 +18,7 @@ from core.spreadsheet import ImportResult, RowProblem
 
 from ..employees_import import EmployeeRow, employees_read_xlsx
 from ..models import Employee, Employer
+from ..shopper_card import shopper_card_forget
 from .employees import employee_create
 
 
@@ -64,6 +65,7 @@ def _write(employer: Employer, parsed: list[EmployeeRow], result: ImportResult) 
         changed = False
         if employee.name != row.name or not employee.active or (row.phone and employee.phone != row.phone):
             Employee.objects.filter(pk=employee.pk).update(name=row.name, active=True, phone=row.phone or employee.phone)
+            shopper_card_forget(employee_id=employee.pk)  # the name on every page: an update() sends no save signal
             changed = True
         user = employee.user
         if row.username_given and user.username != row.username:

@@ -119,6 +119,12 @@ def test_the_card_follows_cart_checkout_and_allocation_changes(shop, no_provider
     employee.save()
     assert _figures(client.get(url).content.decode())["name"] == "王大明"
 
+    # the county office's correction goes through an update() (no save signal): the card follows too
+    from marketplace.services.employees import employee_update
+
+    employee_update(employee=employee, name="王明", staff_number=employee.staff_number)
+    assert _figures(client.get(url).content.decode())["name"] == "王明"
+
 
 def test_a_changed_password_is_not_trusted_from_the_cache(shop):
     employee = _employee("王小明")
