@@ -21,7 +21,7 @@ from wagtail.images import get_image_model
 from core.money import ZERO, price_per_jin, to_decimal
 from households.models import IncomeEntry, Village
 from logistics.models import Intake, PackedBatch, Produce
-from logistics.selectors.stock import available_units_subquery
+from logistics.selectors.stock import available_units_subquery, skus_in_stock
 from marketplace.models import Order
 from marketplace.settlement.money_flow import money_flow_latest
 
@@ -49,7 +49,7 @@ def product_pages():
     return (
         ProductPage.objects.live()
         .filter(product__isnull=False, product__active=True)
-        .select_related("product__sku__produce", "product__sku__grade")
+        .select_related("product__sku")  # the card shows the unit weight; produce and grade are filters only
         .prefetch_related(_image_prefetch("hero_image"))
         .annotate(
             price=F("product__price"),
@@ -73,8 +73,27 @@ def product_cards(pages) -> list[ProductPage]:
 
 
 def season_product_pages(*, limit: int = 8) -> list[ProductPage]:
-    """This season's produce: what is in stock, most recently packed first."""
-    return list(product_pages().filter(available__gt=0).order_by(F("newest").desc(nulls_last=True), "path")[:limit])
+    """This season's produce: what is in stock, most recently packed first (then in tree order),
+    each with ``price``, ``available`` and ``newest`` as ``product_pages`` gives them.
+
+    The SKUs in stock come first, from one grouped statement; then only their pages are read,
+    without the two per-row subqueries ``product_pages`` annotates (building and compiling that
+    query was most of the home page's uncached render)."""
+    stock = skus_in_stock()
+    if not stock:
+        return []
+    pages = list(
+        ProductPage.objects.live()
+        .filter(product__active=True, product__sku_id__in=list(stock))
+        .select_related("product__sku")
+        .prefetch_related(_image_prefetch("hero_image"))
+        .order_by("path")
+    )
+    for page in pages:
+        page.price = page.product.price
+        page.available, page.newest = stock[page.product.sku_id]
+    newest_first = sorted((p for p in pages if p.newest is not None), key=lambda p: p.newest, reverse=True)  # stable: path order kept
+    return (newest_first + [p for p in pages if p.newest is None])[:limit]
 
 
 def product_pages_from_township(*, township_id: int):
@@ -83,7 +102,9 @@ def product_pages_from_township(*, township_id: int):
 
 
 def category_pages() -> list[CategoryPage]:
-    return list(CategoryPage.objects.live().prefetch_related(_image_prefetch("image")).order_by("path"))
+    """The live category pages, for the home page's category links (titles and URLs: their images
+    are shown on no page that lists them, so they are not read)."""
+    return list(CategoryPage.objects.live().order_by("path"))
 
 
 def trace_url(batch_code: str) -> str:

@@ -125,6 +125,37 @@ def available_units(*, sku_ids: Iterable[int], on: datetime.date | None = None) 
     return {sku_id: int(found.get(sku_id) or 0) for sku_id in ids}
 
 
+def skus_in_stock(*, on: datetime.date | None = None) -> dict[int, tuple[int, datetime.datetime | None]]:
+    """{sku id: (units on sale now, when its newest batch was packed)} for every SKU with units on
+    sale (``available_units``' rule): what the storefront's "this season" list is chosen from.
+    The newest batch is the SKU's newest of all, sellable or not (the product's own freshness)."""
+    on = on or county_today()
+    if connection.vendor == "postgresql":
+        return _skus_in_stock_pg(on)
+    newest = PackedBatch.objects.filter(sku_id=OuterRef("batch__sku_id")).order_by("-packed_at").values("packed_at")[:1]
+    rows = (
+        sellable_stock(on=on).order_by().values("batch__sku_id")
+        .annotate(n=Sum(F("quantity") - F("reserved")), newest=Subquery(newest)).values_list("batch__sku_id", "n", "newest")
+    )
+    return {sku_id: (int(n), newest_at) for sku_id, n, newest_at in rows if n}
+
+
+def _skus_in_stock_pg(on: datetime.date) -> dict[int, tuple[int, datetime.datetime | None]]:
+    """``skus_in_stock`` as one plain statement (the home page asks on every render)."""
+    quote = connection.ops.quote_name
+    batches = quote(PackedBatch._meta.db_table)
+    facility_sql, facility_params = supermarket_sql()
+    sql = (
+        f"SELECT b.sku_id, SUM(s.quantity - s.reserved), (SELECT MAX(n.packed_at) FROM {batches} n WHERE n.sku_id = b.sku_id) "
+        f"FROM {quote(BatchStock._meta.db_table)} s JOIN {batches} b ON b.id = s.batch_id "
+        f"WHERE b.inspection_status = %s AND NOT b.on_hold AND b.best_before >= %s AND s.quantity > s.reserved "
+        f"AND s.facility_id = {facility_sql} GROUP BY b.sku_id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [PackedBatch.Inspection.PASSED, on, *facility_params])
+        return {sku_id: (int(n), newest_at) for sku_id, n, newest_at in cursor.fetchall()}
+
+
 @lru_cache(maxsize=1)
 def supermarket_sql() -> tuple[str, tuple]:
     """``supermarkets()``'s first id as a subquery: the ORM's SQL, compiled once per process."""

@@ -138,3 +138,41 @@ def test_home_headline_is_what_was_paid_to_households_with_attributed_sales_besi
     assert "2 户农户" in html
     assert "¥20.50" in html and "¥1.03" in html
     assert a.head_name not in html and b.head_name not in html
+
+
+def test_this_seasons_list_is_the_in_stock_pages_newest_packed_first_as_the_annotated_query_orders_them():
+    """``season_product_pages`` reads the SKUs in stock first and then only their pages: the same
+    pages, order and figures as filtering and ordering ``product_pages``' annotations."""
+    import datetime
+
+    from django.db.models import F
+
+    from cms.selectors import product_pages, season_product_pages
+    from logistics.models import PackedBatch
+    from logistics.selectors.stock import county_today
+    from tests.marketplace.factories import stock_batch
+
+    shop = catalogue(9, units=0)
+    p = shop.products
+    stock_batch(p[0], 5, days_ago=30)
+    stock_batch(p[0], 2, days_ago=3)  # p0's newest batch: 3 days
+    stock_batch(p[1], 4, days_ago=1)  # the newest of all
+    stock_batch(p[2], 6, days_ago=20)
+    stock_batch(p[3], 6, days_ago=2, passed=False)  # not inspected: not on sale
+    held = stock_batch(p[4], 6, days_ago=2)
+    PackedBatch.objects.filter(pk=held.pk).update(on_hold=True)  # recalled
+    stock_batch(p[5], 6, days_ago=400, best_before=county_today() - datetime.timedelta(days=1))  # past its date
+    stock_batch(p[6], 3, days_ago=15)
+    stock_batch(p[6], 8, days_ago=0, passed=False)  # newest batch not yet inspected: still counts as newest
+    # p[7] and p[8] have no stock at all
+    p[8].active = False
+    p[8].save()
+
+    expected = list(product_pages().filter(available__gt=0).order_by(F("newest").desc(nulls_last=True), "path"))
+    for limit in (8, 3):
+        got = season_product_pages(limit=limit)
+        assert [(g.pk, g.price, g.available, g.newest) for g in got] == [
+            (e.pk, e.price, e.available, e.newest) for e in expected[:limit]
+        ]
+    assert [g.product for g in season_product_pages()] == [p[6], p[1], p[0], p[2]]
+    assert [g.available for g in season_product_pages()] == [3, 4, 7, 6]
