@@ -21,7 +21,7 @@ from wagtail.images import get_image_model
 from core.money import ZERO, price_per_jin, to_decimal
 from households.models import IncomeEntry, Village
 from logistics.models import Intake, PackedBatch, Produce
-from logistics.selectors.stock import available_units_subquery, skus_in_stock
+from logistics.selectors.stock import available_units, available_units_subquery, skus_in_stock
 from marketplace.models import Order
 from marketplace.settlement.money_flow import money_flow_latest
 
@@ -137,14 +137,12 @@ def product_detail(*, page: ProductPage) -> ProductDetail:
         return ProductDetail(product=None)
     from marketplace.models import Product
 
-    product = (
-        Product.objects.select_related("sku__produce", "sku__grade")
-        .annotate(available=available_units_expression("sku_id"))
-        .filter(pk=page.product_id)
-        .first()
-    )
+    product = Product.objects.select_related("sku__produce", "sku__grade").filter(pk=page.product_id).first()
     if product is None:
         return ProductDetail(product=None)
+    # a statement of its own (plain on PostgreSQL) rather than a subquery annotated on the product:
+    # building that subquery cost more than running both
+    product.available = available_units(sku_ids=[product.sku_id])[product.sku_id]
     latest = PackedBatch.objects.filter(sku_id=product.sku_id).select_related("station__township").order_by("-packed_at", "-id").first()
     villages = list(
         Village.objects.filter(households__batch_shares__batch__sku_id=product.sku_id)
