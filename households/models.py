@@ -220,7 +220,12 @@ class IncomeEntry(AppendOnlyModel):
         verbose_name_plural = _("income entries")
         indexes = [
             models.Index(fields=["household", "date"]),
-            models.Index(fields=["source_type", "source_code"]),
+            # Finds a lot's intake entries to void them (logistics' intake_void); the ledger's
+            # other sources (settlement's sales and refunds, dividends) are never looked up by
+            # code, and indexing them cost every settlement line's entry an index insert.
+            models.Index(
+                fields=["source_type", "source_code"], condition=Q(source_type="lot"), name="income_entry_lot_source"
+            ),
             models.Index(fields=["date", "kind"]),
             models.Index(fields=["author"], condition=Q(author__isnull=False), name="income_entry_author_set"),
         ]
