@@ -3,7 +3,9 @@
 - ``GET trace/<code>/`` — a batch code (backward and forward), a lot code or a household
   registry number (forward); any supply-chain staff role or the county office, for a subject in
   their scope (logistics/access.py) — 404 otherwise. A summary and one page of events
-  (``?offset=&limit=``, 50 by default); ``events_page.next`` links the next page.
+  (``?offset=&limit=``, 50 by default); the lists (lots, batches, shipments, stock, sales) hold
+  the same slice, ``lists_page.total`` says how many each has, and ``events_page.next`` links the
+  next page (until the events and every list are read).
 - ``GET trace/<code>/export.xlsx`` — the same trace as a spreadsheet with FSMA-204's key data elements.
 """
 
@@ -66,8 +68,9 @@ class TraceView(APIView):
         description="Backward from a batch code to its lots, intakes, households (registry numbers) and collection points; "
         "forward from a lot code or household registry number to every batch, shipment and sale. "
         "`summary` counts lots, households, batches and shipments and sums each stage's events, kg and units; "
-        "`events` lists FSMA-204 key data elements per critical tracking event, one page at a time "
-        "(`events_page.next` is the link to the next page).",
+        "`events` lists FSMA-204 key data elements per critical tracking event, one page at a time; the lists "
+        "(`backward.lots`, `forward.batches`, `forward.shipments`, `forward.stock`, `forward.extra`) hold the same slice "
+        "(`lists_page.total`: how many each has). `events_page.next` is the link to the next page.",
         parameters=[
             OpenApiParameter("offset", int, description="first event of the page (0 = the earliest)"),
             OpenApiParameter("limit", int, description=f"events per page, 1–{MAX_PAGE} (default {DEFAULT_PAGE})"),

@@ -313,7 +313,7 @@ def batch_detail(request, code: str):
         else:
             return HttpResponseRedirect(request.get_full_path())
         batch.refresh_from_db()
-    trace = trace_batch(batch)
+    trace = trace_batch(batch, limit=None)  # the page lists every lot the batch was packed from
     return render(request, "logistics/station/batch.html", {
         "batch": batch, "trace": trace, "inspections": batch.inspections.order_by("-inspected_at"),
         "holds": batch.hold_events.order_by("-created_at"), "errors": errors, "action": action,
@@ -372,8 +372,8 @@ def staff_trace(request):
     offset = query_int(request.GET, "offset", min_value=0) or 0
     trace = trace_for_user(request.user, code, offset=offset, limit=TRACE_PAGE) if code else None
     more = None
-    if trace is not None and trace.next_offset is not None:
-        more = f"{reverse('station-trace')}?{urlencode({'code': code, 'offset': trace.next_offset})}"
+    if trace is not None and trace.next_events_offset is not None:
+        more = f"{reverse('station-trace')}?{urlencode({'code': code, 'offset': trace.next_events_offset})}"
     page = {"page_first": offset + 1, "page_last": offset + len(trace.events)} if trace is not None else {}
     return render(request, "logistics/station/trace.html",
                   {"code": code, "trace": trace, "searched": bool(code), "more": more, **page})

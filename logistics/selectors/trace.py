@@ -4,7 +4,10 @@ from a lot or a household to every batch, shipment and (through extensions) sale
 Every trace runs a fixed number of indexed queries, whatever the size of the books, and reads
 ``.values()`` rows, never model instances. It answers a summary (counts, and events and
 quantities per stage) and one page of its events in date order; ``offset``/``limit`` ask for the
-next page (an export asks for all of them). Only the page's events are built as dicts. The
+next page, and the lists (lots, batches, shipments, stock, extension rows) hold the same slice.
+A paged trace (the API, the staff page) reads its summary with aggregate SQL and only its page's
+rows (:func:`_paged`; a household's season is hundreds of lots and batches); ``limit=None`` (the
+.xlsx export, the batch page) reads every row and builds the same answer in Python. The
 marketplace extends the forward trace with ``register_forward_extension(fn)``: ``fn(batch_ids)``
 returns extra rows (dicts, e.g. order lines) — logistics never imports the marketplace.
 
@@ -97,10 +100,20 @@ class Trace:
     events_total: int = 0
     events_offset: int = 0
     events_limit: int | None = None
+    # How many rows each list has in all: a page holds the same slice (offset, limit) of each.
+    lists_total: dict = field(default_factory=dict)
 
     @property
     def next_offset(self) -> int | None:
-        """Where the next page of events starts, or None after the last one."""
+        """Where the next page starts (of the events and of the lists alike), or None after the last one."""
+        if self.events_limit is None:
+            return None
+        after = self.events_offset + self.events_limit
+        return after if after < max(self.events_total, *self.lists_total.values(), 0) else None
+
+    @property
+    def next_events_offset(self) -> int | None:
+        """Where the next page of events starts, or None after the last event (the staff page pages events only)."""
         if self.events_limit is None:
             return None
         after = self.events_offset + len(self.events)
@@ -117,6 +130,7 @@ class Trace:
             "events": self.events,
             "events_page": {"offset": self.events_offset, "limit": self.events_limit, "total": self.events_total,
                             "next_offset": self.next_offset},
+            "lists_page": {"offset": self.events_offset, "limit": self.events_limit, "total": self.lists_total},
         }
 
 
@@ -379,6 +393,8 @@ def _finish(trace: Trace, events: _Events, offset: int, limit: int | None, **cou
     trace.events_offset = max(0, offset)
     trace.events_limit = limit
     trace.events = events.page(trace.events_offset, limit)
+    trace.lists_total = {"lots": len(trace.lots), "batches": len(trace.batches), "shipments": len(trace.shipments),
+                         "stock": len(trace.stock), "extra": len(trace.extra)}
     trace.summary = {
         "lots": len(trace.lots),
         "households": len({row["household"] for row in trace.lots}),
@@ -407,6 +423,8 @@ def _row(kind: str, subject) -> dict:
 def trace_batch(batch: PackedBatch | int | dict, *, offset: int = 0, limit: int | None = DEFAULT_PAGE) -> Trace:
     """Backward (inputs: lots, intakes, households, points, their shipments, the packing run) and forward."""
     b = _row("batch", batch)
+    if limit is not None:
+        return _paged("batch", (b["packing_run_id"], b["id"]), b, offset, limit)
     trace = Trace(code=b["code"], kind="batch", subject={})
     events = _Events()
     inputs = rows_.batch_inputs(b["packing_run_id"])
@@ -468,6 +486,8 @@ def trace_lot(lot: Lot | int | dict, *, offset: int = 0, limit: int | None = DEF
     """Forward from a lot: its intake (with the household's registry number), shipments, the batches it went into."""
     row = _row("lot", lot)
     pk = row["id"]
+    if limit is not None:
+        return _paged("lot", (pk,), row, offset, limit)
     trace = Trace(code=row["code"], kind="lot", subject={})
     _trace_lots(trace, [row], rows_.lot_inputs(pk), rows_.lot_lines(pk), rows_.lot_inspections(pk), rows_.lot_stock(pk),
                 offset, limit)
@@ -480,11 +500,165 @@ def trace_household(household: Household | int | dict, *, offset: int = 0, limit
     """Forward from a household: every lot it delivered and every batch they went into."""
     head = _row("household", household)
     pk = head["id"]
+    if limit is not None:
+        return _paged("household", (pk,), head, offset, limit)
     lots = rows_.household_lots(pk)
     trace = Trace(code=head["number"], kind="household", subject={})
     _trace_lots(trace, lots, rows_.household_inputs(pk), rows_.household_lines(pk), rows_.household_inspections(pk),
                 rows_.household_stock(pk), offset, limit)
     trace.subject = {"household": head["number"], "village": head["village__name"], "lots": len(lots), "batches": len(trace.batches)}
+    return trace
+
+
+# --- a page of a trace, from SQL -----------------------------------------------------------------
+#
+# What the full trace above computes from every row, a paged trace (limit given) reads from SQL:
+# the summary from aggregates (logistics/selectors/trace_rows.py: page_summary), the events of the
+# page sorted and cut by PostgreSQL (page_events), and the same slice of each list. The answer is
+# the full trace's: the same summary, and page k holds the full list's events[offset:offset+limit]
+# (tests/logistics/test_trace.py compares them).
+
+
+def _stage_totals(rows: list[dict]) -> tuple[dict, int, dict, dict]:
+    """(summary without the list counts, events in all, stages, the counts by tag) of the summary
+    statement's rows (less its rows of batch ids)."""
+    got = {r["s_tag"]: (r["s_n"] or 0, _milli(r["s_total"]) if r["s_total"] is not None else Decimal("0")) for r in rows
+           if r["s_tag"] != rows_.S_BATCH_ID}
+
+    def n(tag):
+        return got.get(tag, (0, 0))[0]
+
+    def q(tag):
+        return got.get(tag, (0, Decimal("0")))[1]
+
+    zero = Decimal("0.000")
+    stages = {}
+    for kind, count, kg, units in (
+        (EventType.INTAKE, n(rows_.S_INTAKE), q(rows_.S_INTAKE), 0),
+        (EventType.SHIPPING, n(rows_.S_LOT_SHIP) + n(rows_.S_BATCH_SHIP), q(rows_.S_LOT_SHIP), int(q(rows_.S_BATCH_SHIP))),
+        (EventType.RECEIVING, n(rows_.S_LOT_RECV) + n(rows_.S_BATCH_RECV), q(rows_.S_LOT_RECV), int(q(rows_.S_BATCH_RECV))),
+        (EventType.TRANSFORMATION_INPUT, n(rows_.S_INPUT), q(rows_.S_INPUT), 0),
+        (EventType.TRANSFORMATION_OUTPUT, n(rows_.S_OUTPUT), 0, int(q(rows_.S_OUTPUT))),
+        (EventType.INSPECTION, n(rows_.S_INSPECTION), 0, int(q(rows_.S_INSPECTION))),
+    ):
+        if count:
+            kg = zero + kg
+            stages[kind] = {"label": _label(EVENT_LABELS, kind), "events": count, "kg": str(kg) if kg else "0", "units": units}
+    events_total = sum(stage["events"] for stage in stages.values())
+    if n(rows_.S_LOT_LOSS) + n(rows_.S_BATCH_LOSS):
+        loss = {"kg": str(zero + q(rows_.S_LOT_LOSS)), "units": int(q(rows_.S_BATCH_LOSS))}
+    else:
+        loss = {"kg": "0", "units": 0}
+    return {"stages": dict(sorted(stages.items())), "loss": loss}, events_total, stages, {tag: n(tag) for tag in got}
+
+
+_MILLI = Decimal("0.001")
+
+
+def _milli(value):
+    """A quantity as its column holds it (3 places): SQLite hands computed decimals back unscaled."""
+    return None if value is None else value.quantize(_MILLI)
+
+
+def _page_event(r: dict, names: Names, trace_kind: str) -> dict:
+    """One event of the page from its row of ``page_events``."""
+    kind = rows_.EVENT_KINDS[r["e_rank"]]
+    r["e_qty"], r["e_a"], r["e_b"] = _milli(r["e_qty"]), _milli(r["e_a"]), _milli(r["e_b"])
+    if r["e_grade"] is not None:
+        grade = names.grades[r["e_grade"]]
+        product = f"{grade[3]} {grade[1]}"
+    else:
+        product = names.skus[r["e_sku"]][1]
+    code, at, quantity = r["e_code"], r["e_at"], r["e_qty"]
+    if kind == EventType.INTAKE:
+        return _event(kind, lot_code=code, product=product, quantity=quantity, unit="kg", location=names.location(r["e_loc"]), at=at,
+                      doc_type=_("Intake receipt"), doc_number=code, source=_("household %(number)s") % {"number": r["e_hh"]})
+    if kind in (EventType.SHIPPING, EventType.RECEIVING):
+        unit = "kg" if r["e_g"] == rows_.G_LOT_LINE else "units"
+        origin, destination = names.location(r["e_src"]), names.location(r["e_dst"])
+        note = ""
+        if kind == EventType.RECEIVING and quantity < r["e_a"]:
+            note = _("loss %(quantity)s: %(reason)s") % {"quantity": r["e_a"] - quantity, "reason": r["e_note"]}
+        return _event(kind, lot_code=code, product=product, quantity=quantity.normalize() if unit == "units" else quantity, unit=unit,
+                      location=origin if kind == EventType.SHIPPING else destination, at=at, doc_type=_("Shipment note"),
+                      doc_number=r["e_doc"], source=origin, destination=destination, note=note)
+    if kind == EventType.TRANSFORMATION_INPUT:
+        return _event(kind, lot_code=code, product=product, quantity=quantity, unit="kg", location=names.location(r["e_loc"]), at=at,
+                      doc_type=_("Packing record"), doc_number=r["e_doc"], destination=r["e_dest_code"])
+    if kind == EventType.TRANSFORMATION_OUTPUT:
+        note = (_("%(weight)s kg per unit; waste %(waste)s kg") % {"weight": r["e_a"], "waste": r["e_b"]} if trace_kind == "batch" else "")
+        return _event(kind, lot_code=code, product=product, quantity=int(quantity), unit="units", location=names.location(r["e_loc"]),
+                      at=at, doc_type=_("Packing record"), doc_number=r["e_doc"], note=note)
+    return _event(kind, lot_code=code, product=product, quantity=int(quantity), unit="units", location=names.location(r["e_loc"]), at=at,
+                  doc_type=_("Inspection record"), doc_number=str(r["e_kint"]),
+                  note=_("passed") if r["e_flag"] else _("failed: %(notes)s") % {"notes": r["e_note"]})
+
+
+def _latest(b: dict) -> dict | None:
+    return None if b.get("b_inspected_at") is None else {"inspected_at": b["b_inspected_at"]}
+
+
+def _paged(kind: str, params: tuple, subject: dict, offset: int, limit: int) -> Trace:
+    """A summary and one page — events[offset:offset + limit] and the same slice of each list —
+    in a fixed number of statements, whatever the number of events."""
+    offset, limit = max(0, offset), max(0, limit)
+    page = {"offset": offset, "limit": limit}
+    event_rows, summary_rows = rows_.page_events_and_summary[kind](*params, **page)
+    summary, events_total, _stages, counts = _stage_totals(summary_rows)
+    if kind == "batch":
+        inputs = rows_.batch_inputs_page(params[0], **page)
+        lots = [{f: i[f"lot__{f}"] for f in rows_.LOT_FIELDS} for i in inputs]
+        used = [i["quantity_kg"] for i in inputs]
+        batches = [subject] if offset == 0 else []
+    else:
+        lots = ([subject] if offset == 0 else []) if kind == "lot" else rows_.household_lots_page(params[0], **page)
+        used = [None] * len(lots)
+        batches = rows_.page_batches[kind](*params, **page)
+    lines = rows_.page_shipments[kind](*params, **page)
+    stock = rows_.page_stock[kind](*params, **page)
+    extra = []
+    if _FORWARD_EXTENSIONS:
+        ids = [r["s_n"] for r in summary_rows if r["s_tag"] == rows_.S_BATCH_ID]
+        for fn in _FORWARD_EXTENSIONS:
+            extra.extend(fn(ids) or [])
+    facilities = [r[c] for r in event_rows for c in ("e_loc", "e_src", "e_dst")]
+    named_lots = lots + [subject] if kind == "lot" else lots
+    named_batches = batches + [subject] if kind == "batch" else batches
+    names = rows_.names_of(
+        facilities=facilities + [lot["origin_id"] for lot in named_lots] + [b["station_id"] for b in named_batches]
+        + [line["shipment__origin_id"] for line in lines] + [line["shipment__destination_id"] for line in lines]
+        + [s["facility_id"] for s in stock],
+        grades=[r["e_grade"] for r in event_rows] + [lot["grade_id"] for lot in named_lots],
+        skus=[r["e_sku"] for r in event_rows] + [b["sku_id"] for b in named_batches],
+        villages=[lot["household__village_id"] for lot in named_lots],
+    )
+    code = subject["number"] if kind == "household" else subject["code"]
+    trace = Trace(code=code, kind=kind, subject={}, events_total=events_total, events_offset=offset, events_limit=limit)
+    trace.events = [_page_event(r, names, kind) for r in event_rows]
+    trace.lots = [_lot_row(lot, names, used_kg=u) for lot, u in zip(lots, used, strict=True)]
+    trace.batches = [_batch_row(b, _latest(b), names) for b in batches]
+    trace.shipments = [_shipment_row(line, line["l_code"], names) for line in lines]
+    trace.stock = [{"batch_code": s["s_code"], "facility": names.facilities[s["facility_id"]], "quantity": s["quantity"],
+                    "reserved": s["reserved"]} for s in stock]
+    trace.extra = extra[offset:offset + limit]
+    n_lots, n_batches = counts.get(rows_.S_INTAKE, 0), counts.get(rows_.S_OUTPUT, 0)
+    n_lines = counts.get(rows_.S_BATCH_SHIP, 0) + (counts.get(rows_.S_LOT_SHIP, 0) if kind != "batch" else 0)
+    trace.lists_total = {"lots": n_lots, "batches": n_batches, "shipments": n_lines, "stock": counts.get(rows_.S_STOCK, 0),
+                         "extra": len(extra)}
+    trace.summary = {
+        "lots": n_lots,
+        "households": counts.get(rows_.S_HOUSEHOLDS, 0),
+        "batches": n_batches,
+        "shipments": counts.get(rows_.S_SHIPMENTS, 0),
+        "events": events_total,
+        **summary,
+    }
+    if kind == "batch":
+        trace.subject = _batch_row(subject, _latest(subject), names)
+    elif kind == "lot":
+        trace.subject = _lot_row(subject, names)
+    else:
+        trace.subject = {"household": subject["number"], "village": subject["village__name"], "lots": n_lots, "batches": n_batches}
     return trace
 
 

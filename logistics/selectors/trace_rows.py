@@ -14,15 +14,43 @@ SKUs, villages). So:
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable
 
 from django.db import DEFAULT_DB_ALIAS, connections
-from django.db.models import IntegerField, Q, QuerySet, Value
+from django.db.models import (
+    BooleanField,
+    CharField,
+    Count,
+    DateTimeField,
+    DecimalField,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)
+from django.db.models.functions import Cast, Coalesce, TruncSecond
 
 from households.models import Household, Township, Village
 
-from ..models import BatchStock, Facility, Grade, Lot, PackedBatch, PackingInput, Produce, QualityInspection, ShipmentLine, Sku
+from ..models import (
+    BatchStock,
+    Facility,
+    Grade,
+    Lot,
+    PackedBatch,
+    PackingInput,
+    Produce,
+    QualityInspection,
+    Shipment,
+    ShipmentLine,
+    Sku,
+)
 
 # Stand-ins for the parameters while a statement is compiled; found again in the compiled
 # parameters by value, so they must be values no real parameter takes.
@@ -32,11 +60,14 @@ _MARKS = (-7_310_000_001, -7_310_000_002)
 class Compiled:
     """A ``.values()`` queryset compiled to SQL once (per thread and database alias) and run many
     times with new parameters: ``build(*marks)`` returns the queryset with a stand-in for each
-    parameter; ``statement(*params)`` returns its rows as dicts, as ``.values()`` would."""
+    parameter; ``statement(*params)`` returns its rows as dicts, as ``.values()`` would. A ``paged``
+    statement is cut in SQL: ``statement(*params, offset=, limit=)`` (LIMIT and OFFSET are
+    parameters too, so one compiled statement serves every page)."""
 
-    def __init__(self, build: Callable[..., QuerySet], marks: tuple = _MARKS) -> None:
+    def __init__(self, build: Callable[..., QuerySet], marks: tuple = _MARKS, *, paged: bool = False) -> None:
         self.build = build
         self.marks = marks
+        self.paged = paged
         self.local = threading.local()
 
     def _compile(self, alias: str, arity: int):
@@ -47,17 +78,27 @@ class Compiled:
         slots = [marks.index(p) if type(p) in (int, str) and p in marks else None for p in params]
         fields = [s[0] for s in compiler.select[0:compiler.col_count]]
         names = list(query.selected) if query.selected else [*query.extra_select, *query.values_select, *query.annotation_select]
+        if self.paged:
+            sql += " LIMIT %s OFFSET %s"
         return sql, params, slots, compiler, compiler.get_converters(fields), names
 
-    def __call__(self, *args, using: str = DEFAULT_DB_ALIAS) -> list[dict]:
+    def compiled(self, using: str, arity: int) -> tuple:
+        """(sql, parameters with stand-ins, where each stand-in goes, compiler, converters, column names)."""
         cache = getattr(self.local, "compiled", None)
         if cache is None:
             cache = self.local.compiled = {}
         compiled = cache.get(using)
         if compiled is None:
-            compiled = cache[using] = self._compile(using, len(args))
-        sql, template, slots, compiler, converters, names = compiled
+            compiled = cache[using] = self._compile(using, arity)
+        return compiled
+
+    def __call__(self, *args, using: str = DEFAULT_DB_ALIAS, offset: int = 0, limit: int | None = None) -> list[dict]:
+        sql, template, slots, compiler, converters, names = self.compiled(using, len(args))
         params = [p if slot is None else args[slot] for p, slot in zip(template, slots, strict=True)]
+        if self.paged:
+            if limit is None:
+                raise ValueError("a paged statement needs its limit")
+            params += [int(limit), int(offset)]
         with connections[using].cursor() as cursor:
             cursor.execute(sql, params)
             rows = cursor.fetchall()
@@ -108,6 +149,11 @@ def _stock(batches: QuerySet | int) -> QuerySet:
     return BatchStock.objects.filter(_where("batch_id", batches)).order_by("batch_id", "facility_id").values(*STOCK_FIELDS)
 
 
+def _latest_inspection(outer: str = "id"):
+    """The date of a batch's latest inspection (the last in (date, id) order), or NULL."""
+    return Subquery(QualityInspection.objects.filter(batch_id=OuterRef(outer)).order_by("-inspected_at", "-pk").values("inspected_at")[:1])
+
+
 def _kind_of_code(code) -> QuerySet:
     parts = [
         model.objects.filter(**{field_name: code}).order_by().annotate(trace_kind=Value(k, output_field=IntegerField()))
@@ -121,7 +167,7 @@ def _kind_of_code(code) -> QuerySet:
 kind_of_code = Compiled(_kind_of_code, marks=("\x1ftrace code\x1f",))
 
 # The subject's own row, by id.
-batch_row = Compiled(lambda pk: PackedBatch.objects.filter(pk=pk).values(*BATCH_FIELDS))
+batch_row = Compiled(lambda pk: PackedBatch.objects.filter(pk=pk).values(*BATCH_FIELDS, b_inspected_at=_latest_inspection()))
 lot_row = Compiled(lambda pk: Lot.objects.filter(pk=pk).values(*LOT_FIELDS))
 household_row = Compiled(lambda pk: Household.objects.filter(pk=pk).values(*HOUSEHOLD_FIELDS))
 
@@ -225,3 +271,254 @@ def names_for(*, lots=(), batches=(), lines=(), stock=()) -> Names:
         skus=[b["sku_id"] for b in batches],
         villages=[lot["household__village_id"] for lot in lots],
     )
+
+
+# --- one page of a trace, in SQL --------------------------------------------------------------
+#
+# A paged trace (the API, the staff page) reads its summary with aggregates and only the rows of
+# the page asked for: its events sorted and cut in SQL (ORDER BY … LIMIT … OFFSET), and the same
+# slice of each list (lots, batches, shipments, stock). A household's season (hundreds of lots and
+# batches, some 700 events) costs the same few statements and about a page of rows.
+#
+# Each statement is written once for the three kinds of subject, over these sets:
+#   lots      Q on Lot: the lots traced (a batch's: the lots its packing run took in)
+#   lot_ids   the ids of those lots, for ShipmentLine.lot_id (an id or a subquery)
+#   inputs    Q on PackingInput: the packing inputs traced
+#   batches   the batches traced (an id or a subquery)
+#   first     the id of a batch's first traced input (a subquery on the batch's run), which orders
+#             the batches as the full trace meets them; a constant for a batch's own trace
+#   by_code   a batch's lots go in lot-code order; a lot's or a household's by date and id
+
+
+class _Sets:
+    def __init__(self, *, lots: Q, lot_ids, inputs: Q, batches, first, by_code: bool, lot_lines_listed: bool) -> None:
+        self.lots, self.lot_ids, self.inputs, self.batches, self.first = lots, lot_ids, inputs, batches, first
+        self.by_code, self.lot_lines_listed = by_code, lot_lines_listed
+
+
+def _first_input(lot_condition: dict):
+    return Subquery(PackingInput.objects.filter(run_id=OuterRef("packing_run_id"), **lot_condition).order_by("id").values("id")[:1])
+
+
+def _sets(kind: str, *p) -> _Sets:
+    if kind == "batch":
+        run, batch = p
+        return _Sets(lots=Q(packing_inputs__run_id=run), lot_ids=PackingInput.objects.filter(run_id=run).values("lot_id"),
+                     inputs=Q(run_id=run), batches=batch, first=Value(0, output_field=IntegerField()), by_code=True,
+                     lot_lines_listed=False)
+    if kind == "lot":
+        (lot,) = p
+        return _Sets(lots=Q(pk=lot), lot_ids=lot, inputs=Q(lot_id=lot, run__batch__isnull=False),
+                     batches=_batches_of_lots(Q(lot_id=lot)), first=_first_input({"lot_id": lot}), by_code=False,
+                     lot_lines_listed=True)
+    (hh,) = p
+    return _Sets(lots=Q(household_id=hh), lot_ids=Lot.objects.filter(household_id=hh).values("id"),
+                 inputs=Q(lot__household_id=hh, run__batch__isnull=False), batches=_batches_of_lots(Q(lot__household_id=hh)),
+                 first=_first_input({"lot__household_id": hh}), by_code=False, lot_lines_listed=True)
+
+
+def _null(output_field):
+    """A NULL of a type, so that PostgreSQL resolves each column of a UNION whatever the branches."""
+    return Cast(Value(None), output_field=output_field)
+
+
+_TOTAL = DecimalField(max_digits=20, decimal_places=3)
+
+# Rows of the summary statement: (tag, count, total); a tag names what was counted.
+S_INTAKE, S_LOT_SHIP, S_LOT_RECV, S_LOT_LOSS, S_INPUT, S_OUTPUT, S_INSPECTION = range(7)
+S_BATCH_SHIP, S_BATCH_RECV, S_BATCH_LOSS, S_HOUSEHOLDS, S_SHIPMENTS, S_STOCK = range(7, 13)
+S_BATCH_ID = 13  # one row per batch traced, its id as the count: the forward extensions' batch ids
+
+
+def _agg(qs: QuerySet, tag: int, n, total) -> QuerySet:
+    return qs.order_by().annotate(s_tag=Value(tag, output_field=IntegerField())).values("s_tag").annotate(
+        s_n=n, s_total=Cast(total, output_field=_TOTAL))
+
+
+def _summary(kind: str, *p) -> QuerySet:
+    s = _sets(kind, *p)
+    lots = Lot.objects.filter(s.lots)
+    lot_lines = ShipmentLine.objects.filter(_where("lot_id", s.lot_ids))
+    batch_lines = ShipmentLine.objects.filter(_where("batch_id", s.batches))
+    zero = Value(0, output_field=IntegerField())
+    short = Q(received__isnull=False, received__lt=F("dispatched"))
+    shipments = Q(pk__in=batch_lines.values("shipment_id"))
+    if s.lot_lines_listed:
+        shipments |= Q(pk__in=lot_lines.values("shipment_id"))
+    parts = [
+        _agg(lots, S_INTAKE, Count("pk"), Sum("weight_kg")),
+        _agg(lot_lines, S_LOT_SHIP, Count("pk"), Sum("dispatched")),
+        _agg(lot_lines.filter(received__isnull=False), S_LOT_RECV, Count("pk"), Sum("received")),
+        _agg(lot_lines.filter(short), S_LOT_LOSS, Count("pk"), Sum(F("dispatched") - F("received"))),
+        _agg(PackingInput.objects.filter(s.inputs), S_INPUT, Count("pk"), Sum("quantity_kg")),
+        _agg(PackedBatch.objects.filter(_where("pk", s.batches)), S_OUTPUT, Count("pk"), Sum("units")),
+        _agg(QualityInspection.objects.filter(_where("batch_id", s.batches)), S_INSPECTION, Count("pk"), Sum("batch__units")),
+        _agg(batch_lines, S_BATCH_SHIP, Count("pk"), Sum("dispatched")),
+        _agg(batch_lines.filter(received__isnull=False), S_BATCH_RECV, Count("pk"), Sum("received")),
+        _agg(batch_lines.filter(short), S_BATCH_LOSS, Count("pk"), Sum(F("dispatched") - F("received"))),
+        _agg(lots, S_HOUSEHOLDS, Count("household_id", distinct=True), zero),
+        _agg(Shipment.objects.filter(shipments), S_SHIPMENTS, Count("pk"), zero),
+        _agg(BatchStock.objects.filter(_where("batch_id", s.batches)), S_STOCK, Count("pk"), zero),
+        PackedBatch.objects.filter(_where("pk", s.batches)).order_by().values(
+            s_tag=Value(S_BATCH_ID, output_field=IntegerField()), s_n=F("pk"), s_total=Cast(zero, output_field=_TOTAL)),
+    ]
+    return parts[0].union(*parts[1:], all=True)
+
+
+# The events, one UNION ALL branch per kind of event, every branch the same columns:
+#   e_sec, e_rank, e_g, e_kdt, e_ktext, e_kint   the order (the second, the kind, then as the full trace adds them)
+#   e_code, e_grade, e_sku                      the traceability lot code and what names the product
+#   e_qty, e_at, e_doc, e_loc, e_src, e_dst     quantity, date, reference document, where, from, to
+#   e_hh, e_dest_code, e_a, e_b, e_note, e_flag  what one kind or another adds (household, batch, loss…)
+# e_rank is the kind's place in alphabetical order, as the full trace sorts kinds by their code.
+EVENT_KINDS = ("inspection", "intake", "receiving", "shipping", "transformation_input", "transformation_output")
+_RANK = {kind: i for i, kind in enumerate(EVENT_KINDS)}
+G_INTAKE, G_LOT_LINE, G_INPUT, G_OUTPUT, G_INSPECTION, G_BATCH_LINE = range(6)
+_EVENT_COLUMNS = ("e_sec", "e_rank", "e_g", "e_kdt", "e_ktext", "e_kint", "e_code", "e_grade", "e_sku", "e_qty", "e_at", "e_doc",
+                  "e_loc", "e_src", "e_dst", "e_hh", "e_dest_code", "e_a", "e_b", "e_note", "e_flag")
+
+
+def _branch(qs: QuerySet, kind: str, g: int, **columns) -> QuerySet:
+    integer, text, when, qty = IntegerField(), CharField(), DateTimeField(), _TOTAL
+    nulls = {"e_kdt": when, "e_ktext": text, "e_kint": integer, "e_grade": integer, "e_sku": integer, "e_doc": text, "e_loc": integer,
+             "e_src": integer, "e_dst": integer, "e_hh": text, "e_dest_code": text, "e_a": qty, "e_b": qty, "e_note": text,
+             "e_flag": BooleanField()}
+    at = columns["e_at"]
+    values = {"e_sec": TruncSecond(at), "e_rank": Value(_RANK[kind], output_field=integer), "e_g": Value(g, output_field=integer)}
+    for name in _EVENT_COLUMNS[3:]:
+        if name in values:
+            continue
+        value = columns.get(name)
+        if value is None:
+            value = _null(nulls[name])
+        elif name == "e_qty":
+            value = Cast(value, output_field=qty)
+        values[name] = value
+    return qs.order_by().values(**values)
+
+
+def _events(kind: str, *p) -> QuerySet:
+    s = _sets(kind, *p)
+    line = {"e_doc": F("shipment__code"), "e_src": F("shipment__origin_id"), "e_dst": F("shipment__destination_id")}
+    lot_lines = ShipmentLine.objects.filter(_where("lot_id", s.lot_ids))
+    batch_lines = ShipmentLine.objects.filter(_where("batch_id", s.batches))
+    lot_key = {"e_ktext": F("code")} if s.by_code else {"e_kdt": F("created_at"), "e_kint": F("pk")}
+    input_key = {"e_ktext": F("lot__code")} if s.by_code else {"e_kdt": F("run__batch__packed_at"), "e_kint": F("pk")}
+    parts = [
+        _branch(Lot.objects.filter(s.lots), "intake", G_INTAKE, **lot_key, e_code=F("code"), e_grade=F("grade_id"),
+                e_qty=F("weight_kg"), e_at=Coalesce("intake__created_at", "created_at"), e_loc=F("origin_id"), e_hh=F("household__number")),
+        _branch(lot_lines, "shipping", G_LOT_LINE, e_kint=F("pk"), e_code=F("lot__code"), e_grade=F("lot__grade_id"),
+                e_qty=F("dispatched"), e_at=F("shipment__dispatched_at"), **line),
+        _branch(lot_lines.filter(received__isnull=False), "receiving", G_LOT_LINE, e_kint=F("pk"), e_code=F("lot__code"),
+                e_grade=F("lot__grade_id"), e_qty=F("received"), e_at=F("shipment__received_at"), e_a=F("dispatched"),
+                e_note=F("loss_reason"), **line),
+        _branch(PackingInput.objects.filter(s.inputs), "transformation_input", G_INPUT, **input_key, e_code=F("lot__code"),
+                e_grade=F("lot__grade_id"), e_qty=F("quantity_kg"), e_at=F("run__batch__packed_at"), e_doc=F("run__code"),
+                e_loc=F("run__batch__station_id"), e_dest_code=F("run__batch__code")),
+        _branch(PackedBatch.objects.filter(_where("pk", s.batches)), "transformation_output", G_OUTPUT, e_kdt=F("packed_at"),
+                e_kint=s.first, e_code=F("code"), e_sku=F("sku_id"), e_qty=F("units"), e_at=F("packed_at"),
+                e_doc=F("packing_run__code"), e_loc=F("station_id"), e_a=F("unit_weight_kg"), e_b=F("packing_run__waste_kg")),
+        _branch(QualityInspection.objects.filter(_where("batch_id", s.batches)), "inspection", G_INSPECTION,
+                e_kdt=F("inspected_at"), e_kint=F("pk"), e_code=F("batch__code"), e_sku=F("batch__sku_id"), e_qty=F("batch__units"),
+                e_at=F("inspected_at"), e_loc=F("batch__station_id"), e_note=F("notes"), e_flag=F("passed")),
+        _branch(batch_lines, "shipping", G_BATCH_LINE, e_kint=F("pk"), e_code=F("batch__code"), e_sku=F("batch__sku_id"),
+                e_qty=F("dispatched"), e_at=F("shipment__dispatched_at"), **line),
+        _branch(batch_lines.filter(received__isnull=False), "receiving", G_BATCH_LINE, e_kint=F("pk"), e_code=F("batch__code"),
+                e_sku=F("batch__sku_id"), e_qty=F("received"), e_at=F("shipment__received_at"), e_a=F("dispatched"),
+                e_note=F("loss_reason"), **line),
+    ]
+    return parts[0].union(*parts[1:], all=True).order_by(*_EVENT_COLUMNS[:6])
+
+
+def _shipments_page(kind: str, *p) -> QuerySet:
+    """The shipment lines a trace lists: a lot's or a household's own (their lots') and then its
+    batches', each in id order; a batch's trace lists the batch's only."""
+    s = _sets(kind, *p)
+    of_batches = (ShipmentLine.objects.filter(_where("batch_id", s.batches)).order_by()
+                  .values(*LINE_FIELDS, l_code=F("batch__code"), l_g=Value(1, output_field=IntegerField())))
+    if not s.lot_lines_listed:
+        return of_batches.order_by("id")
+    of_lots = (ShipmentLine.objects.filter(_where("lot_id", s.lot_ids)).order_by()
+               .values(*LINE_FIELDS, l_code=F("lot__code"), l_g=Value(0, output_field=IntegerField())))
+    return of_lots.union(of_batches, all=True).order_by("l_g", "id")
+
+
+
+def _batches_page(kind: str, *p) -> QuerySet:
+    """The batches a lot or a household went into, in the order the full trace meets them (by
+    packing date, then by the first input traced), with their latest inspection's date."""
+    s = _sets(kind, *p)
+    return (PackedBatch.objects.filter(_where("pk", s.batches)).values(*BATCH_FIELDS, b_first=s.first, b_inspected_at=_latest_inspection())
+            .order_by("packed_at", "b_first"))
+
+
+def _stock_page(kind: str, *p) -> QuerySet:
+    s = _sets(kind, *p)
+    return BatchStock.objects.filter(_where("batch_id", s.batches)).order_by("batch_id", "facility_id").values(*STOCK_FIELDS, s_code=F("batch__code"))
+
+
+def _compiled(build, **kwargs) -> dict[str, Compiled]:
+    return {kind: Compiled(functools.partial(build, kind), **kwargs) for kind in ("batch", "lot", "household")}
+
+
+class _EventsAndSummary:
+    """A page of events and the summary in one statement: the summary's rows (tag, count, total)
+    go in the events' columns e_rank, e_kint and e_qty, with e_g = SUMMARY_ROW to tell them apart.
+    ``statement(*params, offset=, limit=)`` returns (the page's events, the summary's rows)."""
+
+    def __init__(self, events: Compiled, summary: Compiled) -> None:
+        self.events, self.summary = events, summary
+        self.local = threading.local()
+
+    def _compile(self, using: str, arity: int) -> tuple:
+        e_sql, e_params, e_slots, compiler, converters, names = self.events.compiled(using, arity)
+        s_sql, s_params, s_slots, *_rest = self.summary.compiled(using, arity)
+        q = connections[using].ops.quote_name
+        columns = ["NULL"] * len(names)
+        for name, value in (("e_rank", f"s.{q('s_tag')}"), ("e_g", str(SUMMARY_ROW)), ("e_kint", f"s.{q('s_n')}"),
+                            ("e_qty", f"s.{q('s_total')}")):
+            columns[names.index(name)] = value
+        # e_sql ends with its LIMIT and OFFSET; the outer ORDER BY is the inner one (the page stays in its order)
+        sql = (f"SELECT * FROM ({e_sql}) p UNION ALL SELECT {', '.join(columns)} FROM ({s_sql}) s "
+               f"ORDER BY {', '.join(str(i + 1) for i in range(6))}")
+        return sql, e_params, e_slots, s_params, s_slots, compiler, converters, names
+
+    def __call__(self, *args, offset: int, limit: int, using: str = DEFAULT_DB_ALIAS) -> tuple[list[dict], list[dict]]:
+        cache = getattr(self.local, "compiled", None)
+        if cache is None:
+            cache = self.local.compiled = {}
+        compiled = cache.get(using)
+        if compiled is None:
+            compiled = cache[using] = self._compile(using, len(args))
+        sql, e_params, e_slots, s_params, s_slots, compiler, converters, names = compiled
+        params = [p if slot is None else args[slot] for p, slot in zip(e_params, e_slots, strict=True)]
+        params += [int(limit), int(offset)]
+        params += [p if slot is None else args[slot] for p, slot in zip(s_params, s_slots, strict=True)]
+        with connections[using].cursor() as cursor:
+            cursor.execute(sql, params)
+            rows = cursor.fetchall()
+        if converters:
+            rows = compiler.apply_converters(rows, converters)
+        page, summary = [], []
+        g, rank, kint, qty = (names.index(n) for n in ("e_g", "e_rank", "e_kint", "e_qty"))
+        for row in rows:
+            if row[g] == SUMMARY_ROW:
+                summary.append({"s_tag": row[rank], "s_n": row[kint], "s_total": row[qty]})
+            else:
+                page.append(dict(zip(names, row, strict=True)))
+        return page, summary
+
+
+SUMMARY_ROW = -1
+
+# Per kind of subject; parameters: a batch's (packing run, batch), a lot's (lot), a household's (household).
+page_summary = _compiled(_summary)
+page_events = _compiled(_events, paged=True)
+page_events_and_summary = {kind: _EventsAndSummary(page_events[kind], page_summary[kind]) for kind in page_events}
+page_shipments = _compiled(_shipments_page, paged=True)
+page_batches = _compiled(_batches_page, paged=True)
+page_stock = _compiled(_stock_page, paged=True)
+# The lots, a page of them: a batch's with what the batch used of each (in lot-code order), a household's by date.
+batch_inputs_page = Compiled(lambda run: PackingInput.objects.filter(run_id=run).order_by("lot__code")
+                             .values("quantity_kg", *(f"lot__{f}" for f in LOT_FIELDS)), paged=True)
+household_lots_page = Compiled(lambda hh: Lot.objects.filter(household_id=hh).order_by("created_at", "pk").values(*LOT_FIELDS), paged=True)

@@ -100,7 +100,8 @@ def test_a_trace_runs_a_fixed_number_of_queries(django_assert_max_num_queries):
         c.ship_to_station([(lot, "5")])
         c.pack([(lot, "5")], units=2)
     extensions = len(trace_selectors._FORWARD_EXTENSIONS)  # the marketplace's order lines: one query each
-    # which kind the code is (1), the subject's row (1), inputs, shipment lines, inspections, stock, names (5)
+    # which kind the code is (1), the subject's row (1), the summary with the page of events (1), the page of
+    # lots (a batch's inputs) or of batches, of shipment lines and of stock (3), names (1); a household: its lots too
     with django_assert_max_num_queries(7 + extensions):
         trace_for_code(batch.code)
     with django_assert_max_num_queries(7 + extensions):
