@@ -519,37 +519,41 @@ def trace_household(household: Household | int | dict, *, offset: int = 0, limit
 # (tests/logistics/test_trace.py compares them).
 
 
-def _stage_totals(rows: list[dict]) -> tuple[dict, int, dict, dict]:
-    """(summary without the list counts, events in all, stages, the counts by tag) of the summary
+def _stage_totals(rows: list[dict]) -> tuple[dict, int, dict]:
+    """(summary less the list counts, events in all, what each list holds in all) from the summary
     statement's rows (less its rows of batch ids)."""
-    got = {r["s_tag"]: (r["s_n"] or 0, _milli(r["s_total"]) if r["s_total"] is not None else Decimal("0")) for r in rows
-           if r["s_tag"] != rows_.S_BATCH_ID}
+    got = {r["s_tag"]: r for r in rows if r["s_tag"] != rows_.S_BATCH_ID}
 
-    def n(tag):
-        return got.get(tag, (0, 0))[0]
+    def n(tag, column="s_n"):
+        row = got.get(tag)
+        return (row[column] or 0) if row else 0
 
-    def q(tag):
-        return got.get(tag, (0, Decimal("0")))[1]
+    def q(tag, column="s_total"):
+        row = got.get(tag)
+        return _milli(row[column]) if row and row[column] is not None else Decimal("0.000")
 
     zero = Decimal("0.000")
+    lots, lot_lines, batch_lines = rows_.S_LOTS, rows_.S_LOT_LINES, rows_.S_BATCH_LINES
     stages = {}
     for kind, count, kg, units in (
-        (EventType.INTAKE, n(rows_.S_INTAKE), q(rows_.S_INTAKE), 0),
-        (EventType.SHIPPING, n(rows_.S_LOT_SHIP) + n(rows_.S_BATCH_SHIP), q(rows_.S_LOT_SHIP), int(q(rows_.S_BATCH_SHIP))),
-        (EventType.RECEIVING, n(rows_.S_LOT_RECV) + n(rows_.S_BATCH_RECV), q(rows_.S_LOT_RECV), int(q(rows_.S_BATCH_RECV))),
-        (EventType.TRANSFORMATION_INPUT, n(rows_.S_INPUT), q(rows_.S_INPUT), 0),
-        (EventType.TRANSFORMATION_OUTPUT, n(rows_.S_OUTPUT), 0, int(q(rows_.S_OUTPUT))),
-        (EventType.INSPECTION, n(rows_.S_INSPECTION), 0, int(q(rows_.S_INSPECTION))),
+        (EventType.INTAKE, n(lots), q(lots), 0),
+        (EventType.SHIPPING, n(lot_lines) + n(batch_lines), q(lot_lines), int(q(batch_lines))),
+        (EventType.RECEIVING, n(lot_lines, "s_n2") + n(batch_lines, "s_n2"), q(lot_lines, "s_total2"), int(q(batch_lines, "s_total2"))),
+        (EventType.TRANSFORMATION_INPUT, n(rows_.S_INPUTS), q(rows_.S_INPUTS), 0),
+        (EventType.TRANSFORMATION_OUTPUT, n(rows_.S_BATCHES), 0, int(q(rows_.S_BATCHES))),
+        (EventType.INSPECTION, n(rows_.S_INSPECTIONS), 0, int(q(rows_.S_INSPECTIONS))),
     ):
         if count:
             kg = zero + kg
             stages[kind] = {"label": _label(EVENT_LABELS, kind), "events": count, "kg": str(kg) if kg else "0", "units": units}
     events_total = sum(stage["events"] for stage in stages.values())
-    if n(rows_.S_LOT_LOSS) + n(rows_.S_BATCH_LOSS):
-        loss = {"kg": str(zero + q(rows_.S_LOT_LOSS)), "units": int(q(rows_.S_BATCH_LOSS))}
+    if n(lot_lines, "s_n3") + n(batch_lines, "s_n3"):
+        loss = {"kg": str(zero + q(lot_lines, "s_total3")), "units": int(q(batch_lines, "s_total3"))}
     else:
         loss = {"kg": "0", "units": 0}
-    return {"stages": dict(sorted(stages.items())), "loss": loss}, events_total, stages, {tag: n(tag) for tag in got}
+    counts = {"lots": n(lots), "households": n(lots, "s_n2"), "batches": n(rows_.S_BATCHES), "shipments": n(rows_.S_SHIPMENTS),
+              "lot_lines": n(lot_lines), "batch_lines": n(batch_lines), "stock": n(rows_.S_STOCK)}
+    return {"stages": dict(sorted(stages.items())), "loss": loss}, events_total, counts
 
 
 _MILLI = Decimal("0.001")
@@ -604,7 +608,7 @@ def _paged(kind: str, params: tuple, subject: dict, offset: int, limit: int) -> 
     offset, limit = max(0, offset), max(0, limit)
     page = {"offset": offset, "limit": limit}
     event_rows, summary_rows = rows_.page_events_and_summary[kind](*params, **page)
-    summary, events_total, _stages, counts = _stage_totals(summary_rows)
+    summary, events_total, counts = _stage_totals(summary_rows)
     if kind == "batch":
         inputs = rows_.batch_inputs_page(params[0], **page)
         lots = [{f: i[f"lot__{f}"] for f in rows_.LOT_FIELDS} for i in inputs]
@@ -641,15 +645,14 @@ def _paged(kind: str, params: tuple, subject: dict, offset: int, limit: int) -> 
     trace.stock = [{"batch_code": s["s_code"], "facility": names.facilities[s["facility_id"]], "quantity": s["quantity"],
                     "reserved": s["reserved"]} for s in stock]
     trace.extra = extra[offset:offset + limit]
-    n_lots, n_batches = counts.get(rows_.S_INTAKE, 0), counts.get(rows_.S_OUTPUT, 0)
-    n_lines = counts.get(rows_.S_BATCH_SHIP, 0) + (counts.get(rows_.S_LOT_SHIP, 0) if kind != "batch" else 0)
-    trace.lists_total = {"lots": n_lots, "batches": n_batches, "shipments": n_lines, "stock": counts.get(rows_.S_STOCK, 0),
-                         "extra": len(extra)}
+    n_lots, n_batches = counts["lots"], counts["batches"]
+    n_lines = counts["batch_lines"] + (counts["lot_lines"] if kind != "batch" else 0)
+    trace.lists_total = {"lots": n_lots, "batches": n_batches, "shipments": n_lines, "stock": counts["stock"], "extra": len(extra)}
     trace.summary = {
         "lots": n_lots,
-        "households": counts.get(rows_.S_HOUSEHOLDS, 0),
+        "households": counts["households"],
         "batches": n_batches,
-        "shipments": counts.get(rows_.S_SHIPMENTS, 0),
+        "shipments": counts["shipments"],
         "events": events_total,
         **summary,
     }

@@ -57,6 +57,46 @@ from ..models import (
 _MARKS = (-7_310_000_001, -7_310_000_002)
 
 
+def _prepared_cursor_class():
+    """On PostgreSQL with psycopg 3: a cursor binding parameters on the server and preparing each
+    statement (planned once per connection: a paged trace's statements are UNIONs of a dozen
+    branches, which took longer to plan than to run). None where that is not available."""
+    try:
+        from django.db.backends.postgresql.base import ServerBindingCursor
+    except ImportError:  # psycopg 2, or no PostgreSQL driver
+        return None
+
+    class PreparedCursor(ServerBindingCursor):
+        def execute(self, query, params=None, *, prepare=None, binary=None):
+            return super().execute(query, params, prepare=True, binary=binary)
+
+    return PreparedCursor
+
+
+_PreparedCursor = None
+_PREPARED_LOADED = False
+
+
+def fetch(sql: str, params: list, using: str = DEFAULT_DB_ALIAS, *, prepare: bool = False) -> list[tuple]:
+    """The rows of ``sql``; ``prepare``: as a prepared statement where the database allows it. The
+    statement goes through Django's cursor wrapper (logged and counted as any other)."""
+    global _PreparedCursor, _PREPARED_LOADED
+    connection = connections[using]
+    if prepare and connection.vendor == "postgresql":
+        if not _PREPARED_LOADED:
+            _PreparedCursor, _PREPARED_LOADED = _prepared_cursor_class(), True
+        if _PreparedCursor is not None:
+            connection.ensure_connection()
+            with connection.wrap_database_errors:
+                cursor = connection._prepare_cursor(_PreparedCursor(connection.connection))
+            with cursor:
+                cursor.execute(sql, params)
+                return cursor.fetchall()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
 class Compiled:
     """A ``.values()`` queryset compiled to SQL once (per thread and database alias) and run many
     times with new parameters: ``build(*marks)`` returns the queryset with a stand-in for each
@@ -64,10 +104,11 @@ class Compiled:
     statement is cut in SQL: ``statement(*params, offset=, limit=)`` (LIMIT and OFFSET are
     parameters too, so one compiled statement serves every page)."""
 
-    def __init__(self, build: Callable[..., QuerySet], marks: tuple = _MARKS, *, paged: bool = False) -> None:
+    def __init__(self, build: Callable[..., QuerySet], marks: tuple = _MARKS, *, paged: bool = False, prepare: bool | None = None) -> None:
         self.build = build
         self.marks = marks
         self.paged = paged
+        self.prepare = paged if prepare is None else prepare  # the page statements: prepared on PostgreSQL
         self.local = threading.local()
 
     def _compile(self, alias: str, arity: int):
@@ -99,9 +140,7 @@ class Compiled:
             if limit is None:
                 raise ValueError("a paged statement needs its limit")
             params += [int(limit), int(offset)]
-        with connections[using].cursor() as cursor:
-            cursor.execute(sql, params)
-            rows = cursor.fetchall()
+        rows = fetch(sql, params, using, prepare=self.prepare)
         if converters:
             rows = compiler.apply_converters(rows, converters)
         return [dict(zip(names, row, strict=True)) for row in rows]
@@ -324,15 +363,27 @@ def _null(output_field):
 
 _TOTAL = DecimalField(max_digits=20, decimal_places=3)
 
-# Rows of the summary statement: (tag, count, total); a tag names what was counted.
-S_INTAKE, S_LOT_SHIP, S_LOT_RECV, S_LOT_LOSS, S_INPUT, S_OUTPUT, S_INSPECTION = range(7)
-S_BATCH_SHIP, S_BATCH_RECV, S_BATCH_LOSS, S_HOUSEHOLDS, S_SHIPMENTS, S_STOCK = range(7, 13)
-S_BATCH_ID = 13  # one row per batch traced, its id as the count: the forward extensions' batch ids
+# Rows of the summary statement: (tag, then three counts and totals: s_n, s_total, s_n2, s_total2,
+# s_n3, s_total3); a tag names what was counted. One row a table: a line's shipping, receiving and
+# loss are counted in the same pass.
+S_LOTS, S_LOT_LINES, S_INPUTS, S_BATCHES, S_INSPECTIONS, S_BATCH_LINES, S_SHIPMENTS, S_STOCK = range(8)
+S_BATCH_ID = 8  # one row per batch traced, its id as s_n: the forward extensions' batch ids
+SUMMARY_COLUMNS = ("s_n", "s_total", "s_n2", "s_total2", "s_n3", "s_total3")
 
 
-def _agg(qs: QuerySet, tag: int, n, total) -> QuerySet:
+def _agg(qs: QuerySet, tag: int, n, total=None, n2=None, total2=None, n3=None, total3=None) -> QuerySet:
+    zero, none = Value(0, output_field=IntegerField()), Value(0, output_field=_TOTAL)
     return qs.order_by().annotate(s_tag=Value(tag, output_field=IntegerField())).values("s_tag").annotate(
-        s_n=n, s_total=Cast(total, output_field=_TOTAL))
+        s_n=n, s_total=Cast(total, output_field=_TOTAL) if total is not None else none, s_n2=n2 if n2 is not None else zero,
+        s_total2=Cast(total2, output_field=_TOTAL) if total2 is not None else none, s_n3=n3 if n3 is not None else zero,
+        s_total3=Cast(total3, output_field=_TOTAL) if total3 is not None else none)
+
+
+def _line_totals(lines: QuerySet, tag: int) -> QuerySet:
+    """Shipped (every line), received (lines signed for) and lost (lines received short): count and quantity of each."""
+    short = Q(received__isnull=False, received__lt=F("dispatched"))
+    return _agg(lines, tag, Count("pk"), Sum("dispatched"), Count("received"), Sum("received"), Count("pk", filter=short),
+                Sum(F("dispatched") - F("received"), filter=short))
 
 
 def _summary(kind: str, *p) -> QuerySet:
@@ -341,26 +392,21 @@ def _summary(kind: str, *p) -> QuerySet:
     lot_lines = ShipmentLine.objects.filter(_where("lot_id", s.lot_ids))
     batch_lines = ShipmentLine.objects.filter(_where("batch_id", s.batches))
     zero = Value(0, output_field=IntegerField())
-    short = Q(received__isnull=False, received__lt=F("dispatched"))
     shipments = Q(pk__in=batch_lines.values("shipment_id"))
     if s.lot_lines_listed:
         shipments |= Q(pk__in=lot_lines.values("shipment_id"))
     parts = [
-        _agg(lots, S_INTAKE, Count("pk"), Sum("weight_kg")),
-        _agg(lot_lines, S_LOT_SHIP, Count("pk"), Sum("dispatched")),
-        _agg(lot_lines.filter(received__isnull=False), S_LOT_RECV, Count("pk"), Sum("received")),
-        _agg(lot_lines.filter(short), S_LOT_LOSS, Count("pk"), Sum(F("dispatched") - F("received"))),
-        _agg(PackingInput.objects.filter(s.inputs), S_INPUT, Count("pk"), Sum("quantity_kg")),
-        _agg(PackedBatch.objects.filter(_where("pk", s.batches)), S_OUTPUT, Count("pk"), Sum("units")),
-        _agg(QualityInspection.objects.filter(_where("batch_id", s.batches)), S_INSPECTION, Count("pk"), Sum("batch__units")),
-        _agg(batch_lines, S_BATCH_SHIP, Count("pk"), Sum("dispatched")),
-        _agg(batch_lines.filter(received__isnull=False), S_BATCH_RECV, Count("pk"), Sum("received")),
-        _agg(batch_lines.filter(short), S_BATCH_LOSS, Count("pk"), Sum(F("dispatched") - F("received"))),
-        _agg(lots, S_HOUSEHOLDS, Count("household_id", distinct=True), zero),
-        _agg(Shipment.objects.filter(shipments), S_SHIPMENTS, Count("pk"), zero),
-        _agg(BatchStock.objects.filter(_where("batch_id", s.batches)), S_STOCK, Count("pk"), zero),
+        _agg(lots, S_LOTS, Count("pk"), Sum("weight_kg"), Count("household_id", distinct=True)),
+        _line_totals(lot_lines, S_LOT_LINES),
+        _agg(PackingInput.objects.filter(s.inputs), S_INPUTS, Count("pk"), Sum("quantity_kg")),
+        _agg(PackedBatch.objects.filter(_where("pk", s.batches)), S_BATCHES, Count("pk"), Sum("units")),
+        _agg(QualityInspection.objects.filter(_where("batch_id", s.batches)), S_INSPECTIONS, Count("pk"), Sum("batch__units")),
+        _line_totals(batch_lines, S_BATCH_LINES),
+        _agg(Shipment.objects.filter(shipments), S_SHIPMENTS, Count("pk")),
+        _agg(BatchStock.objects.filter(_where("batch_id", s.batches)), S_STOCK, Count("pk")),
         PackedBatch.objects.filter(_where("pk", s.batches)).order_by().values(
-            s_tag=Value(S_BATCH_ID, output_field=IntegerField()), s_n=F("pk"), s_total=Cast(zero, output_field=_TOTAL)),
+            s_tag=Value(S_BATCH_ID, output_field=IntegerField()), s_n=F("pk"), s_total=Cast(zero, output_field=_TOTAL), s_n2=zero,
+            s_total2=Cast(zero, output_field=_TOTAL), s_n3=zero, s_total3=Cast(zero, output_field=_TOTAL)),
     ]
     return parts[0].union(*parts[1:], all=True)
 
@@ -475,9 +521,9 @@ class _EventsAndSummary:
         s_sql, s_params, s_slots, *_rest = self.summary.compiled(using, arity)
         q = connections[using].ops.quote_name
         columns = ["NULL"] * len(names)
-        for name, value in (("e_rank", f"s.{q('s_tag')}"), ("e_g", str(SUMMARY_ROW)), ("e_kint", f"s.{q('s_n')}"),
-                            ("e_qty", f"s.{q('s_total')}")):
-            columns[names.index(name)] = value
+        columns[names.index("e_rank")], columns[names.index("e_g")] = f"s.{q('s_tag')}", str(SUMMARY_ROW)
+        for name, column in _SUMMARY_IN.items():
+            columns[names.index(name)] = f"s.{q(column)}"
         # e_sql ends with its LIMIT and OFFSET; the outer ORDER BY is the inner one (the page stays in its order)
         sql = (f"SELECT * FROM ({e_sql}) p UNION ALL SELECT {', '.join(columns)} FROM ({s_sql}) s "
                f"ORDER BY {', '.join(str(i + 1) for i in range(6))}")
@@ -494,22 +540,23 @@ class _EventsAndSummary:
         params = [p if slot is None else args[slot] for p, slot in zip(e_params, e_slots, strict=True)]
         params += [int(limit), int(offset)]
         params += [p if slot is None else args[slot] for p, slot in zip(s_params, s_slots, strict=True)]
-        with connections[using].cursor() as cursor:
-            cursor.execute(sql, params)
-            rows = cursor.fetchall()
+        rows = fetch(sql, params, using, prepare=True)
         if converters:
             rows = compiler.apply_converters(rows, converters)
         page, summary = [], []
-        g, rank, kint, qty = (names.index(n) for n in ("e_g", "e_rank", "e_kint", "e_qty"))
+        g, rank = names.index("e_g"), names.index("e_rank")
+        where = [(column, names.index(name)) for name, column in _SUMMARY_IN.items()]
         for row in rows:
             if row[g] == SUMMARY_ROW:
-                summary.append({"s_tag": row[rank], "s_n": row[kint], "s_total": row[qty]})
+                summary.append({"s_tag": row[rank], **{column: row[i] for column, i in where}})
             else:
                 page.append(dict(zip(names, row, strict=True)))
         return page, summary
 
 
 SUMMARY_ROW = -1
+# Which column of the events carries which of the summary's (counts in integer columns, totals in decimal ones).
+_SUMMARY_IN = {"e_kint": "s_n", "e_qty": "s_total", "e_grade": "s_n2", "e_a": "s_total2", "e_sku": "s_n3", "e_b": "s_total3"}
 
 # Per kind of subject; parameters: a batch's (packing run, batch), a lot's (lot), a household's (household).
 page_summary = _compiled(_summary)
