@@ -461,6 +461,8 @@ def _trace_lots(trace: Trace, lots: list[dict], inputs: list[dict], lines: list[
     for i in inputs:
         if i["run__batch__id"] not in batches:
             batches[i["run__batch__id"]] = {f: i[f"run__batch__{f}"] for f in rows_.BATCH_FIELDS}
+    # by packing date, then id: the order a paged trace reads them in (trace_rows._batches_page)
+    batches = dict(sorted(batches.items(), key=lambda item: (item[1]["packed_at"], item[0])))
     lot_lines, batch_lines = _split(lines)
     names = rows_.names_for(lots=lots, batches=list(batches.values()), lines=lines, stock=stock)
     for lot in lots:

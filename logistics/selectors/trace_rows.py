@@ -323,37 +323,37 @@ def names_for(*, lots=(), batches=(), lines=(), stock=()) -> Names:
 #   lots      Q on Lot: the lots traced (a batch's: the lots its packing run took in)
 #   lot_ids   the ids of those lots, for ShipmentLine.lot_id (an id or a subquery)
 #   inputs    Q on PackingInput: the packing inputs traced
-#   batches   the batches traced (an id or a subquery)
-#   first     the id of a batch's first traced input (a subquery on the batch's run), which orders
-#             the batches as the full trace meets them; a constant for a batch's own trace
+#   batches   the batches traced (a Q on PackedBatch, or through a relation to it)
 #   by_code   a batch's lots go in lot-code order; a lot's or a household's by date and id
 
 
 class _Sets:
-    def __init__(self, *, lots: Q, lot_ids, inputs: Q, batches, first, by_code: bool, lot_lines_listed: bool) -> None:
-        self.lots, self.lot_ids, self.inputs, self.batches, self.first = lots, lot_ids, inputs, batches, first
-        self.by_code, self.lot_lines_listed = by_code, lot_lines_listed
+    def __init__(self, *, lots: Q, lot_ids, inputs: Q, batches: Q, by_code: bool, lot_lines_listed: bool) -> None:
+        self.lots, self.lot_ids, self.inputs, self.by_code, self.lot_lines_listed = lots, lot_ids, inputs, by_code, lot_lines_listed
+        self._batches = batches  # a Q on PackedBatch
 
-
-def _first_input(lot_condition: dict):
-    return Subquery(PackingInput.objects.filter(run_id=OuterRef("packing_run_id"), **lot_condition).order_by("id").values("id")[:1])
+    def batches(self, prefix: str = "") -> Q:
+        """The batches traced, as a Q on a model whose ``prefix`` leads to PackedBatch ("batch__" on a shipment line)."""
+        return Q(*(), **{f"{prefix}{k}": v for k, v in self._batches.children}) if prefix else self._batches
 
 
 def _sets(kind: str, *p) -> _Sets:
+    # A lot's or a household's batches by their packing runs (PackedBatch.packing_run is unique): a join
+    # PostgreSQL walks from the few runs, where ``id IN (batches of runs IN …)`` had it merge a whole index.
     if kind == "batch":
         run, batch = p
         return _Sets(lots=Q(packing_inputs__run_id=run), lot_ids=PackingInput.objects.filter(run_id=run).values("lot_id"),
-                     inputs=Q(run_id=run), batches=batch, first=Value(0, output_field=IntegerField()), by_code=True,
-                     lot_lines_listed=False)
+                     inputs=Q(run_id=run), batches=Q(pk=batch), by_code=True, lot_lines_listed=False)
     if kind == "lot":
         (lot,) = p
-        return _Sets(lots=Q(pk=lot), lot_ids=lot, inputs=Q(lot_id=lot, run__batch__isnull=False),
-                     batches=_batches_of_lots(Q(lot_id=lot)), first=_first_input({"lot_id": lot}), by_code=False,
-                     lot_lines_listed=True)
+        runs = PackingInput.objects.filter(lot_id=lot).values("run_id")
+        return _Sets(lots=Q(pk=lot), lot_ids=lot, inputs=Q(lot_id=lot, run__batch__isnull=False), batches=Q(packing_run__in=runs),
+                     by_code=False, lot_lines_listed=True)
     (hh,) = p
+    runs = PackingInput.objects.filter(lot__household_id=hh).values("run_id")
     return _Sets(lots=Q(household_id=hh), lot_ids=Lot.objects.filter(household_id=hh).values("id"),
-                 inputs=Q(lot__household_id=hh, run__batch__isnull=False), batches=_batches_of_lots(Q(lot__household_id=hh)),
-                 first=_first_input({"lot__household_id": hh}), by_code=False, lot_lines_listed=True)
+                 inputs=Q(lot__household_id=hh, run__batch__isnull=False), batches=Q(packing_run__in=runs), by_code=False,
+                 lot_lines_listed=True)
 
 
 def _null(output_field):
@@ -390,21 +390,22 @@ def _summary(kind: str, *p) -> QuerySet:
     s = _sets(kind, *p)
     lots = Lot.objects.filter(s.lots)
     lot_lines = ShipmentLine.objects.filter(_where("lot_id", s.lot_ids))
-    batch_lines = ShipmentLine.objects.filter(_where("batch_id", s.batches))
+    batch_lines = ShipmentLine.objects.filter(s.batches("batch__"))
     zero = Value(0, output_field=IntegerField())
-    shipments = Q(pk__in=batch_lines.values("shipment_id"))
+    # the shipments of the lines listed, each once: by id from the lines (an OR of two IN had PostgreSQL scan every shipment)
+    shipments = batch_lines.order_by().values("shipment_id")
     if s.lot_lines_listed:
-        shipments |= Q(pk__in=lot_lines.values("shipment_id"))
+        shipments = shipments.union(lot_lines.order_by().values("shipment_id"))
     parts = [
         _agg(lots, S_LOTS, Count("pk"), Sum("weight_kg"), Count("household_id", distinct=True)),
         _line_totals(lot_lines, S_LOT_LINES),
         _agg(PackingInput.objects.filter(s.inputs), S_INPUTS, Count("pk"), Sum("quantity_kg")),
-        _agg(PackedBatch.objects.filter(_where("pk", s.batches)), S_BATCHES, Count("pk"), Sum("units")),
-        _agg(QualityInspection.objects.filter(_where("batch_id", s.batches)), S_INSPECTIONS, Count("pk"), Sum("batch__units")),
+        _agg(PackedBatch.objects.filter(s.batches()), S_BATCHES, Count("pk"), Sum("units")),
+        _agg(QualityInspection.objects.filter(s.batches("batch__")), S_INSPECTIONS, Count("pk"), Sum("batch__units")),
         _line_totals(batch_lines, S_BATCH_LINES),
-        _agg(Shipment.objects.filter(shipments), S_SHIPMENTS, Count("pk")),
-        _agg(BatchStock.objects.filter(_where("batch_id", s.batches)), S_STOCK, Count("pk")),
-        PackedBatch.objects.filter(_where("pk", s.batches)).order_by().values(
+        _agg(Shipment.objects.filter(pk__in=shipments), S_SHIPMENTS, Count("pk")),
+        _agg(BatchStock.objects.filter(s.batches("batch__")), S_STOCK, Count("pk")),
+        PackedBatch.objects.filter(s.batches()).order_by().values(
             s_tag=Value(S_BATCH_ID, output_field=IntegerField()), s_n=F("pk"), s_total=Cast(zero, output_field=_TOTAL), s_n2=zero,
             s_total2=Cast(zero, output_field=_TOTAL), s_n3=zero, s_total3=Cast(zero, output_field=_TOTAL)),
     ]
@@ -447,7 +448,7 @@ def _events(kind: str, *p) -> QuerySet:
     s = _sets(kind, *p)
     line = {"e_doc": F("shipment__code"), "e_src": F("shipment__origin_id"), "e_dst": F("shipment__destination_id")}
     lot_lines = ShipmentLine.objects.filter(_where("lot_id", s.lot_ids))
-    batch_lines = ShipmentLine.objects.filter(_where("batch_id", s.batches))
+    batch_lines = ShipmentLine.objects.filter(s.batches("batch__"))
     lot_key = {"e_ktext": F("code")} if s.by_code else {"e_kdt": F("created_at"), "e_kint": F("pk")}
     input_key = {"e_ktext": F("lot__code")} if s.by_code else {"e_kdt": F("run__batch__packed_at"), "e_kint": F("pk")}
     parts = [
@@ -461,10 +462,10 @@ def _events(kind: str, *p) -> QuerySet:
         _branch(PackingInput.objects.filter(s.inputs), "transformation_input", G_INPUT, **input_key, e_code=F("lot__code"),
                 e_grade=F("lot__grade_id"), e_qty=F("quantity_kg"), e_at=F("run__batch__packed_at"), e_doc=F("run__code"),
                 e_loc=F("run__batch__station_id"), e_dest_code=F("run__batch__code")),
-        _branch(PackedBatch.objects.filter(_where("pk", s.batches)), "transformation_output", G_OUTPUT, e_kdt=F("packed_at"),
-                e_kint=s.first, e_code=F("code"), e_sku=F("sku_id"), e_qty=F("units"), e_at=F("packed_at"),
+        _branch(PackedBatch.objects.filter(s.batches()), "transformation_output", G_OUTPUT, e_kdt=F("packed_at"),
+                e_kint=F("pk"), e_code=F("code"), e_sku=F("sku_id"), e_qty=F("units"), e_at=F("packed_at"),
                 e_doc=F("packing_run__code"), e_loc=F("station_id"), e_a=F("unit_weight_kg"), e_b=F("packing_run__waste_kg")),
-        _branch(QualityInspection.objects.filter(_where("batch_id", s.batches)), "inspection", G_INSPECTION,
+        _branch(QualityInspection.objects.filter(s.batches("batch__")), "inspection", G_INSPECTION,
                 e_kdt=F("inspected_at"), e_kint=F("pk"), e_code=F("batch__code"), e_sku=F("batch__sku_id"), e_qty=F("batch__units"),
                 e_at=F("inspected_at"), e_loc=F("batch__station_id"), e_note=F("notes"), e_flag=F("passed")),
         _branch(batch_lines, "shipping", G_BATCH_LINE, e_kint=F("pk"), e_code=F("batch__code"), e_sku=F("batch__sku_id"),
@@ -480,7 +481,7 @@ def _shipments_page(kind: str, *p) -> QuerySet:
     """The shipment lines a trace lists: a lot's or a household's own (their lots') and then its
     batches', each in id order; a batch's trace lists the batch's only."""
     s = _sets(kind, *p)
-    of_batches = (ShipmentLine.objects.filter(_where("batch_id", s.batches)).order_by()
+    of_batches = (ShipmentLine.objects.filter(s.batches("batch__")).order_by()
                   .values(*LINE_FIELDS, l_code=F("batch__code"), l_g=Value(1, output_field=IntegerField())))
     if not s.lot_lines_listed:
         return of_batches.order_by("id")
@@ -491,16 +492,15 @@ def _shipments_page(kind: str, *p) -> QuerySet:
 
 
 def _batches_page(kind: str, *p) -> QuerySet:
-    """The batches a lot or a household went into, in the order the full trace meets them (by
-    packing date, then by the first input traced), with their latest inspection's date."""
+    """The batches a lot or a household went into, in the full trace's order (packing date, then
+    id), with their latest inspection's date."""
     s = _sets(kind, *p)
-    return (PackedBatch.objects.filter(_where("pk", s.batches)).values(*BATCH_FIELDS, b_first=s.first, b_inspected_at=_latest_inspection())
-            .order_by("packed_at", "b_first"))
+    return PackedBatch.objects.filter(s.batches()).values(*BATCH_FIELDS, b_inspected_at=_latest_inspection()).order_by("packed_at", "id")
 
 
 def _stock_page(kind: str, *p) -> QuerySet:
     s = _sets(kind, *p)
-    return BatchStock.objects.filter(_where("batch_id", s.batches)).order_by("batch_id", "facility_id").values(*STOCK_FIELDS, s_code=F("batch__code"))
+    return BatchStock.objects.filter(s.batches("batch__")).order_by("batch_id", "facility_id").values(*STOCK_FIELDS, s_code=F("batch__code"))
 
 
 def _compiled(build, **kwargs) -> dict[str, Compiled]:
