@@ -26,6 +26,7 @@ from django.db.models import (
     DateTimeField,
     DecimalField,
     F,
+    Func,
     IntegerField,
     OuterRef,
     Q,
@@ -87,6 +88,11 @@ def fetch(sql: str, params: list, using: str = DEFAULT_DB_ALIAS, *, prepare: boo
             _PreparedCursor, _PREPARED_LOADED = _prepared_cursor_class(), True
         if _PreparedCursor is not None:
             connection.ensure_connection()
+            if connection.connection.prepare_threshold is None:
+                # Django leaves psycopg's preparing off (None), which ``prepare=True`` cannot override; a
+                # threshold no query reaches turns it on for the statements asked to be prepared only
+                # (Django's own cursors bind on the client and are never prepared).
+                connection.connection.prepare_threshold = 2**31 - 1
             with connection.wrap_database_errors:
                 cursor = connection._prepare_cursor(_PreparedCursor(connection.connection))
             with cursor:
@@ -327,19 +333,43 @@ def names_for(*, lots=(), batches=(), lines=(), stock=()) -> Names:
 #   by_code   a batch's lots go in lot-code order; a lot's or a household's by date and id
 
 
+class _InSet(Func):
+    """``column IN (subquery)``; on PostgreSQL ``column = ANY(ARRAY(subquery))``: the set is read once
+    and each id looked up in the column's index. With ``IN`` PostgreSQL merge-joined the few
+    batches of a trace against every batch's shipment lines (the whole batch_id index, each time)."""
+
+    output_field = BooleanField()
+    conditional = True
+
+    def __init__(self, column: str, subquery: QuerySet) -> None:
+        super().__init__(F(column), Subquery(subquery))
+
+    def as_sql(self, compiler, connection, **extra):
+        column, column_params = compiler.compile(self.source_expressions[0])
+        subquery, subquery_params = compiler.compile(self.source_expressions[1])
+        if connection.vendor == "postgresql":
+            return f"{column} = ANY(ARRAY{subquery})", (*column_params, *subquery_params)
+        return f"{column} IN {subquery}", (*column_params, *subquery_params)
+
+
 class _Sets:
     def __init__(self, *, lots: Q, lot_ids, inputs: Q, batches: Q, by_code: bool, lot_lines_listed: bool) -> None:
         self.lots, self.lot_ids, self.inputs, self.by_code, self.lot_lines_listed = lots, lot_ids, inputs, by_code, lot_lines_listed
         self._batches = batches  # a Q on PackedBatch
 
     def batches(self, prefix: str = "") -> Q:
-        """The batches traced, as a Q on a model whose ``prefix`` leads to PackedBatch ("batch__" on a shipment line)."""
-        return Q(*(), **{f"{prefix}{k}": v for k, v in self._batches.children}) if prefix else self._batches
+        """The batches traced, as a condition on PackedBatch, or on a model whose ``prefix`` leads to
+        it ("batch__": a shipment line's, an inspection's, a stock row's batch_id)."""
+        if not prefix:
+            return self._batches
+        if self._batches.children[0][0] == "pk":  # one batch: its id
+            return Q(**{f"{prefix}id": self._batches.children[0][1]})
+        return _InSet(f"{prefix.removesuffix('__')}_id", PackedBatch.objects.filter(self._batches).values("id"))
 
 
 def _sets(kind: str, *p) -> _Sets:
     # A lot's or a household's batches by their packing runs (PackedBatch.packing_run is unique): a join
-    # PostgreSQL walks from the few runs, where ``id IN (batches of runs IN …)`` had it merge a whole index.
+    # from the few runs, where ``id IN (batches of runs IN …)`` had PostgreSQL test every batch against the set.
     if kind == "batch":
         run, batch = p
         return _Sets(lots=Q(packing_inputs__run_id=run), lot_ids=PackingInput.objects.filter(run_id=run).values("lot_id"),
@@ -403,7 +433,7 @@ def _summary(kind: str, *p) -> QuerySet:
         _agg(PackedBatch.objects.filter(s.batches()), S_BATCHES, Count("pk"), Sum("units")),
         _agg(QualityInspection.objects.filter(s.batches("batch__")), S_INSPECTIONS, Count("pk"), Sum("batch__units")),
         _line_totals(batch_lines, S_BATCH_LINES),
-        _agg(Shipment.objects.filter(pk__in=shipments), S_SHIPMENTS, Count("pk")),
+        _agg(Shipment.objects.filter(_InSet("id", shipments)), S_SHIPMENTS, Count("pk")),
         _agg(BatchStock.objects.filter(s.batches("batch__")), S_STOCK, Count("pk")),
         PackedBatch.objects.filter(s.batches()).order_by().values(
             s_tag=Value(S_BATCH_ID, output_field=IntegerField()), s_n=F("pk"), s_total=Cast(zero, output_field=_TOTAL), s_n2=zero,
