@@ -518,7 +518,7 @@ def trace_household(household: Household | int | dict, *, offset: int = 0, limit
 # the summary from aggregates (logistics/selectors/trace_rows.py: page_summary), the events of the
 # page sorted and cut by PostgreSQL (page_events), and the same slice of each list. The answer is
 # the full trace's: the same summary, and page k holds the full list's events[offset:offset+limit]
-# (tests/logistics/test_trace.py compares them).
+# (tests/logistics/test_trace_paging.py holds every page to it).
 
 
 def _stage_totals(rows: list[dict]) -> tuple[dict, int, dict]:
