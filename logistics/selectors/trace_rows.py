@@ -110,24 +110,39 @@ class Compiled:
     statement is cut in SQL: ``statement(*params, offset=, limit=)`` (LIMIT and OFFSET are
     parameters too, so one compiled statement serves every page)."""
 
-    def __init__(self, build: Callable[..., QuerySet], marks: tuple = _MARKS, *, paged: bool = False, prepare: bool | None = None) -> None:
+    def __init__(self, build: Callable[..., QuerySet], marks: tuple = _MARKS, *, paged: bool = False, prepare: bool | None = None,
+                 with_: Callable[..., tuple[str, list]] | None = None) -> None:
         self.build = build
         self.marks = marks
         self.paged = paged
         self.prepare = paged if prepare is None else prepare  # the page statements: prepared on PostgreSQL
+        self.with_ = with_  # ``with_(connection, *marks)``: (a WITH clause the statement's conditions read, its parameters)
         self.local = threading.local()
 
-    def _compile(self, alias: str, arity: int):
+    def _slots(self, params) -> list:
         marks = self.marks
-        query = self.build(*marks[:arity]).query
+        return [marks.index(p) if type(p) in (int, str) and p in marks else None for p in params]
+
+    def with_clause(self, alias: str, arity: int) -> tuple[str, list, list]:
+        """(the WITH clause, its parameters with stand-ins, where each stand-in goes); ("", [], []) without one."""
+        if self.with_ is None:
+            return "", [], []
+        sql, params = self.with_(connections[alias], *self.marks[:arity])
+        return sql, params, self._slots(params)
+
+    def _compile(self, alias: str, arity: int, *, with_clause: bool = True):
+        query = self.build(*self.marks[:arity]).query
         compiler = query.get_compiler(using=alias)
         sql, params = compiler.as_sql()
-        slots = [marks.index(p) if type(p) in (int, str) and p in marks else None for p in params]
         fields = [s[0] for s in compiler.select[0:compiler.col_count]]
         names = list(query.selected) if query.selected else [*query.extra_select, *query.values_select, *query.annotation_select]
         if self.paged:
             sql += " LIMIT %s OFFSET %s"
-        return sql, params, slots, compiler, compiler.get_converters(fields), names
+        if with_clause and self.with_ is not None:
+            # LIMIT and OFFSET stay the last parameters: the WITH clause's go first
+            with_sql, with_params, _slots = self.with_clause(alias, arity)
+            sql, params = f"{with_sql} {sql}", (*with_params, *params)
+        return sql, params, self._slots(params), compiler, compiler.get_converters(fields), names
 
     def compiled(self, using: str, arity: int) -> tuple:
         """(sql, parameters with stand-ins, where each stand-in goes, compiler, converters, column names)."""
@@ -174,8 +189,13 @@ def _batches_of_lots(lots: Q) -> QuerySet:
     return PackedBatch.objects.filter(packing_run__in=PackingInput.objects.filter(lots).values("run_id")).values("id")
 
 
-def _where(name: str, ids: QuerySet | int) -> Q:
-    return Q(**{name: ids}) if isinstance(ids, int) else Q(**{f"{name}__in": ids})
+def _where(name: str, ids) -> Q:
+    """``name`` is ``ids``: an id, a subquery of ids, or a condition (:class:`_InCte`) already on that column."""
+    if isinstance(ids, int):
+        return Q(**{name: ids})
+    if isinstance(ids, Func):
+        return Q(ids)
+    return Q(**{f"{name}__in": ids})
 
 
 def _lines(lots: QuerySet | int, batches: QuerySet | int) -> QuerySet:
@@ -352,6 +372,48 @@ class _InSet(Func):
         return f"{column} IN {subquery}", (*column_params, *subquery_params)
 
 
+class _InCte(Func):
+    """``column IN`` the ids of a set the statement's WITH clause computed once (:func:`_household_sets`);
+    on PostgreSQL ``column = ANY(ARRAY(…))``, as :class:`_InSet` and for the same reason."""
+
+    output_field = BooleanField()
+    conditional = True
+
+    def __init__(self, column: str, cte: str) -> None:
+        super().__init__(F(column))
+        self.cte = cte
+
+    def as_sql(self, compiler, connection, **extra):
+        column, params = compiler.compile(self.source_expressions[0])
+        ids = f"SELECT id FROM {connection.ops.quote_name(self.cte)}"
+        if connection.vendor == "postgresql":
+            return f"{column} = ANY(ARRAY({ids}))", params
+        return f"{column} IN ({ids})", params
+
+
+# The sets of a household's trace, computed once per statement (the WITH clause of :func:`_household_sets`)
+# rather than in each of the twenty-odd branches of its events and summary.
+_HH_LOTS, _HH_BATCHES = "trace_hh_lots", "trace_hh_batches"
+
+
+def _household_sets(connection, hh) -> tuple[str, list]:
+    """The WITH clause of a household's statements: its lots' ids, and its batches' (those packed by the
+    packing runs its lots went into; PackedBatch.packing_run is unique), each read once."""
+    t = connection.ops.quote_name
+    lot, run = t(_col(PackingInput, "lot")), t(_col(PackingInput, "run"))
+    lots = f"SELECT id FROM {t(Lot._meta.db_table)} WHERE {t(_col(Lot, 'household'))} = %s"
+    if connection.vendor == "postgresql":
+        # MATERIALIZED: read once, however many branches name the set; ANY(ARRAY(…)): each id looked up in the index
+        runs = f"SELECT DISTINCT {run} FROM {t(PackingInput._meta.db_table)} WHERE {lot} = ANY(ARRAY(SELECT id FROM {t(_HH_LOTS)}))"
+        batches = f"SELECT id FROM {t(PackedBatch._meta.db_table)} WHERE {t(_col(PackedBatch, 'packing_run'))} = ANY(ARRAY({runs}))"
+        materialized = "MATERIALIZED "
+    else:
+        runs = f"SELECT {run} FROM {t(PackingInput._meta.db_table)} WHERE {lot} IN (SELECT id FROM {t(_HH_LOTS)})"
+        batches = f"SELECT id FROM {t(PackedBatch._meta.db_table)} WHERE {t(_col(PackedBatch, 'packing_run'))} IN ({runs})"
+        materialized = ""
+    return (f"WITH {t(_HH_LOTS)} AS {materialized}({lots}), {t(_HH_BATCHES)} AS {materialized}({batches})", [hh])
+
+
 class _Sets:
     def __init__(self, *, lots: Q, lot_ids, inputs: Q, batches: Q, by_code: bool, lot_lines_listed: bool) -> None:
         self.lots, self.lot_ids, self.inputs, self.by_code, self.lot_lines_listed = lots, lot_ids, inputs, by_code, lot_lines_listed
@@ -362,8 +424,11 @@ class _Sets:
         it ("batch__": a shipment line's, an inspection's, a stock row's batch_id)."""
         if not prefix:
             return self._batches
-        if self._batches.children[0][0] == "pk":  # one batch: its id
-            return Q(**{f"{prefix}id": self._batches.children[0][1]})
+        first = self._batches.children[0]
+        if isinstance(first, _InCte):  # a household's: the set its statement's WITH clause computed
+            return Q(_InCte(f"{prefix.removesuffix('__')}_id", first.cte))
+        if first[0] == "pk":  # one batch: its id
+            return Q(**{f"{prefix}id": first[1]})
         return _InSet(f"{prefix.removesuffix('__')}_id", PackedBatch.objects.filter(self._batches).values("id"))
 
 
@@ -379,11 +444,11 @@ def _sets(kind: str, *p) -> _Sets:
         runs = PackingInput.objects.filter(lot_id=lot).values("run_id")
         return _Sets(lots=Q(pk=lot), lot_ids=lot, inputs=Q(lot_id=lot, run__batch__isnull=False), batches=Q(packing_run__in=runs),
                      by_code=False, lot_lines_listed=True)
+    # A household's: its lots and batches from the statement's WITH clause (_household_sets), read once.
     (hh,) = p
-    runs = PackingInput.objects.filter(lot__household_id=hh).values("run_id")
-    return _Sets(lots=Q(household_id=hh), lot_ids=Lot.objects.filter(household_id=hh).values("id"),
-                 inputs=Q(lot__household_id=hh, run__batch__isnull=False), batches=Q(packing_run__in=runs), by_code=False,
-                 lot_lines_listed=True)
+    return _Sets(lots=Q(household_id=hh), lot_ids=_InCte("lot_id", _HH_LOTS),
+                 inputs=Q(_InCte("lot_id", _HH_LOTS), run__batch__isnull=False), batches=Q(_InCte("id", _HH_BATCHES)),
+                 by_code=False, lot_lines_listed=True)
 
 
 def _null(output_field):
@@ -534,7 +599,8 @@ def _stock_page(kind: str, *p) -> QuerySet:
 
 
 def _compiled(build, **kwargs) -> dict[str, Compiled]:
-    return {kind: Compiled(functools.partial(build, kind), **kwargs) for kind in ("batch", "lot", "household")}
+    return {kind: Compiled(functools.partial(build, kind), with_=_household_sets if kind == "household" else None, **kwargs)
+            for kind in ("batch", "lot", "household")}
 
 
 class _EventsAndSummary:
@@ -547,15 +613,18 @@ class _EventsAndSummary:
         self.local = threading.local()
 
     def _compile(self, using: str, arity: int) -> tuple:
-        e_sql, e_params, e_slots, compiler, converters, names = self.events.compiled(using, arity)
-        s_sql, s_params, s_slots, *_rest = self.summary.compiled(using, arity)
+        # the two statements' WITH clause (the same sets) once, before them both
+        w_sql, w_params, w_slots = self.events.with_clause(using, arity)
+        e_sql, e_params, e_slots, compiler, converters, names = self.events._compile(using, arity, with_clause=False)
+        s_sql, s_params, s_slots, *_rest = self.summary._compile(using, arity, with_clause=False)
+        e_params, e_slots = (*w_params, *e_params), [*w_slots, *e_slots]
         q = connections[using].ops.quote_name
         columns = ["NULL"] * len(names)
         columns[names.index("e_rank")], columns[names.index("e_g")] = f"s.{q('s_tag')}", str(SUMMARY_ROW)
         for name, column in _SUMMARY_IN.items():
             columns[names.index(name)] = f"s.{q(column)}"
         # e_sql ends with its LIMIT and OFFSET; the outer ORDER BY is the inner one (the page stays in its order)
-        sql = (f"SELECT * FROM ({e_sql}) p UNION ALL SELECT {', '.join(columns)} FROM ({s_sql}) s "
+        sql = (f"{w_sql} SELECT * FROM ({e_sql}) p UNION ALL SELECT {', '.join(columns)} FROM ({s_sql}) s "
                f"ORDER BY {', '.join(str(i + 1) for i in range(6))}")
         return sql, e_params, e_slots, s_params, s_slots, compiler, converters, names
 
