@@ -276,9 +276,15 @@ def _add_lot_events(events: _Events, lot: dict, names: Names) -> None:
         source=_("household %(number)s") % {"number": lot["household__number"]}))
 
 
+def _units(value: Decimal) -> str:
+    """A count of retail units as a person writes it: "10", not "1E+1" (what ``normalize()`` alone makes of
+    10.000) nor "10.000" (how its column holds it)."""
+    return f"{value.normalize():f}"
+
+
 def _add_shipment_events(events: _Events, line: dict, code: str, product: str, unit: str, names: Names) -> None:
     def qty(value):
-        return value.normalize() if unit == "units" else value
+        return _units(value) if unit == "units" else value
 
     def where():
         return names.location(line["shipment__origin_id"]), names.location(line["shipment__destination_id"])
@@ -585,7 +591,7 @@ def _page_event(r: dict, names: Names, trace_kind: str) -> dict:
         note = ""
         if kind == EventType.RECEIVING and quantity < r["e_a"]:
             note = _("loss %(quantity)s: %(reason)s") % {"quantity": r["e_a"] - quantity, "reason": r["e_note"]}
-        return _event(kind, lot_code=code, product=product, quantity=quantity.normalize() if unit == "units" else quantity, unit=unit,
+        return _event(kind, lot_code=code, product=product, quantity=_units(quantity) if unit == "units" else quantity, unit=unit,
                       location=origin if kind == EventType.SHIPPING else destination, at=at, doc_type=_("Shipment note"),
                       doc_number=r["e_doc"], source=origin, destination=destination, note=note)
     if kind == EventType.TRANSFORMATION_INPUT:
