@@ -269,3 +269,19 @@ def test_the_staff_trace_page_shows_the_summary_and_links_the_next_events(client
     assert r.status_code == 200 and "13 " in html and "offset=50" in html
     r = client.get("/station/trace/", {"code": c.households[0].number, "offset": 50})
     assert r.status_code == 200 and "offset=100" not in r.content.decode()
+
+
+def test_units_shipped_and_received_read_as_whole_numbers_never_in_exponent_form():
+    # Decimal("10.000").normalize() is Decimal("1E+1"): a batch's shipping and receiving events printed "1E+1" units
+    c = chain()
+    lot = c.intake(c.households[0], weight_kg="250")
+    c.ship_to_station([(lot, "250")])
+    batch = c.pack([(lot, "250")], units=100)  # 2.5 kg a unit
+    out = shipment_dispatch(origin=c.station, lines=[(batch, 100)], author=c.station_staff)
+    line = out.lines.get()
+    shipment_receive(shipment=out, received={line.pk: 10}, loss_reasons={line.pk: "压坏"}, author=c.shop_staff)
+    for limit in (None, 50):  # the full trace (the .xlsx export) and a page (the API)
+        for subject in (batch.code, lot.code, c.households[0].number):
+            t = trace_for_code(subject, limit=limit)
+            moved = {e["event"]: e["quantity"] for e in t.events if e["unit"] == "units" and e["event"] in ("shipping", "receiving")}
+            assert moved == {"shipping": "100", "receiving": "10"}, (subject, limit)
