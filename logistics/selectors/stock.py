@@ -142,17 +142,14 @@ def skus_in_stock(*, on: datetime.date | None = None) -> dict[int, tuple[int, da
 
 def _skus_in_stock_pg(on: datetime.date) -> dict[int, tuple[int, datetime.datetime | None]]:
     """``skus_in_stock`` as one plain statement (the home page asks on every render)."""
-    quote = connection.ops.quote_name
-    batches = quote(PackedBatch._meta.db_table)
-    facility_sql, facility_params = supermarket_sql()
+    sellable, params = sellable_stock_sql(on=on)
     sql = (
-        f"SELECT b.sku_id, SUM(s.quantity - s.reserved), (SELECT MAX(n.packed_at) FROM {batches} n WHERE n.sku_id = b.sku_id) "
-        f"FROM {quote(BatchStock._meta.db_table)} s JOIN {batches} b ON b.id = s.batch_id "
-        f"WHERE b.inspection_status = %s AND NOT b.on_hold AND b.best_before >= %s AND s.quantity > s.reserved "
-        f"AND s.facility_id = {facility_sql} GROUP BY b.sku_id"
+        f"SELECT b.sku_id, SUM(s.quantity - s.reserved), "
+        f"(SELECT MAX(n.packed_at) FROM {connection.ops.quote_name(PackedBatch._meta.db_table)} n WHERE n.sku_id = b.sku_id) "
+        f"{sellable} GROUP BY b.sku_id"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [PackedBatch.Inspection.PASSED, on, *facility_params])
+        cursor.execute(sql, params)
         return {sku_id: (int(n), newest_at) for sku_id, n, newest_at in cursor.fetchall()}
 
 
@@ -169,17 +166,29 @@ def _available_units_pg(sku_ids: list[int], on: datetime.date) -> dict[int, int]
     it. The rule is ``batch_sellable_q``'s and ``sellable_stock``'s (inspected, not held, not past
     ``on``, at the supermarket, units left); tests/logistics/test_stock_lock.py holds the two to
     the same figures."""
-    quote = connection.ops.quote_name
-    facility_sql, facility_params = supermarket_sql()
-    sql = (
-        f"SELECT b.sku_id, SUM(s.quantity - s.reserved) FROM {quote(BatchStock._meta.db_table)} s "
-        f"JOIN {quote(PackedBatch._meta.db_table)} b ON b.id = s.batch_id "
-        f"WHERE b.inspection_status = %s AND NOT b.on_hold AND b.best_before >= %s AND s.quantity > s.reserved "
-        f"AND s.facility_id = {facility_sql} AND b.sku_id = ANY(%s) GROUP BY b.sku_id"
-    )
+    sellable, params = sellable_stock_sql(on=on)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [PackedBatch.Inspection.PASSED, on, *facility_params, sku_ids])
+        cursor.execute(f"SELECT b.sku_id, SUM(s.quantity - s.reserved) {sellable} AND b.sku_id = ANY(%s) GROUP BY b.sku_id", [*params, sku_ids])
         return dict(cursor.fetchall())
+
+
+def sellable_stock_sql(*, on: datetime.date, facility_id: int | None = None) -> tuple[str, list]:
+    """``sellable_stock``'s rows as plain SQL for PostgreSQL statements that run on every page or
+    order: ``FROM`` the stock rows ``s`` ``JOIN`` their batches ``b`` ``WHERE`` the batch may be
+    sold on ``on`` (``batch_sellable_q``: inspected, not held, not past its date), units are left,
+    at ``facility_id`` (None: the supermarket). Returns the SQL and its parameters; callers add
+    ``AND …`` and the rest."""
+    quote = connection.ops.quote_name
+    if facility_id is None:
+        facility_sql, facility_params = supermarket_sql()
+    else:
+        facility_sql, facility_params = "%s", (facility_id,)
+    sql = (
+        f"FROM {quote(BatchStock._meta.db_table)} s JOIN {quote(PackedBatch._meta.db_table)} b ON b.id = s.batch_id "
+        f"WHERE b.inspection_status = %s AND NOT b.on_hold AND b.best_before >= %s AND s.quantity > s.reserved "
+        f"AND s.facility_id = {facility_sql}"
+    )
+    return sql, [PackedBatch.Inspection.PASSED, on, *facility_params]
 
 
 def expiring_stock(

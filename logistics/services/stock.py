@@ -27,7 +27,7 @@ from core.sql_insert import insert_values
 
 from ..errors import BatchStateConflict, NotAtYourFacility
 from ..models import BatchMovement, BatchStock, Facility, MovementKind, PackedBatch
-from ..selectors.stock import batch_is_expired, batch_is_sellable, county_today, expired_stock, sellable_stock, supermarket_sql
+from ..selectors.stock import batch_is_expired, batch_is_sellable, county_today, expired_stock, sellable_stock, sellable_stock_sql
 from ..signals import stock_moved
 from .access import ensure_acts_at
 
@@ -86,18 +86,10 @@ def _sellable_rows_locked_pg(*, facility_id: int | None, sku_ids: list[int], on)
     quote = connection.ops.quote_name
     stock_fields, batch_fields = BatchStock._meta.concrete_fields, PackedBatch._meta.concrete_fields
     columns = [f"s.{quote(f.column)}" for f in stock_fields] + [f"b.{quote(f.column)}" for f in batch_fields]
-    if facility_id is None:
-        facility_sql, facility_params = supermarket_sql()
-    else:
-        facility_sql, facility_params = "%s", (facility_id,)
-    sql = (
-        f"SELECT {', '.join(columns)} FROM {quote(BatchStock._meta.db_table)} s "
-        f"JOIN {quote(PackedBatch._meta.db_table)} b ON b.id = s.batch_id "
-        f"WHERE b.inspection_status = %s AND NOT b.on_hold AND b.best_before >= %s AND s.quantity > s.reserved "
-        f"AND s.facility_id = {facility_sql} AND b.sku_id = ANY(%s) ORDER BY s.id FOR UPDATE OF s"
-    )
+    sellable, params = sellable_stock_sql(on=on, facility_id=facility_id)
+    sql = f"SELECT {', '.join(columns)} {sellable} AND b.sku_id = ANY(%s) ORDER BY s.id FOR UPDATE OF s"
     with connection.cursor() as cursor:
-        cursor.execute(sql, [PackedBatch.Inspection.PASSED, on, *facility_params, sku_ids])
+        cursor.execute(sql, [*params, sku_ids])
         found = cursor.fetchall()
     stock_names, batch_names = [f.attname for f in stock_fields], [f.attname for f in batch_fields]
     stock_converters = _converters(stock_fields, connection)
