@@ -28,6 +28,34 @@ def test_the_session_user_comes_with_its_employee_and_employer_in_one_statement(
     assert len(ctx.captured_queries) == 1
 
 
+def _values(obj):
+    return {f.attname: getattr(obj, f.attname) for f in type(obj)._meta.concrete_fields}
+
+
+def test_the_compiled_statement_returns_what_the_orm_returns():
+    """Every column of the user, employee and employer as select_related reads them, with their
+    types (dates as aware datetimes, not SQLite's text), and each record linked both ways."""
+    from django.contrib.auth import get_user_model
+    from django.utils import timezone
+
+    employee = EmployeeFactory()
+    get_user_model().objects.filter(pk=employee.user_id).update(last_login=timezone.now())
+    expected = get_user_model().objects.select_related("employee__employer").get(pk=employee.user_id)
+    user = ModelBackend().get_user(str(employee.user_id))  # as the session holds it
+    assert _values(user) == _values(expected)
+    assert isinstance(user.last_login, type(expected.last_login)) and user.last_login.tzinfo is not None
+    assert _values(user.employee) == _values(expected.employee)
+    assert _values(user.employee.employer) == _values(expected.employee.employer)
+    with CaptureQueriesContext(connection) as ctx:
+        assert user.employee.user is user
+    assert ctx.captured_queries == []
+    assert not user._state.adding and user._state.db == expected._state.db
+
+
+def test_no_session_user_for_an_id_that_is_not_there():
+    assert ModelBackend().get_user(987_654_321) is None
+
+
 def test_a_user_who_is_no_employee_is_known_as_such_without_another_statement():
     user_id = UserFactory(role=roles.COUNTY_OFFICE).pk
     with CaptureQueriesContext(connection) as ctx:
