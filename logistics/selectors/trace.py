@@ -300,7 +300,7 @@ def _add_shipment_events(events: _Events, line: dict, code: str, product: str, u
         return _event(EventType.RECEIVING, lot_code=code, product=product, quantity=qty(line["received"]), unit=unit,
                       location=destination, at=line["shipment__received_at"], doc_type=_("Shipment note"),
                       doc_number=line["shipment__code"], source=origin, destination=destination,
-                      note=(_("loss %(quantity)s: %(reason)s") % {"quantity": line["dispatched"] - line["received"],
+                      note=(_("loss %(quantity)s: %(reason)s") % {"quantity": qty(line["dispatched"] - line["received"]),
                                                                    "reason": line["loss_reason"]} if short else ""))
 
     events.add(EventType.SHIPPING, line["shipment__dispatched_at"], line["dispatched"], unit, shipped)
@@ -590,7 +590,8 @@ def _page_event(r: dict, names: Names, trace_kind: str) -> dict:
         origin, destination = names.location(r["e_src"]), names.location(r["e_dst"])
         note = ""
         if kind == EventType.RECEIVING and quantity < r["e_a"]:
-            note = _("loss %(quantity)s: %(reason)s") % {"quantity": r["e_a"] - quantity, "reason": r["e_note"]}
+            lost = r["e_a"] - quantity
+            note = _("loss %(quantity)s: %(reason)s") % {"quantity": _units(lost) if unit == "units" else lost, "reason": r["e_note"]}
         return _event(kind, lot_code=code, product=product, quantity=_units(quantity) if unit == "units" else quantity, unit=unit,
                       location=origin if kind == EventType.SHIPPING else destination, at=at, doc_type=_("Shipment note"),
                       doc_number=r["e_doc"], source=origin, destination=destination, note=note)

@@ -285,3 +285,6 @@ def test_units_shipped_and_received_read_as_whole_numbers_never_in_exponent_form
             t = trace_for_code(subject, limit=limit)
             moved = {e["event"]: e["quantity"] for e in t.events if e["unit"] == "units" and e["event"] in ("shipping", "receiving")}
             assert moved == {"shipping": "100", "receiving": "10"}, (subject, limit)
+            # the loss on the short receipt counts units too: "损耗 90", not "损耗 90.000"
+            notes = [e["note"] for e in t.events if e["unit"] == "units" and e["event"] == "receiving"]
+            assert notes == ["损耗 90：压坏"], (subject, limit, notes)
