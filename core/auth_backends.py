@@ -11,13 +11,14 @@ from django.db import connections, router
 from django.http import HttpRequest
 
 
-class SessionUserStatement:
-    """The session's user and the records on ``paths`` (one-to-one or many-to-one steps from the
-    user, e.g. ``employee__employer``) as one plain statement, built once per database and set of
-    paths and run with the user's id: what ``select_related(*paths).get(pk=…)`` returns, without
-    the ORM compiling the same query on every request (it took longer than running it). Missing
-    records (a user who is no employee) come back cached as missing, as select_related leaves them.
-    Each column goes through the converters the ORM would apply (SQLite's dates, decimals)."""
+class OneRowStatement:
+    """One row of ``model`` by primary key and the records on ``paths`` (one-to-one or many-to-one
+    steps from it, e.g. ``employee__employer`` from a user) as one plain statement, built once per
+    database and set of paths: what ``select_related(*paths).filter(pk=…).first()`` returns,
+    without the ORM compiling the same query on every request (it took longer than running it).
+    For the session's user and an API token's, read on every signed-in request. Missing records (a
+    user who is no employee) come back cached as missing, as select_related leaves them. Each
+    column goes through the converters the ORM would apply (SQLite's dates, decimals)."""
 
     def __init__(self, model, paths: tuple[str, ...], using: str) -> None:
         connection = connections[using]
@@ -59,11 +60,11 @@ class SessionUserStatement:
         self.sql = (f"SELECT {', '.join(columns)} FROM {q(model._meta.db_table)} t0 {' '.join(joins)} "
                     f"WHERE t0.{q(pk.column)} = %s")
 
-    def get(self, user_id):
-        """The user (its related records cached on it), or None."""
+    def get(self, pk):
+        """The row (its related records cached on it), or None."""
         connection = connections[self.using]
         with connection.cursor() as cursor:
-            cursor.execute(self.sql, [self.pk.get_db_prep_value(self.pk.get_prep_value(user_id), connection)])
+            cursor.execute(self.sql, [self.pk.get_db_prep_value(self.pk.get_prep_value(pk), connection)])
             row = cursor.fetchone()
         if row is None:
             return None
@@ -86,14 +87,14 @@ class SessionUserStatement:
         return objects[0]
 
 
-_statements: dict[tuple, SessionUserStatement] = {}
+_statements: dict[tuple, OneRowStatement] = {}
 
 
-def session_user_statement(model, paths: tuple[str, ...], using: str) -> SessionUserStatement:
+def one_row_statement(model, paths: tuple[str, ...], using: str) -> OneRowStatement:
     key = (model._meta.label, paths, using, connections[using].vendor)
     statement = _statements.get(key)
     if statement is None:
-        statement = _statements[key] = SessionUserStatement(model, paths, using)
+        statement = _statements[key] = OneRowStatement(model, paths, using)
     return statement
 
 
@@ -101,13 +102,13 @@ class SessionUserMixin:
     """``get_user`` (the session's user, read on every signed-in request) joins the one-to-one
     records named in ``settings.AUTH_USER_SELECT_RELATED`` (an employee's record and employer: the
     header, the cart and checkout all ask for them), one statement instead of two, compiled once
-    (``SessionUserStatement``). A user without such a record has it cached as missing, so asking
+    (``OneRowStatement``). A user without such a record has it cached as missing, so asking
     costs nothing either."""
 
     def get_user(self, user_id):
         UserModel = get_user_model()
         paths = tuple(getattr(settings, "AUTH_USER_SELECT_RELATED", ()))
-        user = session_user_statement(UserModel, paths, router.db_for_read(UserModel)).get(user_id)
+        user = one_row_statement(UserModel, paths, router.db_for_read(UserModel)).get(user_id)
         return user if user is not None and self.user_can_authenticate(user) else None
 
 

@@ -7,6 +7,7 @@ request bodies are ignored: the server prices every line.
 
 from __future__ import annotations
 
+from django.db import router
 from django.http import Http404
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -19,6 +20,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.auth_backends import one_row_statement
 from core.errors import NotAllowed
 
 from . import selectors
@@ -166,8 +168,10 @@ class EmployeeTokenAuthentication(TokenAuthentication):
 
     def authenticate_credentials(self, key):
         model = self.get_model()
-        token = model.objects.select_related("user", "user__employee", "user__employee__employer").filter(key=key).first()
-        if token is None:
+        # compiled once (core.auth_backends.OneRowStatement): the ORM compiling this join on every
+        # request cost more than running it
+        token = one_row_statement(model, ("user__employee__employer",), router.db_for_read(model)).get(key)
+        if token is None or token.user is None:
             raise exceptions.AuthenticationFailed(gettext_lazy("Invalid token."))
         if not token.user.is_active:
             raise exceptions.AuthenticationFailed(gettext_lazy("User inactive or deleted."))
