@@ -20,8 +20,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.auth_backends import one_row_statement
 from core.errors import NotAllowed
+from core.one_row import one_row_statement
 
 from . import selectors
 from .filters import OrderFilter, ProductFilter

@@ -17,12 +17,13 @@ import datetime
 import threading
 from decimal import Decimal
 
-from django.db import connection, transaction
+from django.db import connection, router, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.errors import ConflictError, DomainError
 from core.money import ZERO, yuan
+from core.one_row import one_row_statement
 
 from ..models import AllocationEntry, AllocationYear, Employee
 from ..shopper_card import shopper_card_forget
@@ -79,7 +80,8 @@ def allocation_year_get(*, year: int) -> AllocationYear:
 
 
 def _allocation_year_read(year: int) -> AllocationYear:
-    setting = AllocationYear.objects.filter(year=year).first()
+    # compiled once: read on every cart and checkout request, where compiling it cost more than running it
+    setting = one_row_statement(AllocationYear, (), router.db_for_read(AllocationYear), by="year").get(year)
     if setting is None:
         setting, _created = AllocationYear.objects.get_or_create(
             year=year,
