@@ -10,9 +10,10 @@ from django.db import connections
 
 
 class OneRowStatement:
-    """One row of ``model`` by its primary key (or another unique field, ``by``) and the records on ``paths`` (one-to-one or many-to-one
-    steps from it, e.g. ``employee__employer`` from a user) as one plain statement, built once per
-    database and set of paths: what ``select_related(*paths).filter(pk=…).first()`` returns,
+    """One row of ``model`` by its primary key (or another unique field, ``by``) and the records on
+    ``paths`` (one-to-one or many-to-one steps from it, e.g. ``employee__employer`` from a user) as
+    one plain statement, built once per database, key and set of paths: what
+    ``select_related(*paths).filter(pk=…).first()`` returns,
     without the ORM compiling the same query on every request (it took longer than running it).
     For the session's user and an API token's, read on every signed-in request. Missing records (a
     user who is no employee) come back cached as missing, as select_related leaves them. Each
@@ -36,7 +37,7 @@ class OneRowStatement:
                 parent_model, parent_alias = self.nodes[parent_index][:2]
                 field = parent_model._meta.get_field(name)
                 if not (field.one_to_one or field.many_to_one):
-                    raise ImproperlyConfigured(f"AUTH_USER_SELECT_RELATED: {prefix} is not a single record")
+                    raise ImproperlyConfigured(f"{model._meta.label}: {prefix} is not a single record")
                 related, alias = field.related_model, f"t{len(self.nodes)}"
                 if field.auto_created:  # a reverse one-to-one: the related row points at the parent
                     on = f"{alias}.{q(field.field.column)} = {parent_alias}.{q(field.field.target_field.column)}"

@@ -168,7 +168,7 @@ class EmployeeTokenAuthentication(TokenAuthentication):
 
     def authenticate_credentials(self, key):
         model = self.get_model()
-        # compiled once (core.auth_backends.OneRowStatement): the ORM compiling this join on every
+        # compiled once (core.one_row.OneRowStatement): the ORM compiling this join on every
         # request cost more than running it
         token = one_row_statement(model, ("user__employee__employer",), router.db_for_read(model)).get(key)
         if token is None or token.user is None:
