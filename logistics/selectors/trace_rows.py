@@ -32,7 +32,6 @@ from django.db.models import (
     Q,
     QuerySet,
     Subquery,
-    Sum,
     Value,
 )
 from django.db.models.functions import Cast, Coalesce, TruncSecond
@@ -48,7 +47,6 @@ from ..models import (
     PackingInput,
     Produce,
     QualityInspection,
-    Shipment,
     ShipmentLine,
     Sku,
 )
@@ -478,37 +476,10 @@ def _agg(qs: QuerySet, tag: int, n, total=None, n2=None, total2=None, n3=None, t
         s_total3=Cast(total3, output_field=_TOTAL) if total3 is not None else none)
 
 
-def _line_totals(lines: QuerySet, tag: int) -> QuerySet:
-    """Shipped (every line), received (lines signed for) and lost (lines received short): count and quantity of each."""
-    short = Q(received__isnull=False, received__lt=F("dispatched"))
-    return _agg(lines, tag, Count("pk"), Sum("dispatched"), Count("received"), Sum("received"), Count("pk", filter=short),
-                Sum(F("dispatched") - F("received"), filter=short))
-
-
-def _summary(kind: str, *p) -> QuerySet:
+def _stock_count(kind: str, *p) -> QuerySet:
+    """The summary's one figure the events do not carry: how many stock rows the traced batches have."""
     s = _sets(kind, *p, with_clause=True)
-    lots = Lot.objects.filter(s.lots)
-    lot_lines = ShipmentLine.objects.filter(_where("lot_id", s.lot_ids))
-    batch_lines = ShipmentLine.objects.filter(s.batches("batch__"))
-    zero = Value(0, output_field=IntegerField())
-    # the shipments of the lines listed, each once: by id from the lines (an OR of two IN had PostgreSQL scan every shipment)
-    shipments = batch_lines.order_by().values("shipment_id")
-    if s.lot_lines_listed:
-        shipments = shipments.union(lot_lines.order_by().values("shipment_id"))
-    parts = [
-        _agg(lots, S_LOTS, Count("pk"), Sum("weight_kg"), Count("household_id", distinct=True)),
-        _line_totals(lot_lines, S_LOT_LINES),
-        _agg(PackingInput.objects.filter(s.inputs), S_INPUTS, Count("pk"), Sum("quantity_kg")),
-        _agg(PackedBatch.objects.filter(s.batches()), S_BATCHES, Count("pk"), Sum("units")),
-        _agg(QualityInspection.objects.filter(s.batches("batch__")), S_INSPECTIONS, Count("pk"), Sum("batch__units")),
-        _line_totals(batch_lines, S_BATCH_LINES),
-        _agg(Shipment.objects.filter(_InSet("id", shipments)), S_SHIPMENTS, Count("pk")),
-        _agg(BatchStock.objects.filter(s.batches("batch__")), S_STOCK, Count("pk")),
-        PackedBatch.objects.filter(s.batches()).order_by().values(
-            s_tag=Value(S_BATCH_ID, output_field=IntegerField()), s_n=F("pk"), s_total=Cast(zero, output_field=_TOTAL), s_n2=zero,
-            s_total2=Cast(zero, output_field=_TOTAL), s_n3=zero, s_total3=Cast(zero, output_field=_TOTAL)),
-    ]
-    return parts[0].union(*parts[1:], all=True)
+    return _agg(BatchStock.objects.filter(s.batches("batch__")), S_STOCK, Count("pk"))
 
 
 # The events, one UNION ALL branch per kind of event, every branch the same columns:
@@ -576,6 +547,48 @@ def _events(kind: str, *p) -> QuerySet:
     return parts[0].union(*parts[1:], all=True).order_by(*_EVENT_COLUMNS[:6])
 
 
+def _events_unordered(kind: str, *p) -> QuerySet:
+    return _events(kind, *p).order_by()
+
+
+def _summary_of_events(q, kind: str) -> str:
+    """SQL of the summary's rows (columns s_tag, s_n, s_total, s_n2, s_total2, s_n3, s_total3, as
+    :func:`_agg` names them) counted from the events the statement computed (``trace_ev``): every
+    figure but the stock rows' is a count or a sum over one kind of event. Reading the books a second
+    time for them took as long as reading the events."""
+    ev, zero = q("trace_ev"), "CAST(0 AS NUMERIC(20, 3))"
+    e = {name: q(name) for name in _EVENT_COLUMNS}
+    ship, recv = _RANK["shipping"], _RANK["receiving"]
+    short = f"{e['e_rank']} = {recv} AND {e['e_qty']} < {e['e_a']}"
+
+    def row(tag, where, n, total=zero, n2="0", total2=zero, n3="0", total3=zero, group=True):
+        return (f"SELECT {tag} AS {q('s_tag')}, {n} AS {q('s_n')}, {total} AS {q('s_total')}, {n2} AS {q('s_n2')}, "
+                f"{total2} AS {q('s_total2')}, {n3} AS {q('s_n3')}, {total3} AS {q('s_total3')} FROM {ev} WHERE {where}"
+                + (f" GROUP BY {e['e_g']}" if group else ""))
+
+    def lines(tag, g):
+        # shipped (every line), received (the lines signed for) and lost (received short): count and quantity of each
+        return row(tag, f"{e['e_g']} = {g}",
+                   f"SUM(CASE WHEN {e['e_rank']} = {ship} THEN 1 ELSE 0 END)", f"SUM(CASE WHEN {e['e_rank']} = {ship} THEN {e['e_qty']} END)",
+                   f"SUM(CASE WHEN {e['e_rank']} = {recv} THEN 1 ELSE 0 END)", f"SUM(CASE WHEN {e['e_rank']} = {recv} THEN {e['e_qty']} END)",
+                   f"SUM(CASE WHEN {short} THEN 1 ELSE 0 END)", f"SUM(CASE WHEN {short} THEN {e['e_a']} - {e['e_qty']} END)")
+
+    # the shipments of the lines a trace lists (a batch's trace lists its batches' only), each once
+    listed = f"({G_BATCH_LINE})" if kind == "batch" else f"({G_BATCH_LINE}, {G_LOT_LINE})"
+    parts = [
+        row(S_LOTS, f"{e['e_g']} = {G_INTAKE}", "COUNT(*)", f"SUM({e['e_qty']})", f"COUNT(DISTINCT {e['e_hh']})"),
+        lines(S_LOT_LINES, G_LOT_LINE),
+        row(S_INPUTS, f"{e['e_g']} = {G_INPUT}", "COUNT(*)", f"SUM({e['e_qty']})"),
+        row(S_BATCHES, f"{e['e_g']} = {G_OUTPUT}", "COUNT(*)", f"SUM({e['e_qty']})"),
+        row(S_INSPECTIONS, f"{e['e_g']} = {G_INSPECTION}", "COUNT(*)", f"SUM({e['e_qty']})"),
+        lines(S_BATCH_LINES, G_BATCH_LINE),
+        row(S_SHIPMENTS, f"{e['e_rank']} = {ship} AND {e['e_g']} IN {listed}", f"COUNT(DISTINCT {e['e_doc']})", group=False),
+        # one row per batch traced, its id as s_n (every batch traced has its packing event, whose e_kint is its id)
+        (f"SELECT {S_BATCH_ID}, {e['e_kint']}, {zero}, 0, {zero}, 0, {zero} FROM {ev} WHERE {e['e_g']} = {G_OUTPUT}"),
+    ]
+    return " UNION ALL ".join(parts)
+
+
 def _shipments_page(kind: str, *p) -> QuerySet:
     """The shipment lines a trace lists: a lot's or a household's own (their lots') and then its
     batches', each in id order; a batch's trace lists the batch's only."""
@@ -609,29 +622,35 @@ def _compiled(build, *, with_clause: bool = False, **kwargs) -> dict[str, Compil
 
 
 class _EventsAndSummary:
-    """A page of events and the summary in one statement: the summary's rows (tag, count, total)
-    go in the events' columns e_rank, e_kint and e_qty, with e_g = SUMMARY_ROW to tell them apart.
-    ``statement(*params, offset=, limit=)`` returns (the page's events, the summary's rows)."""
+    """A page of events and the summary in one statement. The events are computed once (``trace_ev``,
+    materialized on PostgreSQL); the page is sorted and cut from them, and the summary counted from
+    them (:func:`_summary_of_events`) with the stock rows' count beside. The summary's rows (tag,
+    counts, totals) go in the events' columns e_rank, e_kint, e_qty… with e_g = SUMMARY_ROW to tell
+    them apart. ``statement(*params, offset=, limit=)`` returns (the page's events, the summary's rows)."""
 
-    def __init__(self, events: Compiled, summary: Compiled) -> None:
-        self.events, self.summary = events, summary
+    def __init__(self, kind: str, events: Compiled, stock: Compiled) -> None:
+        self.kind, self.events, self.stock = kind, events, stock
         self.local = threading.local()
 
     def _compile(self, using: str, arity: int) -> tuple:
-        # the two statements' WITH clause (the same sets) once, before them both
+        connection = connections[using]
+        q = connection.ops.quote_name
+        # the WITH clause of the household's sets (the same for both) once, before them both
         w_sql, w_params, w_slots = self.events.with_clause(using, arity)
         e_sql, e_params, e_slots, compiler, converters, names = self.events._compile(using, arity, with_clause=False)
-        s_sql, s_params, s_slots, *_rest = self.summary._compile(using, arity, with_clause=False)
-        e_params, e_slots = (*w_params, *e_params), [*w_slots, *e_slots]
-        q = connections[using].ops.quote_name
+        st_sql, st_params, st_slots, *_rest = self.stock._compile(using, arity, with_clause=False)
+        materialized = "MATERIALIZED " if connection.vendor == "postgresql" else ""
+        with_sql = f"{w_sql}, " if w_sql else "WITH "
+        with_sql += f"{q('trace_ev')} AS {materialized}({e_sql})"
+        order = ", ".join(str(i + 1) for i in range(6))
         columns = ["NULL"] * len(names)
         columns[names.index("e_rank")], columns[names.index("e_g")] = f"s.{q('s_tag')}", str(SUMMARY_ROW)
         for name, column in _SUMMARY_IN.items():
             columns[names.index(name)] = f"s.{q(column)}"
-        # e_sql ends with its LIMIT and OFFSET; the outer ORDER BY is the inner one (the page stays in its order)
-        sql = (f"{w_sql} SELECT * FROM ({e_sql}) p UNION ALL SELECT {', '.join(columns)} FROM ({s_sql}) s "
-               f"ORDER BY {', '.join(str(i + 1) for i in range(6))}")
-        return sql, e_params, e_slots, s_params, s_slots, compiler, converters, names
+        sql = (f"{with_sql} SELECT * FROM (SELECT {', '.join(q(n) for n in names)} FROM {q('trace_ev')} ORDER BY {order} "
+               f"LIMIT %s OFFSET %s) p UNION ALL SELECT {', '.join(columns)} FROM ({_summary_of_events(q, self.kind)} UNION ALL "
+               f"{st_sql}) s ORDER BY {order}")
+        return sql, (*w_params, *e_params), [*w_slots, *e_slots], st_params, st_slots, compiler, converters, names
 
     def __call__(self, *args, offset: int, limit: int, using: str = DEFAULT_DB_ALIAS) -> tuple[list[dict], list[dict]]:
         cache = getattr(self.local, "compiled", None)
@@ -663,9 +682,11 @@ SUMMARY_ROW = -1
 _SUMMARY_IN = {"e_kint": "s_n", "e_qty": "s_total", "e_grade": "s_n2", "e_a": "s_total2", "e_sku": "s_n3", "e_b": "s_total3"}
 
 # Per kind of subject; parameters: a batch's (packing run, batch), a lot's (lot), a household's (household).
-page_summary = _compiled(_summary, with_clause=True)
-page_events = _compiled(_events, paged=True, with_clause=True)
-page_events_and_summary = {kind: _EventsAndSummary(page_events[kind], page_summary[kind]) for kind in page_events}
+page_events_and_summary = {
+    kind: _EventsAndSummary(kind, events, stock)
+    for (kind, events), stock in zip(_compiled(_events_unordered, with_clause=True).items(),
+                                     _compiled(_stock_count, with_clause=True).values(), strict=True)
+}
 page_shipments = _compiled(_shipments_page, paged=True)
 page_batches = _compiled(_batches_page, paged=True)
 page_stock = _compiled(_stock_page, paged=True)
