@@ -521,8 +521,9 @@ def trace_household(household: Household | int | dict, *, offset: int = 0, limit
 # --- a page of a trace, from SQL -----------------------------------------------------------------
 #
 # What the full trace above computes from every row, a paged trace (limit given) reads from SQL:
-# the summary from aggregates (logistics/selectors/trace_rows.py: page_summary), the events of the
-# page sorted and cut by PostgreSQL (page_events), and the same slice of each list. The answer is
+# one statement computes the events, sorts and cuts the page from them and counts the summary from
+# them (logistics/selectors/trace_rows.py: page_events_and_summary); others read the same slice of
+# each list. The answer is
 # the full trace's: the same summary, and page k holds the full list's events[offset:offset+limit]
 # (tests/logistics/test_trace_paging.py holds every page to it).
 
@@ -573,7 +574,7 @@ def _milli(value):
 
 
 def _page_event(r: dict, names: Names, trace_kind: str) -> dict:
-    """One event of the page from its row of ``page_events``."""
+    """One event of the page from its row of ``page_events_and_summary``."""
     kind = rows_.EVENT_KINDS[r["e_rank"]]
     r["e_qty"], r["e_a"], r["e_b"] = _milli(r["e_qty"]), _milli(r["e_a"]), _milli(r["e_b"])
     if r["e_grade"] is not None:
