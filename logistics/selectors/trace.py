@@ -523,9 +523,8 @@ def trace_household(household: Household | int | dict, *, offset: int = 0, limit
 # What the full trace above computes from every row, a paged trace (limit given) reads from SQL:
 # one statement computes the events, sorts and cuts the page from them and counts the summary from
 # them (logistics/selectors/trace_rows.py: page_events_and_summary); others read the same slice of
-# each list. The answer is
-# the full trace's: the same summary, and page k holds the full list's events[offset:offset+limit]
-# (tests/logistics/test_trace_paging.py holds every page to it).
+# each list. The answer is the full trace's: the same summary, and page k holds the full list's
+# events[offset:offset+limit] (tests/logistics/test_trace_paging.py holds every page to it).
 
 
 def _stage_totals(rows: list[dict]) -> tuple[dict, int, dict]:

@@ -551,7 +551,7 @@ def _events_unordered(kind: str, *p) -> QuerySet:
     return _events(kind, *p).order_by()
 
 
-def _summary_of_events(q, kind: str) -> str:
+def _summary_of_events(q, lot_lines_listed: bool) -> str:
     """SQL of the summary's rows (columns s_tag, s_n, s_total, s_n2, s_total2, s_n3, s_total3, as
     :func:`_agg` names them) counted from the events the statement computed (``trace_ev``): every
     figure but the stock rows' is a count or a sum over one kind of event. Reading the books a second
@@ -573,8 +573,8 @@ def _summary_of_events(q, kind: str) -> str:
                    f"SUM(CASE WHEN {e['e_rank']} = {recv} THEN 1 ELSE 0 END)", f"SUM(CASE WHEN {e['e_rank']} = {recv} THEN {e['e_qty']} END)",
                    f"SUM(CASE WHEN {short} THEN 1 ELSE 0 END)", f"SUM(CASE WHEN {short} THEN {e['e_a']} - {e['e_qty']} END)")
 
-    # the shipments of the lines a trace lists (a batch's trace lists its batches' only), each once
-    listed = f"({G_BATCH_LINE})" if kind == "batch" else f"({G_BATCH_LINE}, {G_LOT_LINE})"
+    # the shipments of the lines a trace lists (_Sets.lot_lines_listed: a batch's trace lists its batches' only), each once
+    listed = f"({G_BATCH_LINE}, {G_LOT_LINE})" if lot_lines_listed else f"({G_BATCH_LINE})"
     parts = [
         row(S_LOTS, f"{e['e_g']} = {G_INTAKE}", "COUNT(*)", f"SUM({e['e_qty']})", f"COUNT(DISTINCT {e['e_hh']})"),
         lines(S_LOT_LINES, G_LOT_LINE),
@@ -643,12 +643,13 @@ class _EventsAndSummary:
         with_sql = f"{w_sql}, " if w_sql else "WITH "
         with_sql += f"{q('trace_ev')} AS {materialized}({e_sql})"
         order = ", ".join(str(i + 1) for i in range(6))
+        summary_sql = _summary_of_events(q, _sets(self.kind, *self.events.marks[:arity]).lot_lines_listed)
         columns = ["NULL"] * len(names)
         columns[names.index("e_rank")], columns[names.index("e_g")] = f"s.{q('s_tag')}", str(SUMMARY_ROW)
         for name, column in _SUMMARY_IN.items():
             columns[names.index(name)] = f"s.{q(column)}"
         sql = (f"{with_sql} SELECT * FROM (SELECT {', '.join(q(n) for n in names)} FROM {q('trace_ev')} ORDER BY {order} "
-               f"LIMIT %s OFFSET %s) p UNION ALL SELECT {', '.join(columns)} FROM ({_summary_of_events(q, self.kind)} UNION ALL "
+               f"LIMIT %s OFFSET %s) p UNION ALL SELECT {', '.join(columns)} FROM ({summary_sql} UNION ALL "
                f"{st_sql}) s ORDER BY {order}")
         return sql, (*w_params, *e_params), [*w_slots, *e_slots], st_params, st_slots, compiler, converters, names
 
