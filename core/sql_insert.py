@@ -30,24 +30,39 @@ def mark_saved(instance, pk) -> None:
     instance._state.db = connection.alias
 
 
+_SHAPES: dict = {}
+
+
+def _shape(meta, with_pk: bool, refs: dict) -> tuple:
+    """(the fields a row gives, each field's ref or None, the fields given as parameters,
+    ``INSERT INTO <table> (<columns>) VALUES ``, a row's SQL when no ref is a function), worked out
+    once per model and set of refs: the hot writers insert the same shape every time."""
+    key = (meta.label, with_pk, connection.vendor, tuple(refs.items()))
+    shape = _SHAPES.get(key)
+    if shape is None:
+        quote = connection.ops.quote_name
+        fields = [f for f in meta.concrete_fields if with_pk or not f.primary_key]
+        field_refs = [refs.get(f.attname) for f in fields]
+        values = [f for f, ref in zip(fields, field_refs, strict=True) if ref is None]
+        head = f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) VALUES "
+        row = None if any(callable(r) for r in field_refs) else f"({', '.join('%s' if r is None else r for r in field_refs)})"
+        shape = (fields, field_refs, values, head, row)
+        if row is not None:  # a function among the refs is made anew by each call: not kept
+            _SHAPES[key] = shape
+    return shape
+
+
 def insert_values(instances, *, refs: dict | None = None, returning: str = "") -> tuple[str, list]:
     """``INSERT INTO <table> (<columns>) VALUES (…), (…) [RETURNING …]`` for unsaved instances of
     one model, to be placed in a ``WITH`` part by the caller. A ``refs`` value is SQL, or a
     function of the instance giving SQL (each line's own parent row, say)."""
     refs = refs or {}
     meta = type(instances[0])._meta
-    quote = connection.ops.quote_name
-    fields = [f for f in meta.concrete_fields if not (f.primary_key and getattr(instances[0], f.attname) is None)]
+    fields, field_refs, values, head, row = _shape(meta, getattr(instances[0], meta.pk.attname) is not None, refs)
     rows, params = [], []
     for instance in instances:
-        cells = []
-        for field in fields:
-            ref = refs.get(field.attname)
-            if ref is not None:
-                cells.append(ref(instance) if callable(ref) else ref)
-            else:
-                cells.append("%s")
-                params.append(field.get_db_prep_save(field.pre_save(instance, True), connection))
-        rows.append(f"({', '.join(cells)})")
-    sql = f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) VALUES {', '.join(rows)}"
+        params += [field.get_db_prep_save(field.pre_save(instance, True), connection) for field in values]
+        if row is None:
+            rows.append(f"({', '.join('%s' if r is None else (r(instance) if callable(r) else r) for r in field_refs)})")
+    sql = head + (", ".join(rows) if row is None else ", ".join([row] * len(instances)))
     return (f"{sql} RETURNING {returning}" if returning else sql), params

@@ -36,6 +36,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Cast, Coalesce, TruncSecond
 
+from core.sql_prepared import fetch
 from households.models import Household, Township, Village
 
 from ..models import (
@@ -54,52 +55,6 @@ from ..models import (
 # Stand-ins for the parameters while a statement is compiled; found again in the compiled
 # parameters by value, so they must be values no real parameter takes.
 _MARKS = (-7_310_000_001, -7_310_000_002)
-
-
-def _prepared_cursor_class():
-    """On PostgreSQL with psycopg 3: a cursor binding parameters on the server, its rows in binary
-    (a page's few hundred dates were parsed from text: a sixth of the client's time), and preparing
-    each statement (planned once per connection: a paged trace's statements are UNIONs of a dozen
-    branches, which took longer to plan than to run). None where that is not available."""
-    try:
-        from django.db.backends.postgresql.base import ServerBindingCursor
-    except ImportError:  # psycopg 2, or no PostgreSQL driver
-        return None
-
-    class PreparedCursor(ServerBindingCursor):
-        def execute(self, query, params=None, *, prepare=None, binary=None):
-            return super().execute(query, params, prepare=True, binary=True if binary is None else binary)
-
-    return PreparedCursor
-
-
-_PreparedCursor = None
-_PREPARED_LOADED = False
-
-
-def fetch(sql: str, params: list, using: str = DEFAULT_DB_ALIAS, *, prepare: bool = False) -> list[tuple]:
-    """The rows of ``sql``; ``prepare``: as a prepared statement where the database allows it. The
-    statement goes through Django's cursor wrapper (logged and counted as any other)."""
-    global _PreparedCursor, _PREPARED_LOADED
-    connection = connections[using]
-    if prepare and connection.vendor == "postgresql":
-        if not _PREPARED_LOADED:
-            _PreparedCursor, _PREPARED_LOADED = _prepared_cursor_class(), True
-        if _PreparedCursor is not None:
-            connection.ensure_connection()
-            if connection.connection.prepare_threshold is None:
-                # Django leaves psycopg's preparing off (None), which ``prepare=True`` cannot override; a
-                # threshold no query reaches turns it on for the statements asked to be prepared only
-                # (Django's own cursors bind on the client and are never prepared).
-                connection.connection.prepare_threshold = 2**31 - 1
-            with connection.wrap_database_errors:
-                cursor = connection._prepare_cursor(_PreparedCursor(connection.connection))
-            with cursor:
-                cursor.execute(sql, params)
-                return cursor.fetchall()
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchall()
 
 
 class Compiled:

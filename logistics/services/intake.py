@@ -27,6 +27,7 @@ from core.errors import ConflictError, DomainError, NotAllowed
 from core.money import jin_to_kg, kg, line_amount
 from core.parsing import InvalidInput, parse_decimal
 from core.sql_insert import insert_cte, mark_saved
+from core.sql_prepared import prepared_cursor
 from households.models import Household, IncomeEntry, IncomeKind, Village
 from households.services import (
     income_entry_append,
@@ -244,7 +245,7 @@ def _facts(*, client_id: uuid.UUID, content: _Content, point: Facility, day: dat
     on = PurchasePrice._meta.get_field("effective_from").get_db_prep_value(day, connection)
     price = [content.produce_code, content.grade_code, on]
     params = [prep("client_id").get_db_prep_value(client_id, connection), *price, *price, point.pk, start, end, content.household_number]
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(_facts_sql(), params)
         row = cursor.fetchone()
     if row is None:
@@ -325,7 +326,7 @@ def _insert_intake(lot: Lot, intake: Intake, movement: LotMovement, entry: Incom
     sql = f"WITH {', '.join(parts + ledger)} SELECT (SELECT id FROM l), (SELECT id FROM i), (SELECT id FROM m), (SELECT id FROM e)"
     # In autocommit the statement is its own transaction; inside a caller's, a savepoint keeps a
     # refused code from aborting it.
-    with transaction.atomic() if connection.in_atomic_block else nullcontext(), connection.cursor() as cursor:
+    with transaction.atomic() if connection.in_atomic_block else nullcontext(), prepared_cursor() as cursor:
         cursor.execute(sql, params)
         ids = cursor.fetchone()
     for obj, pk in zip((lot, intake, movement, entry), ids, strict=True):
