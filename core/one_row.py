@@ -8,6 +8,8 @@ from __future__ import annotations
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connections
 
+from .sql_prepared import prepared_cursor
+
 
 class OneRowStatement:
     """One row of ``model`` by its primary key (or another unique field, ``by``) and the records on
@@ -64,7 +66,7 @@ class OneRowStatement:
     def get(self, value):
         """The row whose key is ``value`` (its related records cached on it), or None."""
         connection = connections[self.using]
-        with connection.cursor() as cursor:
+        with prepared_cursor(self.using) as cursor:  # read on every request: planned once per connection
             cursor.execute(self.sql, [self.key.get_db_prep_value(self.key.get_prep_value(value), connection)])
             row = cursor.fetchone()
         if row is None:

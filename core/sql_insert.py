@@ -55,14 +55,28 @@ def _shape(meta, with_pk: bool, refs: dict) -> tuple:
 def insert_values(instances, *, refs: dict | None = None, returning: str = "") -> tuple[str, list]:
     """``INSERT INTO <table> (<columns>) VALUES (…), (…) [RETURNING …]`` for unsaved instances of
     one model, to be placed in a ``WITH`` part by the caller. A ``refs`` value is SQL, or a
-    function of the instance giving SQL (each line's own parent row, say)."""
+    function of the instance giving SQL or (SQL, its parameters): each line's own parent row, say.
+    Values that vary go in parameters, so that the text stays the same from one call to the next
+    (a prepared statement is then reused)."""
     refs = refs or {}
     meta = type(instances[0])._meta
     fields, field_refs, values, head, row = _shape(meta, getattr(instances[0], meta.pk.attname) is not None, refs)
     rows, params = [], []
     for instance in instances:
-        params += [field.get_db_prep_save(field.pre_save(instance, True), connection) for field in values]
-        if row is None:
-            rows.append(f"({', '.join('%s' if r is None else (r(instance) if callable(r) else r) for r in field_refs)})")
+        if row is not None:
+            params += [field.get_db_prep_save(field.pre_save(instance, True), connection) for field in values]
+            continue
+        cells = []
+        for field, ref in zip(fields, field_refs, strict=True):
+            if ref is None:
+                cells.append("%s")
+                params.append(field.get_db_prep_save(field.pre_save(instance, True), connection))
+            else:
+                sql = ref(instance) if callable(ref) else ref
+                if isinstance(sql, tuple):
+                    sql, ref_params = sql
+                    params += ref_params
+                cells.append(sql)
+        rows.append(f"({', '.join(cells)})")
     sql = head + (", ".join(rows) if row is None else ", ".join([row] * len(instances)))
     return (f"{sql} RETURNING {returning}" if returning else sql), params

@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 from core import roles
 from core.errors import ConflictError
 from core.sql_insert import insert_values
+from core.sql_prepared import prepared_cursor
 
 from ..errors import BatchStateConflict, NotAtYourFacility
 from ..models import BatchMovement, BatchStock, Facility, MovementKind, PackedBatch
@@ -88,7 +89,7 @@ def _sellable_rows_locked_pg(*, facility_id: int | None, sku_ids: list[int], on)
     columns = [f"s.{quote(f.column)}" for f in stock_fields] + [f"b.{quote(f.column)}" for f in batch_fields]
     sellable, params = sellable_stock_sql(on=on, facility_id=facility_id)
     sql = f"SELECT {', '.join(columns)} {sellable} AND b.sku_id = ANY(%s) ORDER BY s.id FOR UPDATE OF s"
-    with connection.cursor() as cursor:
+    with prepared_cursor(connection.alias) as cursor:
         cursor.execute(sql, [*params, sku_ids])
         found = cursor.fetchall()
     stock_names, batch_names = [f.attname for f in stock_fields], [f.attname for f in batch_fields]

@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 from core.errors import ConflictError, DomainError
 from core.money import ZERO, yuan
 from core.one_row import one_row_statement
+from core.sql_prepared import prepared_cursor
 
 from ..models import AllocationEntry, AllocationYear, Employee
 from ..shopper_card import shopper_card_forget
@@ -104,7 +105,7 @@ def allocation_balance(*, employee: Employee | int, year: int) -> Decimal:
     employee_id = employee if isinstance(employee, int) else employee.pk
     # a plain statement, as the locked read below: every cart and checkout page shows the balance,
     # and building this with the ORM cost more than running it
-    with connection.cursor() as cursor:
+    with prepared_cursor(connection.alias) as cursor:
         cursor.execute(
             f"SELECT balance_after FROM {AllocationEntry._meta.db_table} WHERE employee_id = %s AND year = %s ORDER BY id DESC LIMIT 1",
             [employee_id, year],
@@ -120,7 +121,7 @@ def allocation_balance_locked(*, employee: Employee | int, year: int) -> Decimal
     # Two plain statements: every checkout runs them while it holds stock rows locked, and building
     # them with the ORM cost more than running them. The balance is read after the lock is granted,
     # in a statement of its own, so that it sees what the previous holder committed.
-    with connection.cursor() as cursor:
+    with prepared_cursor(connection.alias) as cursor:
         if connection.features.has_select_for_update:
             cursor.execute(f"SELECT id FROM {Employee._meta.db_table} WHERE id = %s FOR UPDATE", [employee_id])
         cursor.execute(

@@ -30,6 +30,7 @@ from django.utils.translation import gettext as _
 from core.errors import ConflictError
 from core.money import ZERO, yuan
 from core.sql_insert import insert_values, mark_saved
+from core.sql_prepared import prepared_cursor
 from logistics.selectors.stock import available_units, county_today
 from logistics.services import stock as stock_services
 
@@ -271,7 +272,7 @@ def _cart_lock(employee_id: int) -> int | None:
     """Lock the employee's cart row (first in the lock order) and return its id."""
     connection = transaction.get_connection()
     lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
-    with connection.cursor() as cursor:
+    with prepared_cursor(connection.alias) as cursor:
         cursor.execute(f"SELECT id FROM {Cart._meta.db_table} WHERE employee_id = %s ORDER BY id LIMIT 1{lock}", [employee_id])
         row = cursor.fetchone()
     return row[0] if row else None
@@ -300,7 +301,7 @@ def _write_pg(*, order, lines, links, event, payment, entry, take, cart_id) -> N
     parts = [("o", *insert_values([order], returning="id"))]
     parts.append(("l", *insert_values(lines, refs=order_id, returning="id, product_id")))
     parts.append(("lb", *insert_values(
-        links, refs={"line_id": lambda link: f"(SELECT id FROM l WHERE product_id = {int(link.line.product_id)})"}
+        links, refs={"line_id": lambda link: ("(SELECT id FROM l WHERE product_id = %s)", [link.line.product_id])}
     )))
     parts.append(("ev", *insert_values([event], refs=order_id)))
     if payment is not None:
@@ -316,7 +317,7 @@ def _write_pg(*, order, lines, links, event, payment, entry, take, cart_id) -> N
         + ("(SELECT id FROM al)" if entry is not None else "NULL")
         + " FROM l"
     )
-    with connection.cursor() as cursor:
+    with prepared_cursor(connection.alias) as cursor:  # the same text for every cart of the same shape: planned once
         cursor.execute(sql, [value for _name, _sql, params in parts for value in params])
         found = cursor.fetchall()
     mark_saved(order, found[0][0])
