@@ -323,6 +323,19 @@ def test_an_intake_is_two_statements_on_postgresql_with_its_checks_and_summary(d
     assert not created
 
 
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="prepared statements are PostgreSQL's")
+def test_an_intakes_two_statements_are_prepared_once_and_reused():
+    """PostgreSQL plans the intake's read and write once per connection, not once per intake."""
+    setup = point_setup()
+    for _n in range(3):
+        intake_record(**intake_kwargs(setup))
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement, generic_plans + custom_plans FROM pg_prepared_statements")
+        runs = {statement[:22]: n for statement, n in cursor.fetchall()
+                if "logistics_lot" in statement or "logistics_intake" in statement}
+    assert runs == {"SELECT h.id, h.village": 3, "WITH l AS (INSERT INTO": 3}
+
+
 # --- prices ------------------------------------------------------------------------------------
 
 

@@ -1,6 +1,7 @@
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 
 from logistics.models import BatchMovement, BatchStock
 from marketplace.models import AllocationEntry, Order, OrderEvent, OrderLineBatch, Payment
@@ -192,7 +193,6 @@ def test_the_provider_is_called_only_after_the_checkout_transaction_committed(mo
 
 
 def _checkout_statements(employee, product, batches: int) -> int:
-    from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
     for n in range(batches):
@@ -211,8 +211,6 @@ def test_checkout_statements_do_not_grow_with_the_batches_it_takes_from(employee
 
 
 def test_an_allocation_only_checkout_runs_a_fixed_short_list_of_statements(employee, no_provider):
-    from django.db import connection
-
     # the year's setting; the cart row locked, its items; the stock rows locked; the employee row
     # locked (PostgreSQL: SQLite locks the whole database instead), the balance; then the writes:
     # on PostgreSQL one statement (order, lines, the lines' batches, the event, the ledger entry,
@@ -264,3 +262,23 @@ def test_set_based_reservation_appends_a_reserve_and_a_sell_movement_per_batch(e
         (older.pk, "reserve", 0, 2), (older.pk, "sell", -2, -2), (newer.pk, "reserve", 0, 2), (newer.pk, "sell", -2, -2),
     ])
     assert [(s.quantity, s.reserved) for s in BatchStock.objects.filter(batch__in=[older, newer]).order_by("batch__best_before")] == [(0, 0), (3, 0)]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="prepared statements are PostgreSQL's")
+def test_carts_of_one_shape_share_one_prepared_write_whatever_their_products(employee, no_provider):
+    """The order's write names no product or batch in its text: carts of the same shape (lines,
+    batches, payment) reuse one prepared statement instead of planning a new text per product."""
+    def prepared_writes() -> dict[str, int]:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT statement, generic_plans + custom_plans FROM pg_prepared_statements "
+                           "WHERE statement LIKE 'WITH o AS (INSERT INTO%%'")
+            return dict(cursor.fetchall())
+
+    for price in ("5.00", "6.00", "7.00"):
+        product = ProductFactory(price=Decimal(price))
+        stock_batch(product, 3)
+        cart_item_set(employee=employee, product=product, quantity=1)
+        checkout_submit(employee=employee)
+    writes = prepared_writes()
+    assert list(writes.values()) == [3]
+    assert "product_id = $" in next(iter(writes))
