@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.money import yuan
+from core.sql_prepared import prepared_cursor
 from households.models import SalesChannel
 from logistics.models import BatchStock, Facility
 
@@ -93,7 +94,7 @@ def _line_batches_of(batch_ids: list[int]) -> list[int]:
     if connection.vendor != "postgresql":
         return list(OrderLineBatch.objects.filter(batch_id__in=batch_ids).values_list("pk", flat=True))
     column = OrderLineBatch._meta.get_field("batch").column
-    with connection.cursor() as cursor:
+    with prepared_cursor(connection.alias) as cursor:  # one text whatever the batches: planned once per connection
         cursor.execute(f"SELECT id FROM {OrderLineBatch._meta.db_table} WHERE {column} = ANY(%s)", [[int(i) for i in batch_ids]])
         return [row[0] for row in cursor.fetchall()]
 

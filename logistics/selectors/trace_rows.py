@@ -183,12 +183,12 @@ def _kind_of_code(code) -> QuerySet:
 
 
 # Which of batch (0), lot (1) or household (2) the code is, in the whole books (the county office's scope).
-kind_of_code = Compiled(_kind_of_code, marks=("\x1ftrace code\x1f",))
+kind_of_code = Compiled(_kind_of_code, marks=("\x1ftrace code\x1f",), prepare=True)
 
 # The subject's own row, by id.
-batch_row = Compiled(lambda pk: PackedBatch.objects.filter(pk=pk).values(*BATCH_FIELDS, b_inspected_at=_latest_inspection()))
-lot_row = Compiled(lambda pk: Lot.objects.filter(pk=pk).values(*LOT_FIELDS))
-household_row = Compiled(lambda pk: Household.objects.filter(pk=pk).values(*HOUSEHOLD_FIELDS))
+batch_row = Compiled(lambda pk: PackedBatch.objects.filter(pk=pk).values(*BATCH_FIELDS, b_inspected_at=_latest_inspection()), prepare=True)
+lot_row = Compiled(lambda pk: Lot.objects.filter(pk=pk).values(*LOT_FIELDS), prepare=True)
+household_row = Compiled(lambda pk: Household.objects.filter(pk=pk).values(*HOUSEHOLD_FIELDS), prepare=True)
 
 # Backward from a batch (parameters: its packing run, the batch).
 batch_inputs = Compiled(lambda run: PackingInput.objects.filter(run_id=run).order_by("lot__code")
@@ -241,6 +241,7 @@ def names_of(*, facilities=(), grades=(), skus=(), villages=(), using: str = DEF
     connection = connections[using]
     t = connection.ops.quote_name
     parts, params = [], []
+    on_pg = connection.vendor == "postgresql"
     for ids, select in (
         (facilities, lambda marks: (
             f"SELECT 'f', f.id, f.{t(_col(Facility, 'code'))}, f.{t(_col(Facility, 'name'))}, f.{t(_col(Facility, 'kind'))}, '', '' "
@@ -260,14 +261,16 @@ def names_of(*, facilities=(), grades=(), skus=(), villages=(), using: str = DEF
             f"WHERE v.id IN ({marks})")),
     ):
         ids = sorted({i for i in ids if i is not None})
-        if ids:
+        if on_pg:
+            # one text whatever the ids (an array each, empty or not): prepared once per connection
+            parts.append(select("SELECT unnest(%s::bigint[])"))
+            params.append(ids)
+        elif ids:
             parts.append(select(", ".join(["%s"] * len(ids))))
             params.extend(ids)
-    if not parts:
+    if not parts or not any(params):
         return names
-    with connection.cursor() as cursor:
-        cursor.execute(" UNION ALL ".join(parts), params)
-        rows = cursor.fetchall()
+    rows = fetch(" UNION ALL ".join(parts), params, using, prepare=on_pg)
     for tag, pk, c0, c1, c2, c3, _c4 in rows:
         if tag == "f":
             names.facilities[pk] = {"code": c0, "name": c1, "kind": c2}
