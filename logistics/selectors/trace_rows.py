@@ -555,7 +555,9 @@ def _shipments_page(kind: str, *p) -> QuerySet:
                   .values(*LINE_FIELDS, l_code=F("batch__code"), l_g=Value(1, output_field=IntegerField())))
     if not s.lot_lines_listed:
         return of_batches.order_by("id")
-    of_lots = (ShipmentLine.objects.filter(_where("lot_id", s.lot_ids)).order_by()
+    # A household's lots by the join the lot's code needs anyway (``lot_id IN (its lots)`` read each lot twice)
+    lots = Q(lot__household_id=p[0]) if kind == "household" else _where("lot_id", s.lot_ids)
+    of_lots = (ShipmentLine.objects.filter(lots).order_by()
                .values(*LINE_FIELDS, l_code=F("lot__code"), l_g=Value(0, output_field=IntegerField())))
     return of_lots.union(of_batches, all=True).order_by("l_g", "id")
 
