@@ -304,7 +304,7 @@ def names_for(*, lots=(), batches=(), lines=(), stock=()) -> Names:
 #
 # Each statement is written once for the three kinds of subject, over these sets:
 #   lots      Q on Lot: the lots traced (a batch's: the lots its packing run took in)
-#   lot_ids   the ids of those lots, for ShipmentLine.lot_id (an id or a subquery)
+#   lot_lines Q on ShipmentLine: the shipment lines of those lots
 #   inputs    Q on PackingInput: the packing inputs traced
 #   batches   the batches traced (a Q on PackedBatch, or through a relation to it)
 #   by_code   a batch's lots go in lot-code order; a lot's or a household's by date and id
@@ -368,8 +368,8 @@ def _household_sets(connection, hh) -> tuple[str, list]:
 
 
 class _Sets:
-    def __init__(self, *, lots: Q, lot_ids, inputs: Q, batches: Q, by_code: bool, lot_lines_listed: bool) -> None:
-        self.lots, self.lot_ids, self.inputs, self.by_code, self.lot_lines_listed = lots, lot_ids, inputs, by_code, lot_lines_listed
+    def __init__(self, *, lots: Q, lot_lines: Q, inputs: Q, batches: Q, by_code: bool, lot_lines_listed: bool) -> None:
+        self.lots, self.lot_lines, self.inputs, self.by_code, self.lot_lines_listed = lots, lot_lines, inputs, by_code, lot_lines_listed
         self._batches = batches  # a Q on PackedBatch
 
     def batches(self, prefix: str = "") -> Q:
@@ -393,20 +393,21 @@ def _sets(kind: str, *p, with_clause: bool = False) -> _Sets:
     # from the few runs, where ``id IN (batches of runs IN …)`` had PostgreSQL test every batch against the set.
     if kind == "batch":
         run, batch = p
-        return _Sets(lots=Q(packing_inputs__run_id=run), lot_ids=PackingInput.objects.filter(run_id=run).values("lot_id"),
+        return _Sets(lots=Q(packing_inputs__run_id=run), lot_lines=Q(lot_id__in=PackingInput.objects.filter(run_id=run).values("lot_id")),
                      inputs=Q(run_id=run), batches=Q(pk=batch), by_code=True, lot_lines_listed=False)
     if kind == "lot":
         (lot,) = p
         runs = PackingInput.objects.filter(lot_id=lot).values("run_id")
-        return _Sets(lots=Q(pk=lot), lot_ids=lot, inputs=Q(lot_id=lot, run__batch__isnull=False), batches=Q(packing_run__in=runs),
+        return _Sets(lots=Q(pk=lot), lot_lines=Q(lot_id=lot), inputs=Q(lot_id=lot, run__batch__isnull=False), batches=Q(packing_run__in=runs),
                      by_code=False, lot_lines_listed=True)
     (hh,) = p
     if not with_clause:
         runs = PackingInput.objects.filter(lot__household_id=hh).values("run_id")
-        return _Sets(lots=Q(household_id=hh), lot_ids=Lot.objects.filter(household_id=hh).values("id"),
+        # its lots' lines by the join a line's lot code needs anyway (``lot_id IN (its lots)`` read each lot twice)
+        return _Sets(lots=Q(household_id=hh), lot_lines=Q(lot__household_id=hh),
                      inputs=Q(lot__household_id=hh, run__batch__isnull=False), batches=Q(packing_run__in=runs), by_code=False,
                      lot_lines_listed=True)
-    return _Sets(lots=Q(household_id=hh), lot_ids=_InCte("lot_id", _HH_LOTS),
+    return _Sets(lots=Q(household_id=hh), lot_lines=Q(_InCte("lot_id", _HH_LOTS)),
                  inputs=Q(_InCte("lot_id", _HH_LOTS), run__batch__isnull=False), batches=Q(_InCte("id", _HH_BATCHES)),
                  by_code=False, lot_lines_listed=True)
 
@@ -475,7 +476,7 @@ def _branch(qs: QuerySet, kind: str, g: int, **columns) -> QuerySet:
 def _events(kind: str, *p) -> QuerySet:
     s = _sets(kind, *p, with_clause=True)
     line = {"e_doc": F("shipment__code"), "e_src": F("shipment__origin_id"), "e_dst": F("shipment__destination_id")}
-    lot_lines = ShipmentLine.objects.filter(_where("lot_id", s.lot_ids))
+    lot_lines = ShipmentLine.objects.filter(s.lot_lines)
     batch_lines = ShipmentLine.objects.filter(s.batches("batch__"))
     lot_key = {"e_ktext": F("code")} if s.by_code else {"e_kdt": F("created_at"), "e_kint": F("pk")}
     input_key = {"e_ktext": F("lot__code")} if s.by_code else {"e_kdt": F("run__batch__packed_at"), "e_kint": F("pk")}
@@ -555,9 +556,7 @@ def _shipments_page(kind: str, *p) -> QuerySet:
                   .values(*LINE_FIELDS, l_code=F("batch__code"), l_g=Value(1, output_field=IntegerField())))
     if not s.lot_lines_listed:
         return of_batches.order_by("id")
-    # A household's lots by the join the lot's code needs anyway (``lot_id IN (its lots)`` read each lot twice)
-    lots = Q(lot__household_id=p[0]) if kind == "household" else _where("lot_id", s.lot_ids)
-    of_lots = (ShipmentLine.objects.filter(lots).order_by()
+    of_lots = (ShipmentLine.objects.filter(s.lot_lines).order_by()
                .values(*LINE_FIELDS, l_code=F("lot__code"), l_g=Value(0, output_field=IntegerField())))
     return of_lots.union(of_batches, all=True).order_by("l_g", "id")
 
