@@ -192,7 +192,11 @@ class IncomeEntry(AppendOnlyModel):
 
     # No index of its own: (household, date) below serves every lookup by household, and each
     # index costs every append (settlement writes a million entries a year).
-    household = models.ForeignKey(Household, on_delete=models.PROTECT, related_name="income_entries", db_index=False)
+    # The database checks household, reverses and author once per statement, not row by row
+    # (core/statement_keys.py, migration 0010): settlement appends 100,000 entries a statement.
+    household = models.ForeignKey(
+        Household, on_delete=models.PROTECT, related_name="income_entries", db_index=False, db_constraint=False
+    )
     kind = models.CharField(_("kind"), max_length=10, choices=IncomeKind.choices)
     amount = models.DecimalField(_("amount (yuan)"), max_digits=12, decimal_places=2)
     date = models.DateField(_("date"))
@@ -204,13 +208,18 @@ class IncomeEntry(AppendOnlyModel):
     source_type = models.CharField(_("source type"), max_length=20)
     source_code = models.CharField(_("source code"), max_length=64)
     source_detail = models.JSONField(_("source detail"), default=dict, blank=True)
-    reverses = models.OneToOneField(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversed_by", verbose_name=_("reverses")
+    # Reversed at most once (income_entry_reversed_once below): a unique index of the entries
+    # that reverse one, not of every entry's empty column — a million a year that settlement
+    # would add to it for nothing.
+    reverses = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversed_by", verbose_name=_("reverses"),
+        db_index=False, db_constraint=False,
     )
     reason = models.CharField(_("reason"), max_length=200, blank=True)
     # Indexed only where set (below): settlement, intake and dividends write entries without one.
     author = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False,
+        db_constraint=False,
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -232,6 +241,9 @@ class IncomeEntry(AppendOnlyModel):
         constraints = [
             models.CheckConstraint(
                 name="income_reversal_has_reason", condition=Q(reverses__isnull=True) | ~Q(reason="")
+            ),
+            models.UniqueConstraint(
+                fields=["reverses"], condition=Q(reverses__isnull=False), name="income_entry_reversed_once"
             ),
         ]
 
