@@ -10,23 +10,13 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.db import IntegrityError, connection, transaction
 
 from households.models import Household, IncomeEntry
 from households.services import income_entry_record, income_entry_reverse
 from tests.households.factories import HouseholdFactory, UserFactory
+from tests.refusals import refused
 
 pytestmark = pytest.mark.django_db
-
-
-def refused(write) -> bool:
-    try:
-        with transaction.atomic():
-            write()
-            connection.check_constraints()
-    except IntegrityError:
-        return True
-    return False
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ what a line points at can be neither deleted (PostgreSQL) nor given another key.
 from __future__ import annotations
 
 import pytest
-from django.db import IntegrityError, connection, transaction
 
 from logistics.models import BatchShare
 from marketplace.models import OrderLineBatch, RefundLine
@@ -14,6 +13,7 @@ from marketplace.settlement.models import SettlementLine, SettlementRun
 from marketplace.settlement.services import settlement_run
 from tests.households.factories import HouseholdFactory
 from tests.marketplace.settlement_factories import allocation_year, packed_batch, refund, sold_order
+from tests.refusals import refused
 
 pytestmark = pytest.mark.django_db
 
@@ -26,17 +26,6 @@ def settled_line() -> SettlementLine:
     refund(order.lines.get(), batch, 1)
     settlement_run()
     return SettlementLine.objects.filter(kind="sale").order_by("id").first()
-
-
-def refused(write) -> bool:
-    """Whether the database refuses ``write`` (and keeps nothing of it)."""
-    try:
-        with transaction.atomic():
-            write()
-            connection.check_constraints()
-    except IntegrityError:
-        return True
-    return False
 
 
 def copy_of(line: SettlementLine, **changes) -> SettlementLine:
