@@ -17,6 +17,7 @@ from __future__ import annotations
 import functools
 import threading
 from collections.abc import Callable
+from decimal import Decimal
 
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import (
@@ -96,7 +97,7 @@ class Compiled:
             # LIMIT and OFFSET stay the last parameters: the WITH clause's go first
             with_sql, with_params, _slots = self.with_clause(alias, arity)
             sql, params = f"{with_sql} {sql}", (*with_params, *params)
-        return sql, params, self._slots(params), compiler, compiler.get_converters(fields), names
+        return sql, params, self._slots(params), compiler, _needed(compiler.get_converters(fields), names, connections[alias]), names
 
     def compiled(self, using: str, arity: int) -> tuple:
         """(sql, parameters with stand-ins, where each stand-in goes, compiler, converters, column names)."""
@@ -120,6 +121,39 @@ class Compiled:
             rows = compiler.apply_converters(rows, converters)
         return [dict(zip(names, row, strict=True)) for row in rows]
 
+
+# Columns a statement selects only to sort by: their values are never read, so never converted.
+_ORDER_ONLY = frozenset({"e_sec"})
+
+
+def _needed(converters: dict, names: list[str], connection) -> dict:
+    """The converters whose work changes a value: none for a column selected only to sort by; on
+    PostgreSQL none of the expressions' casts to int, float or Decimal, which psycopg's rows already
+    are (each is a call per value: some 750 per household trace)."""
+    on_pg = connection.vendor == "postgresql"
+    kept = {}
+    for i, (convs, expression) in converters.items():
+        if names[i] in _ORDER_ONLY:
+            continue
+        if on_pg and not _bare_value_of_another_type(expression):
+            convs = [c for c in convs if getattr(c, "__qualname__", "") != _CAST_QUALNAME]
+        if convs:
+            kept[i] = (convs, expression)
+    return kept
+
+
+# BaseExpression.convert_value's int/float/Decimal casts (the lambdas it returns for those fields).
+_CAST_QUALNAME = Value(0, output_field=IntegerField()).convert_value.__qualname__
+_PYTHON_TYPE = {"IntegerField": int, "BigIntegerField": int, "SmallIntegerField": int, "FloatField": float, "DecimalField": Decimal}
+
+
+def _bare_value_of_another_type(expression) -> bool:
+    """A ``Value`` is sent as its Python value, not cast: ``Value(0, output_field=DecimalField())`` comes
+    back an int, and only its converter makes it a Decimal."""
+    if not isinstance(expression, Value) or expression.value is None:
+        return False
+    wanted = _PYTHON_TYPE.get(expression.output_field.get_internal_type())
+    return wanted is not None and type(expression.value) is not wanted
 
 LOT_FIELDS = (
     "id", "code", "weight_kg", "created_at", "grade_id", "origin_id", "household__number", "household__village_id",
@@ -382,7 +416,7 @@ class _Sets:
             return Q(_InCte(f"{prefix.removesuffix('__')}_id", first.cte))
         if first[0] == "pk":  # one batch: its id
             return Q(**{f"{prefix}id": first[1]})
-        return _InSet(f"{prefix.removesuffix('__')}_id", PackedBatch.objects.filter(self._batches).values("id"))
+        return _InSet(f"{prefix.removesuffix('__')}_id", PackedBatch.objects.filter(self._batches).order_by().values("id"))
 
 
 def _sets(kind: str, *p, with_clause: bool = False) -> _Sets:
@@ -450,6 +484,9 @@ def _stock_count(kind: str, *p) -> QuerySet:
 EVENT_KINDS = ("inspection", "intake", "receiving", "shipping", "transformation_input", "transformation_output")
 _RANK = {kind: i for i, kind in enumerate(EVENT_KINDS)}
 G_INTAKE, G_LOT_LINE, G_INPUT, G_OUTPUT, G_INSPECTION, G_BATCH_LINE = range(6)
+# A kind of event's summary row is tagged with its G_ number (_summary_of_events groups by it).
+assert (S_LOTS, S_LOT_LINES, S_INPUTS, S_BATCHES, S_INSPECTIONS, S_BATCH_LINES) == (
+    G_INTAKE, G_LOT_LINE, G_INPUT, G_OUTPUT, G_INSPECTION, G_BATCH_LINE)
 _EVENT_COLUMNS = ("e_sec", "e_rank", "e_g", "e_kdt", "e_ktext", "e_kint", "e_code", "e_grade", "e_sku", "e_qty", "e_at", "e_doc",
                   "e_loc", "e_src", "e_dst", "e_hh", "e_dest_code", "e_a", "e_b", "e_note", "e_flag")
 
@@ -525,22 +562,24 @@ def _summary_of_events(q, lot_lines_listed: bool) -> str:
                 f"{total2} AS {q('s_total2')}, {n3} AS {q('s_n3')}, {total3} AS {q('s_total3')} FROM {ev} WHERE {where}"
                 + (f" GROUP BY {e['e_g']}" if group else ""))
 
-    def lines(tag, g):
-        # shipped (every line), received (the lines signed for) and lost (received short): count and quantity of each
-        return row(tag, f"{e['e_g']} = {g}",
-                   f"SUM(CASE WHEN {e['e_rank']} = {ship} THEN 1 ELSE 0 END)", f"SUM(CASE WHEN {e['e_rank']} = {ship} THEN {e['e_qty']} END)",
-                   f"SUM(CASE WHEN {e['e_rank']} = {recv} THEN 1 ELSE 0 END)", f"SUM(CASE WHEN {e['e_rank']} = {recv} THEN {e['e_qty']} END)",
-                   f"SUM(CASE WHEN {short} THEN 1 ELSE 0 END)", f"SUM(CASE WHEN {short} THEN {e['e_a']} - {e['e_qty']} END)")
+    # Every kind of event in one pass, grouped by kind (each S_ tag of a kind is its G_ number): its
+    # events and their quantity; for a shipment line's kinds, shipped (every line), received (the lines
+    # signed for) and lost (received short), each a count and a quantity. Only the lines have receiving
+    # events, and only the intakes a household number.
+    recv_ = f"{e['e_rank']} = {recv}"
+    grouped = (
+        f"SELECT {e['e_g']} AS {q('s_tag')}, SUM(CASE WHEN {recv_} THEN 0 ELSE 1 END) AS {q('s_n')}, "
+        f"SUM(CASE WHEN {recv_} THEN NULL ELSE {e['e_qty']} END) AS {q('s_total')}, "
+        f"COUNT(DISTINCT {e['e_hh']}) + SUM(CASE WHEN {recv_} THEN 1 ELSE 0 END) AS {q('s_n2')}, "
+        f"SUM(CASE WHEN {recv_} THEN {e['e_qty']} END) AS {q('s_total2')}, "
+        f"SUM(CASE WHEN {short} THEN 1 ELSE 0 END) AS {q('s_n3')}, "
+        f"SUM(CASE WHEN {short} THEN {e['e_a']} - {e['e_qty']} END) AS {q('s_total3')} FROM {ev} GROUP BY {e['e_g']}"
+    )
 
     # the shipments of the lines a trace lists (_Sets.lot_lines_listed: a batch's trace lists its batches' only), each once
     listed = f"({G_BATCH_LINE}, {G_LOT_LINE})" if lot_lines_listed else f"({G_BATCH_LINE})"
     parts = [
-        row(S_LOTS, f"{e['e_g']} = {G_INTAKE}", "COUNT(*)", f"SUM({e['e_qty']})", f"COUNT(DISTINCT {e['e_hh']})"),
-        lines(S_LOT_LINES, G_LOT_LINE),
-        row(S_INPUTS, f"{e['e_g']} = {G_INPUT}", "COUNT(*)", f"SUM({e['e_qty']})"),
-        row(S_BATCHES, f"{e['e_g']} = {G_OUTPUT}", "COUNT(*)", f"SUM({e['e_qty']})"),
-        row(S_INSPECTIONS, f"{e['e_g']} = {G_INSPECTION}", "COUNT(*)", f"SUM({e['e_qty']})"),
-        lines(S_BATCH_LINES, G_BATCH_LINE),
+        grouped,
         row(S_SHIPMENTS, f"{e['e_rank']} = {ship} AND {e['e_g']} IN {listed}", f"COUNT(DISTINCT {e['e_doc']})", group=False),
         # one row per batch traced, its id as s_n (every batch traced has its packing event, whose e_kint is its id)
         (f"SELECT {S_BATCH_ID}, {e['e_kint']}, {zero}, 0, {zero}, 0, {zero} FROM {ev} WHERE {e['e_g']} = {G_OUTPUT}"),
