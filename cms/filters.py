@@ -7,11 +7,55 @@ from __future__ import annotations
 import django_filters
 from django import forms
 from django.db.models import Exists, OuterRef
+from django.forms.renderers import DjangoTemplates
 from django.utils.translation import gettext_lazy as _
 
 from core import filters as core_filters
 from households.models import Township
 from logistics.models import PackedBatch, Produce
+
+
+def _frozen(value):
+    """A hashable stand-in for a widget template's context that tells apart every two contexts
+    the template could render differently: the type (a ``SafeString`` is not escaped, a lazy
+    label is translated) and the text of each value, recursively."""
+    if isinstance(value, dict):
+        return tuple(sorted((key, _frozen(item)) for key, item in value.items()))
+    if isinstance(value, list | tuple):
+        return (type(value).__name__, tuple(_frozen(item) for item in value))
+    if value is None or isinstance(value, bool | int):
+        return (type(value).__name__, value)
+    return (type(value).__name__, str(value))
+
+
+class WidgetMemoRenderer(DjangoTemplates):
+    """The form renderer of the listing's filter form: a widget's HTML is remembered per process,
+    keyed by everything its template reads (choices with their labels in the request's language,
+    the value asked for, attributes). Rendering the selects option by option through templates
+    was a fifth of a listing's render; the form shows public filters only, and an entry is
+    the same text the templates would write for the same context, so nothing of anyone is kept."""
+
+    MAX_ENTRIES = 512
+
+    def __init__(self):
+        super().__init__()
+        self._memo = {}
+
+    def render(self, template_name, context, request=None):
+        if request is not None or not template_name.startswith("django/forms/widgets/"):
+            return super().render(template_name, context, request=request)
+        key = (template_name, _frozen(context))
+        html = self._memo.get(key)
+        if html is None:
+            html = super().render(template_name, context)
+            if len(self._memo) >= self.MAX_ENTRIES:
+                self._memo.clear()  # odd queries (any price typed) cannot grow it without bound
+            self._memo[key] = html
+        return html
+
+
+class FilterForm(forms.Form):
+    default_renderer = WidgetMemoRenderer()
 
 
 class ProductPageFilter(django_filters.FilterSet):
@@ -43,6 +87,9 @@ class ProductPageFilter(django_filters.FilterSet):
             ("newest", _("Newest")),
         ],
     )
+
+    class Meta:
+        form = FilterForm
 
     def __init__(self, *args, produce_category: str | None = None, **kwargs):
         super().__init__(*args, **kwargs)
