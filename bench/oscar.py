@@ -26,7 +26,9 @@ Given an oscar source directory (an export of its tag 4.2.0), this prepares it o
   catalogue CSVs, images, countries, pages, ranges, offers, orders, the search index), once;
 - per run: the first ``--products`` public standalone products with a stock record, their stock
   raised to a million units beyond what is allocated; one signed-in customer per client thread
-  (created once, ``relief-oscar-NN@example.com``), their open baskets and saved addresses removed.
+  (created once, ``relief-oscar-NN@example.com``), their open baskets and saved addresses removed;
+  the basket ids moved past the order numbers taken (oscar numbers an order 100000 + its basket's
+  id, and the sandbox's orders.json holds 100099: basket 99's checkout failed on it).
 
 One oscar checkout, as a browser does it (12 requests, each status checked; redirects followed
 as a browser follows them, checking where they lead):
@@ -239,6 +241,14 @@ for n in range({clients}):
         user = User.objects.create_user(username=f"relief-oscar-{{n:02d}}", email=email, password="{password}")
     users.append(user)
 Basket.objects.filter(owner__in=users, status=Basket.OPEN).delete()
+# Oscar numbers an order 100000 + its basket's id, and the sandbox's orders.json holds order 100099:
+# basket 99's checkout would fail ("There is already an order with number 100099"). Baskets start past
+# the numbers taken.
+from django.db import connection
+taken = max([int(n) - 100000 for n in Order.objects.values_list("number", flat=True) if n.isdigit()] or [0])
+with connection.cursor() as cursor:
+    cursor.execute("SELECT setval(pg_get_serial_sequence('basket_basket', 'id'), "
+                   "GREATEST((SELECT COALESCE(MAX(id), 1) FROM basket_basket), %s))", [taken])
 UserAddress.objects.filter(user__in=users).delete()
 print(json.dumps({{
     "products": [{{"pk": p.pk, "url": p.get_absolute_url(), "title": p.get_title(),
@@ -404,7 +414,8 @@ class OscarBrowser(Browser):
             "csrfmiddlewaretoken": _CSRF.search(html).group(1), "action": "place_order",
         })
         if status != 302 or not _path(location).startswith(f"{PREFIX}/checkout/thank-you/"):
-            return f"place order {status} → {location!r}"
+            error = re.search(r'class="alert alert-danger">\s*([^<]+)', _h)
+            return f"place order {status} → {location!r}" + (f" «{error.group(1).strip()}»" if error else "")
         status, _l, html = self.request("GET", _path(location))
         number = _ORDER_NUMBER.search(html)
         if status != 200 or not number:
