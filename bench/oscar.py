@@ -26,7 +26,7 @@ Given an oscar source directory (an export of its tag 4.2.0), this prepares it o
   catalogue CSVs, images, countries, pages, ranges, offers, orders, the search index), once;
 - per run: the first ``--products`` public standalone products with a stock record, their stock
   raised to a million units beyond what is allocated; one signed-in customer per client thread
-  (created once, ``relief-oscar-NN@example.com``), their open baskets and saved addresses removed;
+  (created once, ``relief-oscar-NN@bench.invalid``), their open baskets and saved addresses removed;
   the basket ids moved past the order numbers taken (oscar numbers an order 100000 + its basket's
   id, and the sandbox's orders.json holds 100099: basket 99's checkout failed on it).
 
@@ -235,10 +235,13 @@ records = StockRecord.objects.filter(product__in=products)
 records.update(num_in_stock=Coalesce(F("num_allocated"), 0) + 1000000)  # num_allocated may be NULL
 users = []
 for n in range({clients}):
-    email = f"relief-oscar-{{n:02d}}@example.com"
-    user = User.objects.filter(email=email).first()
+    email = f"relief-oscar-{{n:02d}}@bench.invalid"
+    user = User.objects.filter(username=f"relief-oscar-{{n:02d}}").first()
     if user is None:
         user = User.objects.create_user(username=f"relief-oscar-{{n:02d}}", email=email, password="{password}")
+    elif user.email != email:
+        User.objects.filter(pk=user.pk).update(email=email)
+        user.email = email
     users.append(user)
 Basket.objects.filter(owner__in=users, status=Basket.OPEN).delete()
 # Oscar numbers an order 100000 + its basket's id, and the sandbox's orders.json holds order 100099:
