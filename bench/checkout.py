@@ -174,10 +174,17 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(port: int, workers: int, threads: int) -> subprocess.Popen:
-    cmd = [GUNICORN, "config.wsgi", "-b", f"127.0.0.1:{port}", "-w", str(workers), "--log-level", "error"]
+def gunicorn_flags(workers: int, threads: int) -> list[str]:
+    """The server's flags (without the address), shared with bench/oscar.py so that its baseline
+    is served alike."""
+    flags = ["-w", str(workers), "--log-level", "error"]
     if threads > 1:
-        cmd += ["-k", "gthread", "--threads", str(threads)]
+        flags += ["-k", "gthread", "--threads", str(threads)]
+    return flags
+
+
+def start_server(port: int, workers: int, threads: int) -> subprocess.Popen:
+    cmd = [GUNICORN, "config.wsgi", "-b", f"127.0.0.1:{port}", *gunicorn_flags(workers, threads)]
     proc = subprocess.Popen(cmd, cwd=ROOT, env=_server_env())
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
