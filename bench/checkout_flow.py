@@ -14,8 +14,9 @@ django-oscar's figure is measured in the same run when an oscar source directory
 export of its tag 4.2.0 (``--oscar DIR``, or ``OSCAR_SOURCE``): bench/oscar.py prepares its
 sandbox shop once (its own virtualenv, PostgreSQL ``relief_oscar``, its demo catalogue) and serves
 it with the same gunicorn flags and workers; right after our flow, the same number of signed-in
-browsers (the same client class) run its full checkout for the same seconds, and the ratio
-divides by that figure. Without one the ratio uses ``OSCAR_CHECKOUTS_PER_S``, a figure from an
+browsers (the same client class) run its full checkout (for ``--oscar-seconds``, 45 by default: each
+of its flows takes seconds), and the ratio divides by that figure; the two servers' CPU per order
+is printed as a ratio too, which other work on the machine moves less. Without one the ratio uses ``OSCAR_CHECKOUTS_PER_S``, a figure from an
 earlier machine, and the output says so.
 
     .venv/bin/python bench/checkout_flow.py --clients 8 --seconds 15 --workers 2 --oscar /tmp/oscar-src
@@ -143,6 +144,9 @@ def main() -> None:
                         help="a django-oscar source directory (its tag 4.2.0) whose sandbox's full checkout is measured in the same "
                              "run, as the baseline of the ratio (bench/oscar.py); default $OSCAR_SOURCE; without it the ratio uses "
                              f"the constant {OSCAR_CHECKOUTS_PER_S} checkouts/s from an earlier machine")
+    parser.add_argument("--oscar-seconds", type=float, default=45,
+                        help="how long oscar's flows run (default 45: each of its flows takes seconds, so a run as short as ours "
+                             "counts too few of them to give a steady rate)")
     args = parser.parse_args()
     oscar = oscar_info = None
     if args.oscar:
@@ -224,8 +228,8 @@ def main() -> None:
         server.wait(timeout=30)
 
     oscar_result = None
-    if oscar:  # right after ours: the same clients, seconds and workers
-        oscar_result = oscar.measure(oscar_info, clients=args.clients, seconds=args.seconds, workers=args.workers)
+    if oscar:  # right after ours: the same clients and workers, for long enough to count its slower flows
+        oscar_result = oscar.measure(oscar_info, clients=args.clients, seconds=max(args.seconds, args.oscar_seconds), workers=args.workers)
     violations = cb.invariants(initial["units"])
     rate = len(flows) / elapsed
     print(f"\nbrowser-shaped checkout flow — {args.clients} signed-in browsers, gunicorn {args.workers} sync workers, PostgreSQL + Redis, "
@@ -248,6 +252,10 @@ def main() -> None:
             print(line)
         if o["rate"] and o["orders_match"]:
             print(f"  ratio to django-oscar 4.2 measured in this run: {rate:.1f} / {o['rate']:.1f} = {rate / o['rate']:.1f} × (goal ≥ 10 ×)")
+            if flows and o["flows"]:
+                ours, theirs = cpu / len(flows), o["cpu"] / len(o["flows"])
+                print(f"  gunicorn CPU per order, theirs over ours (less moved by other work on the machine): "
+                      f"{theirs * 1000:.0f} / {ours * 1000:.0f} ms = {theirs / ours:.1f} ×")
         else:
             print("  ratio to django-oscar 4.2: none (its flows did not complete, or its orders did not match its thank-you pages)")
     print(f"  failed flows: {len(problems)}" + (f" (e.g. {problems[:3]})" if problems else ""))
