@@ -44,7 +44,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.storefront import GUNICORN_FLAGS, _free_port, load  # noqa: E402  (after the path is set)
+from bench import serving  # noqa: E402  (after the path is set)
+from bench.storefront import GUNICORN_FLAGS, _free_port, load  # noqa: E402
 
 COMMIT = "5a01dcd"
 VENV = Path("/tmp/relief_bakerydemo_venv")
@@ -71,20 +72,15 @@ def database_url(db: str) -> str:
 
 
 def _env(source: Path, db: str) -> dict:
-    """A clean environment: nothing of ours (no REDIS_URL, no DATABASE_URL of our bench)."""
-    return {
-        "PATH": f"{VENV / 'bin'}:/usr/local/bin:/usr/bin:/bin",
-        "HOME": os.environ.get("HOME", "/tmp"),
-        "LANG": "C.UTF-8",
-        "PYTHONPATH": str(STATE),
-        "PYTHONPYCACHEPREFIX": str(STATE / "pycache"),  # compiled files kept, outside the source
-        "DJANGO_SETTINGS_MODULE": "relief_bakerydemo_settings",
-        "DJANGO_SECRET_KEY": "relief-bench-bakerydemo-not-secret",
-        "DJANGO_LOG_LEVEL": "WARNING",
-        "DATABASE_URL": database_url(db),
-        "RELIEF_BAKERYDEMO_STATIC": str(STATE / "static"),
-        "RELIEF_BAKERYDEMO_MEDIA": str(STATE / "media"),
-    }
+    """A clean environment (bench/serving.py: clean_env) with bakerydemo's production settings."""
+    return serving.clean_env(
+        VENV, STATE, "relief_bakerydemo_settings",
+        DJANGO_SECRET_KEY="relief-bench-bakerydemo-not-secret",
+        DJANGO_LOG_LEVEL="WARNING",
+        DATABASE_URL=database_url(db),
+        RELIEF_BAKERYDEMO_STATIC=str(STATE / "static"),
+        RELIEF_BAKERYDEMO_MEDIA=str(STATE / "media"),
+    )
 
 
 def _requirements(source: Path) -> list[str]:
@@ -108,18 +104,7 @@ def _requirements(source: Path) -> list[str]:
 def ensure_venv(source: Path, log=print) -> None:
     reqs = _requirements(source)
     stamp_text = json.dumps([reqs, (source / "requirements" / "base.txt").read_text()])
-    stamp = STATE / "installed"
-    if (VENV / "bin" / "gunicorn").exists() and stamp.exists() and stamp.read_text() == stamp_text:
-        return
-    log(f"# bakerydemo: installing its requirements into {VENV} (once)")
-    t0 = time.monotonic()
-    if not (VENV / "bin" / "python").exists():
-        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
-    subprocess.run([str(VENV / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *reqs],
-                   check=True)
-    STATE.mkdir(parents=True, exist_ok=True)
-    stamp.write_text(stamp_text)
-    log(f"# bakerydemo: installed in {time.monotonic() - t0:.0f} s")
+    serving.ensure_venv(VENV, STATE / "installed", reqs, stamp_text, name="bakerydemo", log=log)
 
 
 def _manage(source: Path, db: str, *args: str) -> subprocess.CompletedProcess:
@@ -198,25 +183,12 @@ class Server:
             cwd=info["source"], env=_env(info["source"], info["db"]), stdout=subprocess.DEVNULL,
             stderr=self.log.open("w"),
         )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                break
-            try:
-                if fetch(self.port, "/")[0] == 200:
-                    return
-            except OSError:
-                time.sleep(0.2)
-        self.stop()
-        raise RuntimeError(f"bakerydemo's gunicorn did not start; see {self.log}")
+        if not serving.wait_until_serving(self.proc, lambda: fetch(self.port, "/")[0] == 200, 60):
+            self.stop()
+            raise RuntimeError(f"bakerydemo's gunicorn did not start; see {self.log}")
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
+        serving.stop(self.proc)
 
 
 def fetch(port: int, path: str) -> tuple[int, str]:

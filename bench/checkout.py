@@ -34,6 +34,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench import serving  # noqa: E402  (after the path is set)
+
 PY = str(ROOT / ".venv" / "bin" / "python")
 GUNICORN = str(ROOT / ".venv" / "bin" / "gunicorn")
 DB = "relief_c1_bench"
@@ -186,15 +189,14 @@ def gunicorn_flags(workers: int, threads: int) -> list[str]:
 def start_server(port: int, workers: int, threads: int) -> subprocess.Popen:
     cmd = [GUNICORN, "config.wsgi", "-b", f"127.0.0.1:{port}", *gunicorn_flags(workers, threads)]
     proc = subprocess.Popen(cmd, cwd=ROOT, env=_server_env())
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", "/api/v1/cart/")
-            if conn.getresponse().status < 500:
-                return proc
-        except OSError:
-            time.sleep(0.3)
+
+    def answers() -> bool:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+        conn.request("GET", "/accounts/login/")  # a page anybody may see: nothing logged while it starts
+        return conn.getresponse().status < 500
+
+    if serving.wait_until_serving(proc, answers, 60):
+        return proc
     proc.kill()
     raise RuntimeError("gunicorn did not come up")
 
@@ -231,14 +233,11 @@ def run_phase(*, port: int, clients: int, seconds: float, work: queue.Queue, cyc
     statuses: Counter = Counter()
     errors: list[str] = []
     lock = threading.Lock()
-    barrier = threading.Barrier(clients + 1)
-    stop_at = [0.0]
 
-    def client(n: int) -> None:
+    def client(n: int, running) -> None:
         rng = random.Random(n)
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-        barrier.wait()
-        while time.monotonic() < stop_at[0]:
+        while running():
             try:
                 token = work.get_nowait()
             except queue.Empty:
@@ -269,15 +268,7 @@ def run_phase(*, port: int, clients: int, seconds: float, work: queue.Queue, cyc
                     errors.append(f"{s}: {body}")
         conn.close()
 
-    threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
-    for t in threads:
-        t.start()
-    stop_at[0] = time.monotonic() + seconds
-    barrier.wait()
-    started = time.perf_counter()
-    for t in threads:
-        t.join()
-    elapsed = time.perf_counter() - started
+    elapsed = serving.run_clients(client, clients, seconds)
     return {"elapsed": elapsed, "ok": len(latencies), "statuses": dict(statuses), "latencies": latencies, "cycle": cycle_latencies, "errors": errors}
 
 

@@ -32,7 +32,6 @@ import os
 import re
 import statistics
 import sys
-import threading
 import time
 from http.cookies import SimpleCookie
 from pathlib import Path
@@ -42,6 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import checkout as cb  # noqa: E402  (after the path is set)
+from bench import serving  # noqa: E402
 
 # django-oscar 4.2, full checkout flow. Measured long ago on another machine: only the fallback when
 # no oscar source is given (--oscar), and the output then says so.
@@ -180,9 +180,6 @@ def main() -> None:
     subprocess.run([cb.PY, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT, env=cb._server_env(), check=True)
     port = cb.free_port()
     server = cb.start_server(port, args.workers, 1)
-    flows: list[float] = []
-    problems: list[str] = []
-    lock = threading.Lock()
     try:
         browsers = []
         for username in usernames:
@@ -191,38 +188,16 @@ def main() -> None:
             browsers.append(browser)
         for browser in browsers[:2]:  # warm each page once
             browser.request("GET", urls[0])
-        stop_at = [0.0]
-        barrier = threading.Barrier(len(browsers) + 1)
+        cpu_before = [0.0]
 
-        def client(n: int, browser: Browser) -> None:
-            barrier.wait()
-            i = n
-            while time.monotonic() < stop_at[0]:
-                i += 1
-                t = time.perf_counter()
-                try:
-                    problem = browser.order(urls[i % len(urls)], product_ids[i % len(product_ids)])
-                except (OSError, http.client.HTTPException) as exc:
-                    problem = repr(exc)
-                    browser.conn.close()
-                    browser.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-                with lock:
-                    if problem is None:
-                        flows.append(time.perf_counter() - t)
-                    else:
-                        problems.append(problem)
+        def one_order(browser: Browser, i: int) -> str | None:
+            return browser.order(urls[i % len(urls)], product_ids[i % len(product_ids)])
 
-        threads = [threading.Thread(target=client, args=(n, b)) for n, b in enumerate(browsers)]
-        for t in threads:
-            t.start()
-        cpu_before = cb._cpu_seconds(server.pid)
-        stop_at[0] = time.monotonic() + args.seconds
-        barrier.wait()
-        started = time.perf_counter()
-        for t in threads:
-            t.join()
-        elapsed = time.perf_counter() - started
-        cpu = cb._cpu_seconds(server.pid) - cpu_before
+        def read_cpu() -> None:
+            cpu_before[0] = cb._cpu_seconds(server.pid)
+
+        flows, problems, elapsed = serving.run_flows(browsers, one_order, args.seconds, port=port, before=read_cpu)
+        cpu = cb._cpu_seconds(server.pid) - cpu_before[0]
     finally:
         server.terminate()
         server.wait(timeout=30)

@@ -56,7 +56,6 @@ import shutil
 import statistics
 import subprocess
 import sys
-import threading
 import time
 from importlib.metadata import version
 from pathlib import Path
@@ -65,6 +64,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import checkout as cb  # noqa: E402  (after the path is set)
+from bench import serving  # noqa: E402
 from bench.checkout_flow import _CSRF, Browser  # noqa: E402
 
 TAG = "4.2.0"
@@ -95,28 +95,23 @@ _ORDER_NUMBER = re.compile(r"order number is\s*<strong>\s*([^<\s]+)\s*</strong>"
 
 
 def _env(source: Path) -> dict:
-    """A clean environment: nothing of ours (no REDIS_URL, no DATABASE_URL of our bench); what
-    the sandbox's settings read from the environment, set as in production."""
-    return {
-        "PATH": f"{VENV / 'bin'}:/usr/local/bin:/usr/bin:/bin",
-        "HOME": os.environ.get("HOME", "/tmp"),
-        "LANG": "C.UTF-8",
-        "PYTHONPATH": str(STATE),
-        "PYTHONPYCACHEPREFIX": str(STATE / "pycache"),  # compiled files kept, outside the source
-        "DJANGO_SETTINGS_MODULE": "relief_oscar_settings",
-        "DEBUG": "False",
-        "ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "SECRET_KEY": "relief-bench-oscar-not-secret",
-        "DATABASE_ENGINE": "django.db.backends.postgresql",
-        "DATABASE_NAME": PG_NAME,
-        "DATABASE_USER": "postgres",
-        "DATABASE_HOST": "127.0.0.1",
-        "DATABASE_PORT": "5432",
-        "CACHE_URL": REDIS_URL,
-        "RELIEF_OSCAR_STATIC": str(STATE / "static"),
-        "RELIEF_OSCAR_MEDIA": str(STATE / "media"),
-        "RELIEF_OSCAR_WHOOSH": str(STATE / "whoosh_index"),
-    }
+    """A clean environment (bench/serving.py: clean_env); what the sandbox's settings read from the
+    environment, set as in production."""
+    return serving.clean_env(
+        VENV, STATE, "relief_oscar_settings",
+        DEBUG="False",
+        ALLOWED_HOSTS="127.0.0.1,localhost",
+        SECRET_KEY="relief-bench-oscar-not-secret",
+        DATABASE_ENGINE="django.db.backends.postgresql",
+        DATABASE_NAME=PG_NAME,
+        DATABASE_USER="postgres",
+        DATABASE_HOST="127.0.0.1",
+        DATABASE_PORT="5432",
+        CACHE_URL=REDIS_URL,
+        RELIEF_OSCAR_STATIC=str(STATE / "static"),
+        RELIEF_OSCAR_MEDIA=str(STATE / "media"),
+        RELIEF_OSCAR_WHOOSH=str(STATE / "whoosh_index"),
+    )
 
 
 def _source_version(source: Path) -> str:
@@ -162,19 +157,8 @@ def _same_as_source(source: Path) -> None:
 def ensure_venv(source: Path, log=print) -> None:
     reqs = _requirements(source)
     stamp_text = json.dumps([reqs, str(source), (source / "pyproject.toml").read_text()])
-    stamp = STATE / "installed"
-    if (VENV / "bin" / "gunicorn").exists() and stamp.exists() and stamp.read_text() == stamp_text:
-        return
-    log(f"# oscar: installing {reqs[0]} and the sandbox's requirements into {VENV} (once)")
-    t0 = time.monotonic()
-    if not (VENV / "bin" / "python").exists():
-        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
-    subprocess.run([str(VENV / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *reqs],
-                   check=True)
-    _same_as_source(source)
-    STATE.mkdir(parents=True, exist_ok=True)
-    stamp.write_text(stamp_text)
-    log(f"# oscar: installed in {time.monotonic() - t0:.0f} s")
+    serving.ensure_venv(VENV, STATE / "installed", reqs, stamp_text, name=f"oscar ({reqs[0]})", log=log,
+                        check=lambda: _same_as_source(source))
 
 
 def _manage(source: Path, *args: str) -> subprocess.CompletedProcess:
@@ -324,27 +308,18 @@ class Server:
             cwd=info["source"] / "sandbox", env=_env(info["source"]), stdout=subprocess.DEVNULL, stderr=self.log.open("w"),
         )
         self.pid = self.proc.pid
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                break
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
-                conn.request("GET", f"{PREFIX}/catalogue/", headers={"Host": "localhost"})
-                if conn.getresponse().status == 200:
-                    return
-            except OSError:
-                time.sleep(0.2)
-        self.stop()
-        raise RuntimeError(f"oscar's gunicorn did not start; see {self.log}")
+
+        def answers() -> bool:
+            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+            conn.request("GET", f"{PREFIX}/catalogue/", headers={"Host": "localhost"})
+            return conn.getresponse().status == 200
+
+        if not serving.wait_until_serving(self.proc, answers, 60):
+            self.stop()
+            raise RuntimeError(f"oscar's gunicorn did not start; see {self.log}")
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
+        serving.stop(self.proc, timeout=30)
 
 
 def _path(location: str) -> str:
@@ -433,9 +408,6 @@ def measure(info: dict, *, clients: int, seconds: float, workers: int = 2, log=p
     runs ours. Then the orders in oscar's database are set against the thank-you pages seen."""
     server = Server(info, workers)
     products = info["products"]
-    flows: list[float] = []
-    problems: list[str] = []
-    lock = threading.Lock()
     try:
         browsers = []
         for email in info["emails"][:clients]:
@@ -446,38 +418,16 @@ def measure(info: dict, *, clients: int, seconds: float, workers: int = 2, log=p
             browsers[0].request("GET", product["url"])
         for browser in browsers:
             browser.requests = 0
-        stop_at = [0.0]
-        barrier = threading.Barrier(len(browsers) + 1)
+        cpu_before = [0.0]
 
-        def client(n: int, browser: OscarBrowser) -> None:
-            barrier.wait()
-            i = n
-            while time.monotonic() < stop_at[0]:
-                i += 1
-                t = time.perf_counter()
-                try:
-                    problem = browser.order(products[i % len(products)])
-                except (OSError, http.client.HTTPException) as exc:
-                    problem = repr(exc)
-                    browser.conn.close()
-                    browser.conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
-                with lock:
-                    if problem is None:
-                        flows.append(time.perf_counter() - t)
-                    else:
-                        problems.append(problem)
+        def one_order(browser: OscarBrowser, i: int) -> str | None:
+            return browser.order(products[i % len(products)])
 
-        threads = [threading.Thread(target=client, args=(n, b)) for n, b in enumerate(browsers)]
-        for t in threads:
-            t.start()
-        cpu_before = cb._cpu_seconds(server.pid)
-        stop_at[0] = time.monotonic() + seconds
-        barrier.wait()
-        started = time.perf_counter()
-        for t in threads:
-            t.join()
-        elapsed = time.perf_counter() - started
-        cpu = cb._cpu_seconds(server.pid) - cpu_before
+        def read_cpu() -> None:
+            cpu_before[0] = cb._cpu_seconds(server.pid)
+
+        flows, problems, elapsed = serving.run_flows(browsers, one_order, seconds, port=server.port, before=read_cpu)
+        cpu = cb._cpu_seconds(server.pid) - cpu_before[0]
     finally:
         server.stop()
     seen = [number for b in browsers for number in b.orders]

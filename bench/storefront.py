@@ -46,6 +46,10 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench import serving  # noqa: E402  (after the path is set)
+
 PY = str(ROOT / ".venv" / "bin" / "python")
 GUNICORN = str(ROOT / ".venv" / "bin" / "gunicorn")
 SQLITE_PATH = "/tmp/relief_d_bench.sqlite3"
@@ -157,24 +161,12 @@ class Server:
             [GUNICORN, "config.wsgi", *GUNICORN_FLAGS, "-b", f"127.0.0.1:{self.port}"],
             cwd=ROOT, env=_env(database_url, cache), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                status, _ms = _get(self.port, "/static/css/site.css")
-                if status == 200:
-                    return
-            except OSError:
-                time.sleep(0.2)
-        self.stop()
-        raise RuntimeError("gunicorn did not start")
+        if not serving.wait_until_serving(self.proc, lambda: _get(self.port, "/static/css/site.css")[0] == 200, 30):
+            self.stop()
+            raise RuntimeError("gunicorn did not start")
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
+        serving.stop(self.proc)
 
 
 def _cookie_header(jar: dict) -> str:
