@@ -10,7 +10,8 @@ read with — so a new file, a moved focal point or a deleted or regenerated ren
 another key on the next request that reads it, in every process. An entry is stored only when
 every rendition it shows was among those read with the image (not created by this render, not
 Wagtail's "not found" stand-in), so a key can never stand for renditions that are gone. Images
-are public; nothing of anyone is kept.
+are public; nothing of anyone is kept. File URLs are the default storage's (a file system under
+MEDIA_URL), the same for every request: a storage signing its URLs per request would not fit.
 """
 
 from __future__ import annotations
