@@ -11,6 +11,7 @@ import datetime
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.db import router
 from django.db.models import Count, DecimalField, F, OuterRef, Prefetch, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.urls import NoReverseMatch, reverse
@@ -18,11 +19,13 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from wagtail.images import get_image_model
 
+from core.compiled_query import CompiledModelQuery
 from core.money import ZERO, price_per_jin, to_decimal
+from core.one_row import one_row_statement
 from households.models import IncomeEntry, Village
 from logistics.models import Intake, PackedBatch, Produce
 from logistics.selectors.stock import available_units, available_units_subquery, skus_in_stock
-from marketplace.models import Order
+from marketplace.models import Order, Product
 from marketplace.settlement.money_flow import money_flow_latest
 
 from .filters import ProductPageFilter
@@ -131,29 +134,40 @@ class ProductDetail:
     origin_pages: list = field(default_factory=list)
 
 
+# The product page's reads, compiled once per thread and database: building and compiling these
+# querysets on every request was a third of the page's uncached render.
+_latest_batch = CompiledModelQuery(
+    lambda sku_id: PackedBatch.objects.filter(sku_id=sku_id).select_related("station__township").order_by("-packed_at", "-id")[:1]
+)
+_origin_villages = CompiledModelQuery(
+    lambda sku_id: Village.objects.filter(households__batch_shares__batch__sku_id=sku_id)
+    .select_related("township")
+    .distinct()
+    .order_by("code")[:12]
+)
+# all the township-level pages (a county has a few dozen townships), picked in Python: one
+# statement whatever the number of townships asked for
+_township_origin_pages = CompiledModelQuery(lambda: OriginPage.objects.live().filter(village__isnull=True).order_by("path"))
+
+
 def product_detail(*, page: ProductPage) -> ProductDetail:
     """Live price and stock, the origin villages and the latest batch of a product page (fixed queries)."""
     if page.product_id is None:
         return ProductDetail(product=None)
-    from marketplace.models import Product
-
-    product = Product.objects.select_related("sku__produce", "sku__grade").filter(pk=page.product_id).first()
+    product = one_row_statement(Product, ("sku__produce", "sku__grade"), router.db_for_read(Product)).get(page.product_id)
     if product is None:
         return ProductDetail(product=None)
     # a statement of its own (plain on PostgreSQL) rather than a subquery annotated on the product:
     # building that subquery cost more than running both
     product.available = available_units(sku_ids=[product.sku_id])[product.sku_id]
-    latest = PackedBatch.objects.filter(sku_id=product.sku_id).select_related("station__township").order_by("-packed_at", "-id").first()
-    villages = list(
-        Village.objects.filter(households__batch_shares__batch__sku_id=product.sku_id)
-        .select_related("township")
-        .distinct()
-        .order_by("code")[:12]
-    )
+    latest = next(iter(_latest_batch(product.sku_id, using=router.db_for_read(PackedBatch))), None)
+    villages = _origin_villages(product.sku_id, using=router.db_for_read(Village))
     township_ids = {v.township_id for v in villages}
     if latest and latest.station.township_id:
         township_ids.add(latest.station.township_id)
-    origin_pages = list(OriginPage.objects.live().filter(township_id__in=township_ids, village__isnull=True).order_by("path"))
+    origin_pages = (
+        [p for p in _township_origin_pages(using=router.db_for_read(OriginPage)) if p.township_id in township_ids] if township_ids else []
+    )
     available = max(product.available, 0)
     unit_kg = product.sku.unit_weight_kg
     return ProductDetail(

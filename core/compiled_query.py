@@ -1,0 +1,74 @@
+"""A model queryset compiled to SQL once (per thread and database) and run many times with new
+parameters, its rows made into model instances as the ORM makes them (``select_related`` records
+included): for the reads a page makes on every request, where building and compiling the same
+query each time cost more than the database running it.
+
+``build(*marks)`` returns the queryset with a stand-in for each parameter; the stand-ins are found
+again in the compiled parameters by value, so they must be values no real parameter takes. Only
+what one compiled statement can say fits: a fixed shape (no ``__in`` over a list whose length
+varies), no ``prefetch_related``, no ``.values()`` (``logistics.selectors.trace_rows.Compiled``
+is that one)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.models import QuerySet
+from django.db.models.query import get_related_populators
+
+_MARKS = (-7_320_000_001, -7_320_000_002, -7_320_000_003)
+
+
+class CompiledModelQuery:
+    """``query(*params)``: the list ``build(*params)`` would give, from SQL compiled once."""
+
+    def __init__(self, build: Callable[..., QuerySet]) -> None:
+        self.build = build
+        self.local = threading.local()
+
+    def _compile(self, alias: str, arity: int) -> tuple:
+        queryset = self.build(*_MARKS[:arity])
+        if queryset._prefetch_related_lookups or queryset._iterable_class.__name__ != "ModelIterable":
+            raise ValueError("a compiled model query reads model instances, without prefetches")
+        compiler = queryset.query.get_compiler(using=alias)
+        sql, params = compiler.as_sql()
+        slots = [_MARKS.index(p) if type(p) is int and p in _MARKS else None for p in params]
+        if sum(slot is not None for slot in slots) < arity:
+            raise ValueError("a parameter's stand-in is missing from the compiled statement")
+        select, klass_info = compiler.select, compiler.klass_info
+        converters = compiler.get_converters([s[0] for s in select[0:compiler.col_count]])
+        select_fields = klass_info["select_fields"]
+        start, end = select_fields[0], select_fields[-1] + 1
+        init_list = [f[0].target.attname for f in select[start:end]]
+        populators = get_related_populators(klass_info, select, alias)
+        annotations = list(compiler.annotation_col_map.items())
+        return sql, params, slots, compiler, converters, klass_info["model"], start, end, init_list, populators, annotations
+
+    def _compiled(self, alias: str, arity: int) -> tuple:
+        cache = getattr(self.local, "compiled", None)
+        if cache is None:
+            cache = self.local.compiled = {}
+        compiled = cache.get((alias, arity))
+        if compiled is None:
+            compiled = cache[(alias, arity)] = self._compile(alias, arity)
+        return compiled
+
+    def __call__(self, *args, using: str = DEFAULT_DB_ALIAS) -> list:
+        sql, template, slots, compiler, converters, model, start, end, init_list, populators, annotations = self._compiled(using, len(args))
+        params = [p if slot is None else args[slot] for p, slot in zip(template, slots, strict=True)]
+        with connections[using].cursor() as cursor:
+            cursor.execute(sql, params)
+            rows = cursor.fetchall()
+        if converters:
+            rows = compiler.apply_converters(rows, converters)
+        objects = []
+        for row in rows:
+            obj = model.from_db(using, init_list, row[start:end])
+            for populator in populators:
+                populator.populate(row, obj)
+            for name, position in annotations:
+                setattr(obj, name, row[position])
+            objects.append(obj)
+        return objects

@@ -1,0 +1,97 @@
+"""Card images: the ``<img srcset…>`` HTML remembered per process is Wagtail's, and an edited
+image (new file, moved focal point, deleted renditions) shows at once."""
+
+import io
+from unittest import mock
+
+import pytest
+from django.core.files.images import ImageFile
+from django.template import Context, Template
+from PIL import Image as PILImage
+from wagtail.images import get_image_model
+
+from cms.templatetags import storefront_images
+from tests.cms.factories import image
+
+pytestmark = pytest.mark.django_db
+
+ARGS = 'fill-{320x240,640x480} sizes="(min-width: 720px) 300px, 100vw" alt=alt loading="lazy" class="product-card-img"'
+MEMO = Template("{% load storefront_images %}{% srcset_image_memo img " + ARGS + " %}")
+WAGTAIL = Template("{% load wagtailimages_tags %}{% srcset_image img " + ARGS + " %}")
+
+
+def _read(pk):
+    """The image as the card selectors read it: with its renditions prefetched."""
+    return get_image_model().objects.prefetch_renditions().get(pk=pk)
+
+
+def _both(pk, alt=""):
+    memo = MEMO.render(Context({"img": _read(pk), "alt": alt}))
+    plain = WAGTAIL.render(Context({"img": _read(pk), "alt": alt}))
+    return memo, plain
+
+
+def _jpeg(colour, size=(800, 600)):
+    buf = io.BytesIO()
+    PILImage.new("RGB", size, colour).save(buf, "JPEG")
+    return ImageFile(io.BytesIO(buf.getvalue()), name="new.jpg")
+
+
+def test_the_remembered_card_image_is_the_html_wagtail_writes():
+    pic = image("栗子")
+    for alt in ("", "板栗 <大>"):
+        for _ in range(3):  # creates the renditions, then remembers, then answers from memory
+            memo, plain = _both(pic.pk, alt)
+            assert memo == plain and "srcset=" in memo
+
+
+def test_a_remembered_card_image_is_not_worked_out_again():
+    pic = image()
+    _both(pic.pk)  # the renditions exist now
+    MEMO.render(Context({"img": _read(pic.pk), "alt": ""}))
+    with mock.patch.object(storefront_images, "get_renditions_or_not_found", wraps=storefront_images.get_renditions_or_not_found) as worked_out:
+        MEMO.render(Context({"img": _read(pic.pk), "alt": ""}))
+    assert worked_out.call_count == 0
+
+
+def test_renditions_made_by_this_render_are_not_remembered_under_the_key_read_before_them():
+    pic = image()
+    MEMO.render(Context({"img": _read(pic.pk), "alt": ""}))  # makes the renditions
+    pic.renditions.all().delete()
+    memo, plain = _both(pic.pk)  # read without renditions again: must not answer the deleted ones
+    assert memo == plain
+
+
+def test_a_new_file_a_moved_focal_point_and_deleted_renditions_each_show_at_once():
+    pic = image()
+    _both(pic.pk)
+    first, _ = _both(pic.pk)
+
+    pic = _read(pic.pk)
+    pic.focal_point_x, pic.focal_point_y, pic.focal_point_width, pic.focal_point_height = 100, 80, 40, 40
+    pic.save()
+    moved, plain = _both(pic.pk)
+    assert moved == plain and moved != first
+    assert _both(pic.pk) == (moved, moved)
+
+    pic = _read(pic.pk)
+    pic.file = _jpeg((10, 200, 30))
+    pic.width, pic.height = 800, 600
+    pic.save()
+    pic.renditions.all().delete()  # as Wagtail's edit view does when the file changes
+    new_file, plain = _both(pic.pk)
+    assert new_file == plain and new_file != moved
+    assert _both(pic.pk) == (new_file, new_file)
+
+    old = {r.file.name for r in pic.renditions.all()}
+    pic.renditions.all().delete()
+    regenerated, plain = _both(pic.pk)
+    assert regenerated == plain
+    assert _both(pic.pk) == (regenerated, regenerated)
+    assert not any(name in regenerated for name in old - {r.file.name for r in pic.renditions.all()})
+
+
+def test_an_image_read_without_its_renditions_is_rendered_as_wagtail_does():
+    pic = image()
+    html = MEMO.render(Context({"img": get_image_model().objects.get(pk=pic.pk), "alt": ""}))
+    assert html == WAGTAIL.render(Context({"img": get_image_model().objects.get(pk=pic.pk), "alt": ""}))

@@ -1,0 +1,67 @@
+"""core.compiled_query: a model queryset compiled once and run with new parameters gives the ORM's
+instances, their select_related records included."""
+
+from __future__ import annotations
+
+from unittest import mock
+
+import pytest
+from django.db import connection
+from django.db.models.sql.compiler import SQLCompiler
+from django.test.utils import CaptureQueriesContext
+
+from core.compiled_query import CompiledModelQuery
+from logistics.models import PackedBatch
+from tests.marketplace.factories import ProductFactory, stock_batch
+
+pytestmark = pytest.mark.django_db
+
+FIELDS = [f.attname for f in PackedBatch._meta.concrete_fields]
+
+
+def _batches(sku_id):
+    return PackedBatch.objects.filter(sku_id=sku_id).select_related("station__township").order_by("-packed_at", "-id")
+
+
+def _same(got, expected):
+    assert [{f: getattr(b, f) for f in FIELDS} for b in got] == [{f: getattr(b, f) for f in FIELDS} for b in expected]
+    assert [type(getattr(b, f)) for b in got for f in FIELDS] == [type(getattr(b, f)) for b in expected for f in FIELDS]
+
+
+def test_the_compiled_query_gives_the_orms_instances_for_each_parameter_with_their_related_records():
+    query = CompiledModelQuery(_batches)
+    first, second = ProductFactory(), ProductFactory()
+    for product, n in ((first, 3), (second, 1)):
+        for _ in range(n):
+            stock_batch(product, 5)
+    station = PackedBatch.objects.get(sku=second.sku).station
+    type(station).objects.filter(pk=station.pk).update(township=None)  # a station of no township: a null join
+    for product in (first, second, first):
+        expected = list(_batches(product.sku_id))
+        with CaptureQueriesContext(connection) as ctx:
+            got = query(product.sku_id)
+            townships = [b.station.township for b in got]  # read with the row, no query more
+        assert len(ctx.captured_queries) == 1
+        _same(got, expected)
+        assert townships == [b.station.township for b in expected]
+    assert query(-1) == []
+
+
+def test_the_statement_is_compiled_once_a_slice_kept():
+    query = CompiledModelQuery(lambda sku_id: _batches(sku_id)[:1])
+    product = ProductFactory()
+    stock_batch(product, 5)
+    stock_batch(product, 5)
+    _same(query(product.sku_id), list(_batches(product.sku_id)[:1]))
+    with mock.patch.object(SQLCompiler, "as_sql", autospec=True, side_effect=SQLCompiler.as_sql) as as_sql:
+        _same(query(product.sku_id), list(_batches(product.sku_id)[:1]))
+    assert as_sql.call_count == 1  # the ORM's reference query only
+
+
+def test_what_one_compiled_statement_cannot_say_is_refused():
+    with pytest.raises(ValueError):
+        CompiledModelQuery(lambda sku_id: PackedBatch.objects.filter(sku_id=sku_id).prefetch_related("shares"))(1)
+    with pytest.raises(ValueError):
+        CompiledModelQuery(lambda sku_id: PackedBatch.objects.filter(sku_id=sku_id).values("code"))(1)
+    with pytest.raises(ValueError):
+        CompiledModelQuery(lambda sku_id: PackedBatch.objects.all())(1)
