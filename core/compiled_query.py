@@ -24,17 +24,19 @@ _MARKS = (-7_320_000_001, -7_320_000_002, -7_320_000_003)
 class CompiledModelQuery:
     """``query(*params)``: the list ``build(*params)`` would give, from SQL compiled once."""
 
-    def __init__(self, build: Callable[..., QuerySet]) -> None:
+    def __init__(self, build: Callable[..., QuerySet], marks: tuple = _MARKS) -> None:
         self.build = build
+        self.marks = marks  # a stand-in per parameter: ints by default; a text parameter needs a text stand-in
         self.local = threading.local()
 
     def _compile(self, alias: str, arity: int) -> tuple:
-        queryset = self.build(*_MARKS[:arity])
+        marks = self.marks[:arity]
+        queryset = self.build(*marks)
         if queryset._prefetch_related_lookups or queryset._iterable_class.__name__ != "ModelIterable":
             raise ValueError("a compiled model query reads model instances, without prefetches")
         compiler = queryset.query.get_compiler(using=alias)
         sql, params = compiler.as_sql()
-        slots = [_MARKS.index(p) if type(p) is int and p in _MARKS else None for p in params]
+        slots = [marks.index(p) if type(p) in (int, str) and p in marks else None for p in params]
         if sum(slot is not None for slot in slots) < arity:
             raise ValueError("a parameter's stand-in is missing from the compiled statement")
         select, klass_info = compiler.select, compiler.klass_info
