@@ -9,6 +9,7 @@ from django import forms
 from django.db.models import Exists, OuterRef
 from django.forms.renderers import DjangoTemplates
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from core import filters as core_filters
 from households.models import Township
@@ -84,7 +85,7 @@ class ProductPageFilter(django_filters.FilterSet):
         choices=[
             ("price", _("Price: low to high")),
             ("-price", _("Price: high to low")),
-            ("newest", _("Newest")),
+            ("newest", pgettext_lazy("sort", "Newest")),
         ],
     )
 

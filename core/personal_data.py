@@ -15,6 +15,7 @@ import django_filters
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from wagtail.admin.filters import WagtailFilterSet
 from wagtail.admin.widgets import AdminDateInput
 
@@ -104,8 +105,8 @@ class PersonalDataAccessFilterSet(WagtailFilterSet):
     user = django_filters.ModelChoiceFilter(label=_("User"), queryset=_users_with_entries)
     action = django_filters.ChoiceFilter(label=_("Action"), choices=Action.choices)
     # Two plain dates rather than a range filter: the admin and the API then name them alike.
-    date_from = django_filters.DateFilter(label=_("From"), field_name="at", lookup_expr="date__gte", widget=AdminDateInput)
-    date_to = django_filters.DateFilter(label=_("To"), field_name="at", lookup_expr="date__lte", widget=AdminDateInput)
+    date_from = django_filters.DateFilter(label=pgettext_lazy("date", "From"), field_name="at", lookup_expr="date__gte", widget=AdminDateInput)
+    date_to = django_filters.DateFilter(label=pgettext_lazy("date", "To"), field_name="at", lookup_expr="date__lte", widget=AdminDateInput)
     household = django_filters.CharFilter(label=_("Household number"), method="filter_household")
 
     class Meta:

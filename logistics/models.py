@@ -15,6 +15,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from core.ledger import AppendOnlyModel
 from households.models import Household, Township, Village
@@ -373,7 +374,7 @@ class PackedBatch(models.Model):
     class Inspection(models.TextChoices):
         PENDING = "pending", _("Awaiting inspection")
         PASSED = "passed", _("Passed")
-        FAILED = "failed", _("Failed")
+        FAILED = "failed", pgettext_lazy("inspection", "Failed")
 
     code = models.CharField(_("batch code"), max_length=32, unique=True)
     sku = models.ForeignKey(Sku, on_delete=models.PROTECT, related_name="batches", verbose_name=_("SKU"))

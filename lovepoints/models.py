@@ -20,6 +20,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from wagtail.contrib.settings.models import BaseGenericSetting, register_setting
 
 from core.ledger import AppendOnlyModel
@@ -123,7 +124,7 @@ class Award(AppendOnlyModel):
 
     review = models.ForeignKey(ReviewMonth, on_delete=models.PROTECT, related_name="awards", verbose_name=_("review"))
     household = models.ForeignKey(Household, on_delete=models.PROTECT, related_name="love_point_awards", verbose_name=_("household"))
-    category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="+", verbose_name=_("category"))
+    category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="+", verbose_name=pgettext_lazy("love points", "category"))
     points = models.IntegerField(_("points"))
     note = models.CharField(_("note"), max_length=200, blank=True)
     client_id = models.UUIDField(_("client id"), null=True, blank=True, unique=True)

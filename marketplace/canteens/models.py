@@ -17,6 +17,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from logistics.models import Facility, PackedBatch
 from marketplace.models import Employer, Order, OrderLine, Product
@@ -161,7 +162,7 @@ class CanteenInvoice(models.Model):
     fapiao_number = models.CharField(_("fapiao number"), max_length=30, blank=True)
     fapiao_entered_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     fapiao_entered_at = models.DateTimeField(null=True, blank=True)
-    paid_at = models.DateTimeField(_("paid at"), null=True, blank=True)
+    paid_at = models.DateTimeField(pgettext_lazy("canteen bill", "paid at"), null=True, blank=True)
     paid_amount = models.DecimalField(_("amount received (yuan)"), max_digits=12, decimal_places=2, null=True, blank=True)
     bank_reference = models.CharField(_("bank transfer reference"), max_length=60, blank=True)
     payment_recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")

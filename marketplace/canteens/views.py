@@ -23,6 +23,7 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.views.decorators.http import require_http_methods
 
 from core import roles
@@ -230,13 +231,13 @@ def _progress_xlsx(rows, employers, year) -> bytes:
     ws = wb.active
     ws.title = _("Canteens")[:31]
     head = [_("Rank"), _("Canteen"), _("Employer"), _("Year"), _("Budget"), _("Reserved share (%)"), _("Required"), _("Purchased"),
-            _("Paid"), _("Unpaid"), _("Share of budget (%)")]
+            _("Paid"), pgettext("canteen bill", "Unpaid"), _("Share of budget (%)")]
     ws.append(head)
     for r in rows:
         ws.append([r["rank"], r["canteen_name"], r["employer_name"], year, r["budget"], r["reserved_share"], r["required"], r["purchased"],
                    r["paid"], r["unpaid"], r["share_of_budget"]])
     ws2 = wb.create_sheet(_("Employers")[:31])
-    ws2.append([_("Rank"), _("Employer"), _("Canteens"), _("Year"), _("Budget"), _("Required"), _("Purchased"), _("Paid"), _("Unpaid"),
+    ws2.append([_("Rank"), _("Employer"), _("Canteens"), _("Year"), _("Budget"), _("Required"), _("Purchased"), _("Paid"), pgettext("canteen bill", "Unpaid"),
                 _("Share of budget (%)")])
     for e in employers:
         ws2.append([e["rank"], e["employer_name"], e["canteens"], year, e["budget"], e["required"], e["purchased"], e["paid"], e["unpaid"],
