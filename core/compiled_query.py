@@ -21,6 +21,28 @@ from django.db.models.query import get_related_populators
 _MARKS = (-7_320_000_001, -7_320_000_002, -7_320_000_003)
 
 
+def stand_in_slots(params, marks: tuple) -> list[int | None]:
+    """For each compiled parameter, the index of the stand-in it is (so of the argument that takes
+    its place), or None for a parameter the statement itself fixed."""
+    return [marks.index(p) if type(p) in (int, str) and p in marks else None for p in params]
+
+
+def filled(template, slots: list, args: tuple) -> list:
+    """The compiled parameters with each stand-in replaced by its argument."""
+    return [p if slot is None else args[slot] for p, slot in zip(template, slots, strict=True)]
+
+
+def compiled_once(local: threading.local, key, compile_: Callable[[], tuple]) -> tuple:
+    """``compile_()``'s result, kept per thread under ``key``."""
+    cache = getattr(local, "compiled", None)
+    if cache is None:
+        cache = local.compiled = {}
+    compiled = cache.get(key)
+    if compiled is None:
+        compiled = cache[key] = compile_()
+    return compiled
+
+
 class CompiledModelQuery:
     """``query(*params)``: the list ``build(*params)`` would give, from SQL compiled once."""
 
@@ -36,7 +58,7 @@ class CompiledModelQuery:
             raise ValueError("a compiled model query reads model instances, without prefetches")
         compiler = queryset.query.get_compiler(using=alias)
         sql, params = compiler.as_sql()
-        slots = [marks.index(p) if type(p) in (int, str) and p in marks else None for p in params]
+        slots = stand_in_slots(params, marks)
         if sum(slot is not None for slot in slots) < arity:
             raise ValueError("a parameter's stand-in is missing from the compiled statement")
         select, klass_info = compiler.select, compiler.klass_info
@@ -48,18 +70,10 @@ class CompiledModelQuery:
         annotations = list(compiler.annotation_col_map.items())
         return sql, params, slots, compiler, converters, klass_info["model"], start, end, init_list, populators, annotations
 
-    def _compiled(self, alias: str, arity: int) -> tuple:
-        cache = getattr(self.local, "compiled", None)
-        if cache is None:
-            cache = self.local.compiled = {}
-        compiled = cache.get((alias, arity))
-        if compiled is None:
-            compiled = cache[(alias, arity)] = self._compile(alias, arity)
-        return compiled
-
     def __call__(self, *args, using: str = DEFAULT_DB_ALIAS) -> list:
-        sql, template, slots, compiler, converters, model, start, end, init_list, populators, annotations = self._compiled(using, len(args))
-        params = [p if slot is None else args[slot] for p, slot in zip(template, slots, strict=True)]
+        compiled = compiled_once(self.local, (using, len(args)), lambda: self._compile(using, len(args)))
+        sql, template, slots, compiler, converters, model, start, end, init_list, populators, annotations = compiled
+        params = filled(template, slots, args)
         with connections[using].cursor() as cursor:
             cursor.execute(sql, params)
             rows = cursor.fetchall()

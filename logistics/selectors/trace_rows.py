@@ -37,6 +37,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Cast, Coalesce, TruncSecond
 
+from core.compiled_query import compiled_once, filled, stand_in_slots
 from core.sql_prepared import fetch
 from households.models import Household, Township, Village
 
@@ -74,16 +75,12 @@ class Compiled:
         self.with_ = with_  # ``with_(connection, *marks)``: (a WITH clause the statement's conditions read, its parameters)
         self.local = threading.local()
 
-    def _slots(self, params) -> list:
-        marks = self.marks
-        return [marks.index(p) if type(p) in (int, str) and p in marks else None for p in params]
-
     def with_clause(self, alias: str, arity: int) -> tuple[str, list, list]:
         """(the WITH clause, its parameters with stand-ins, where each stand-in goes); ("", [], []) without one."""
         if self.with_ is None:
             return "", [], []
         sql, params = self.with_(connections[alias], *self.marks[:arity])
-        return sql, params, self._slots(params)
+        return sql, params, stand_in_slots(params, self.marks)
 
     def _compile(self, alias: str, arity: int, *, with_clause: bool = True):
         query = self.build(*self.marks[:arity]).query
@@ -97,21 +94,15 @@ class Compiled:
             # LIMIT and OFFSET stay the last parameters: the WITH clause's go first
             with_sql, with_params, _slots = self.with_clause(alias, arity)
             sql, params = f"{with_sql} {sql}", (*with_params, *params)
-        return sql, params, self._slots(params), compiler, _needed(compiler.get_converters(fields), names, connections[alias]), names
+        return sql, params, stand_in_slots(params, self.marks), compiler, _needed(compiler.get_converters(fields), names, connections[alias]), names
 
     def compiled(self, using: str, arity: int) -> tuple:
         """(sql, parameters with stand-ins, where each stand-in goes, compiler, converters, column names)."""
-        cache = getattr(self.local, "compiled", None)
-        if cache is None:
-            cache = self.local.compiled = {}
-        compiled = cache.get(using)
-        if compiled is None:
-            compiled = cache[using] = self._compile(using, arity)
-        return compiled
+        return compiled_once(self.local, using, lambda: self._compile(using, arity))
 
     def __call__(self, *args, using: str = DEFAULT_DB_ALIAS, offset: int = 0, limit: int | None = None) -> list[dict]:
         sql, template, slots, compiler, converters, names = self.compiled(using, len(args))
-        params = [p if slot is None else args[slot] for p, slot in zip(template, slots, strict=True)]
+        params = filled(template, slots, args)
         if self.paged:
             if limit is None:
                 raise ValueError("a paged statement needs its limit")
@@ -652,16 +643,9 @@ class _EventsAndSummary:
         return sql, (*w_params, *e_params), [*w_slots, *e_slots], st_params, st_slots, compiler, converters, names
 
     def __call__(self, *args, offset: int, limit: int, using: str = DEFAULT_DB_ALIAS) -> tuple[list[dict], list[dict]]:
-        cache = getattr(self.local, "compiled", None)
-        if cache is None:
-            cache = self.local.compiled = {}
-        compiled = cache.get(using)
-        if compiled is None:
-            compiled = cache[using] = self._compile(using, len(args))
+        compiled = compiled_once(self.local, using, lambda: self._compile(using, len(args)))
         sql, e_params, e_slots, s_params, s_slots, compiler, converters, names = compiled
-        params = [p if slot is None else args[slot] for p, slot in zip(e_params, e_slots, strict=True)]
-        params += [int(limit), int(offset)]
-        params += [p if slot is None else args[slot] for p, slot in zip(s_params, s_slots, strict=True)]
+        params = [*filled(e_params, e_slots, args), int(limit), int(offset), *filled(s_params, s_slots, args)]
         rows = fetch(sql, params, using, prepare=True)
         if converters:
             rows = compiler.apply_converters(rows, converters)
