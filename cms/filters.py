@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from core import filters as core_filters
+from core.compiled_query import CompiledModelQuery
 from households.models import Township
 from logistics.models import PackedBatch, Produce
 
@@ -59,15 +60,80 @@ class FilterForm(forms.Form):
     default_renderer = WidgetMemoRenderer()
 
 
+class MemoSelect(forms.Select):
+    """A select whose HTML is remembered per process, keyed by all it is drawn from: its name, the
+    value asked for, its attributes, whether it is required, and its choices (values and labels as
+    text in the request's language). Building each option's context before the template memo
+    could be asked was most of a dropdown's cost."""
+
+    MAX_ENTRIES = 256
+    _memo: dict = {}
+
+    def render(self, name, value, attrs=None, renderer=None):
+        choices = tuple((str(v), str(label)) for v, label in self.choices)
+        key = (type(self), self.template_name, self.option_template_name, name, tuple(self.format_value(value)),
+               _frozen(self.build_attrs(self.attrs, attrs)), self.is_required, self.allow_multiple_selected, choices)
+        html = self._memo.get(key)
+        if html is None:
+            html = super().render(name, value, attrs, renderer)
+            if len(self._memo) >= self.MAX_ENTRIES:
+                self._memo.clear()
+            self._memo[key] = html
+        return html
+
+
+class _CompiledChoices(django_filters.fields.ModelChoiceIterator):
+    """The field's choices from ``field.read_choices()`` (a compiled statement that gives the rows
+    of the field's queryset) where it has one."""
+
+    def __iter__(self):
+        read = getattr(self.field, "read_choices", None)
+        if read is None:
+            yield from super().__iter__()
+            return
+        if self.field.empty_label is not None:
+            yield ("", self.field.empty_label)
+        if self.field.null_label is not None:
+            yield (self.field.null_value, self.field.null_label)
+        for obj in read():
+            yield self.choice(obj)
+
+
+class CompiledModelChoiceField(django_filters.fields.ModelChoiceField):
+    iterator = _CompiledChoices
+    widget = MemoSelect
+
+    def __init__(self, *args, read_choices=None, **kwargs):
+        self.read_choices = read_choices
+        super().__init__(*args, **kwargs)
+
+
+class CompiledModelChoiceFilter(django_filters.ModelChoiceFilter):
+    """A model choice filter whose dropdown reads its rows through ``read_choices`` (a callable
+    giving the same rows as ``queryset``, compiled once); the value asked for is still checked
+    against ``queryset``."""
+
+    field_class = CompiledModelChoiceField
+
+
+# the dropdowns' rows, compiled once per thread and database (building and compiling the two
+# querysets on each listing cost more than running them)
+_all_produce = CompiledModelQuery(lambda: Produce.objects.all())
+_produce_of_category = CompiledModelQuery(lambda category: Produce.objects.filter(category=category), ("\x00category-mark",))
+_townships = CompiledModelQuery(lambda: Township.objects.all())
+
+
 class ProductPageFilter(django_filters.FilterSet):
     """Filters a queryset of ProductPage annotated by ``cms.selectors.product_pages`` with
     ``price``, ``available`` and ``newest``."""
 
-    produce = django_filters.ModelChoiceFilter(
-        label=_("Produce"), field_name="product__sku__produce", queryset=Produce.objects.all(), empty_label=_("All produce")
+    produce = CompiledModelChoiceFilter(
+        label=_("Produce"), field_name="product__sku__produce", queryset=Produce.objects.all(), empty_label=_("All produce"),
+        read_choices=_all_produce,
     )
-    township = django_filters.ModelChoiceFilter(
-        label=_("Township of origin"), queryset=Township.objects.all(), method="filter_township", empty_label=_("All townships")
+    township = CompiledModelChoiceFilter(
+        label=_("Township of origin"), queryset=Township.objects.all(), method="filter_township", empty_label=_("All townships"),
+        read_choices=_townships,
     )
     price_min = core_filters.MoneyFilter(
         label=_("Lowest price (¥)"), field_name="price", lookup_expr="gte", widget=forms.NumberInput(attrs={"min": 0, "step": "0.01", "inputmode": "decimal"})
@@ -96,6 +162,7 @@ class ProductPageFilter(django_filters.FilterSet):
         super().__init__(*args, **kwargs)
         if produce_category:
             self.filters["produce"].queryset = Produce.objects.filter(category=produce_category)
+            self.filters["produce"].extra["read_choices"] = lambda: _produce_of_category(produce_category)
 
     def filter_township(self, queryset, name, value):
         if not value:

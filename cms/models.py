@@ -104,13 +104,16 @@ class CategoryPage(CachedPageMixin, Page):
 
         context = super().get_context(request, *args, **kwargs)
         filterset = selectors.product_page_filterset(data=request.GET, category_page=self)
-        paginator = Paginator(filterset.qs, LISTING_PAGE_SIZE)
-        try:
-            page_obj = paginator.page(request.GET.get("page") or 1)
-        except PageNotAnInteger:
-            page_obj = paginator.page(1)
-        except EmptyPage:
-            page_obj = paginator.page(paginator.num_pages)
+        page_obj = selectors.listing_page(filterset, category_page=self, number=request.GET.get("page"), per_page=LISTING_PAGE_SIZE)
+        if page_obj is None:  # a page number to look for: the queryset answers
+            paginator = Paginator(filterset.qs, LISTING_PAGE_SIZE)
+            try:
+                page_obj = paginator.page(request.GET.get("page") or 1)
+            except PageNotAnInteger:
+                page_obj = paginator.page(1)
+            except EmptyPage:
+                page_obj = paginator.page(paginator.num_pages)
+            page_obj.object_list = selectors.product_cards(page_obj.object_list)
         if (filterset.is_bound and not filterset.is_valid()) or str(page_obj.number) != (request.GET.get("page") or "1").strip():
             # a value the page had to set aside (an unknown township, a page past the last) is
             # not kept in the page cache: only what was asked for and shown is
@@ -120,7 +123,7 @@ class CategoryPage(CachedPageMixin, Page):
         context.update(
             filter=filterset,
             page_obj=page_obj,
-            products=selectors.product_cards(page_obj.object_list),
+            products=page_obj.object_list,
             query_without_page=query.urlencode(),
         )
         return context

@@ -8,11 +8,13 @@ households app: counts and sums, never a person's name, ID or phone.
 from __future__ import annotations
 
 import datetime
+import threading
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db import router
-from django.db.models import Count, DecimalField, F, OuterRef, Prefetch, Q, Subquery, Sum, Value
+from django.core.paginator import Page, Paginator
+from django.db import models, router
+from django.db.models import Count, DecimalField, F, OuterRef, Prefetch, Q, Subquery, Sum, Value, Window, prefetch_related_objects
 from django.db.models.functions import Coalesce
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
@@ -24,7 +26,7 @@ from core.money import ZERO, price_per_jin, to_decimal
 from core.one_row import one_row_statement
 from households.models import IncomeEntry, Village
 from logistics.models import Intake, PackedBatch, Produce
-from logistics.selectors.stock import available_units, available_units_subquery, skus_in_stock
+from logistics.selectors.stock import available_units, available_units_subquery, county_today, sellable_stock, skus_in_stock
 from marketplace.models import Order, Product
 from marketplace.settlement.money_flow import money_flow_latest
 
@@ -32,10 +34,10 @@ from .filters import ProductPageFilter
 from .models import CategoryPage, OriginPage, ProductPage
 
 
-def available_units_expression(sku_ref: str = "product__sku_id"):
-    """Units of the SKU on sale at the supermarket now: logistics' one rule of what is sellable
-    (inspected, not held, not past its best-before date)."""
-    return available_units_subquery(sku_ref)
+def available_units_expression(sku_ref: str = "product__sku_id", *, on: datetime.date | None = None):
+    """Units of the SKU on sale at the supermarket now (or on the county day ``on``): logistics'
+    one rule of what is sellable (inspected, not held, not past its best-before date)."""
+    return available_units_subquery(sku_ref, on=on)
 
 
 def _newest_batch_expression(sku_ref: str = "product__sku_id"):
@@ -47,8 +49,9 @@ def _image_prefetch(lookup: str) -> Prefetch:
     return Prefetch(lookup, queryset=get_image_model().objects.prefetch_renditions())
 
 
-def product_pages():
-    """Live product pages of products on sale, each with ``price``, ``available`` and ``newest``."""
+def product_pages(*, on: datetime.date | None = None):
+    """Live product pages of products on sale, each with ``price``, ``available`` (on the county day
+    ``on``, today by default) and ``newest``."""
     return (
         ProductPage.objects.live()
         .filter(product__isnull=False, product__active=True)
@@ -56,7 +59,7 @@ def product_pages():
         .prefetch_related(_image_prefetch("hero_image"))
         .annotate(
             price=F("product__price"),
-            available=available_units_expression(),
+            available=available_units_expression(on=on),
             newest=_newest_batch_expression(),
         )
         .order_by("path")
@@ -75,23 +78,161 @@ def product_cards(pages) -> list[ProductPage]:
     return list(pages)
 
 
+# The listing's page of cards from one statement compiled per shape: which filters are set (and
+# the values of those that change the statement's shape: in stock only, the sort) and the
+# category page. The values of the others (produce, township, prices) and the county day are
+# parameters, so one compiled statement serves every value; the total comes in each row
+# (COUNT(*) OVER ()), so the paginator needs no count statement. Building, filtering and
+# compiling the annotated queryset twice (count and page) was half of a listing's uncached render.
+_LISTING_MARKS = (
+    datetime.date(1901, 7, 3),  # the county day
+    -7_330_000_001, -7_330_000_002, -7_330_000_003,  # model choices (produce, township …)
+    Decimal("-7330000004.01"), Decimal("-7330000005.01"), Decimal("-7330000006.01"),  # amounts
+)
+_LISTING_SHAPES_KEPT = 64
+
+
+class _FetchedPage:
+    """The rows of one page and the total, as the paginator reads an object list: ``count()`` and
+    the slice of that page."""
+
+    def __init__(self, total: int, offset: int, rows: list) -> None:
+        self.total, self.offset, self.rows = total, offset, rows
+
+    def count(self) -> int:
+        return self.total
+
+    def __getitem__(self, key: slice) -> list:
+        if not isinstance(key, slice) or (key.start or 0) != self.offset:
+            raise IndexError("only the fetched page")
+        return self.rows
+
+
+def _listing_shape(cleaned: dict) -> tuple[tuple, list, dict] | None:
+    """(the shape, the arguments after the county day, the cleaned data with stand-ins) of a
+    filter form's cleaned data; None for a value of a kind no stand-in is kept for."""
+    ints, amounts = iter(_LISTING_MARKS[1:4]), iter(_LISTING_MARKS[4:7])
+    shape, args, standing = [], [], {}
+    for name in sorted(cleaned):
+        value = cleaned[name]
+        if isinstance(value, models.Model):
+            mark = next(ints, None)
+            if mark is None or value.pk is None:
+                return None
+            shape.append((name, "pk"))
+            standing[name] = type(value)(pk=mark)
+            args.append((mark, value.pk))
+        elif isinstance(value, Decimal):
+            mark = next(amounts, None)
+            if mark is None:
+                return None
+            shape.append((name, "amount"))
+            standing[name] = mark
+            args.append((mark, value))
+        elif value is None or isinstance(value, bool | str):
+            shape.append((name, value))
+            standing[name] = value
+        else:
+            return None
+    return tuple(shape), args, standing
+
+
+def _listing_statement(category_page: CategoryPage, shape: tuple, marks: tuple, standing: dict) -> CompiledModelQuery:
+    statements = getattr(_listing_local, "statements", None)
+    if statements is None:
+        statements = _listing_local.statements = {}
+    key = (category_page.pk, category_page.path, category_page.depth, category_page.category, shape)
+    statement = statements.get(key)
+    if statement is None:
+        if len(statements) >= _LISTING_SHAPES_KEPT:
+            statements.clear()  # odd queries cannot grow it without bound
+
+        def build(on, *_marks):
+            filterset = ProductPageFilter(queryset=product_pages(on=on).child_of(category_page), produce_category=category_page.category)
+            filterset.form.cleaned_data = dict(standing)
+            return (
+                filterset.filter_queryset(filterset.queryset.all())
+                .prefetch_related(None)
+                .select_related("hero_image")
+                .annotate(listing_total=Window(Count("*")))
+            )
+
+        statement = statements[key] = CompiledModelQuery(build, marks, paged=True)
+    return statement
+
+
+_listing_local = threading.local()
+
+
+def _renditions() -> Prefetch:
+    """What Wagtail's ``prefetch_renditions()`` prefetches: every rendition of each image, kept
+    where ``Image.get_rendition`` looks first."""
+    return Prefetch("renditions", queryset=get_image_model().get_rendition_model().objects.all(), to_attr="prefetched_renditions")
+
+
+def listing_page(filterset: ProductPageFilter, *, category_page: CategoryPage, number, per_page: int) -> Page | None:
+    """The listing's page ``number`` of cards for this filter set (a bound one's invalid values set
+    aside, as ``filterset.qs`` does), with ``price``, ``available`` and ``newest`` and their
+    images' renditions; None where the paginator must look further (a page number that is not a
+    whole number ≥ 1, a page past the last) or a value is of a kind not compiled: the queryset
+    then answers."""
+    try:
+        number = int(number or 1)
+    except (TypeError, ValueError):
+        return None
+    if number < 1:
+        return None
+    cleaned = {}
+    if filterset.is_bound:
+        filterset.form.is_valid()  # cleans: a value that fails is left out, as filterset.qs leaves it
+        cleaned = filterset.form.cleaned_data
+    found = _listing_shape(cleaned)
+    if found is None:
+        return None
+    shape, pairs, standing = found
+    marks = (_LISTING_MARKS[0], *(mark for mark, _value in pairs))
+    statement = _listing_statement(category_page, shape, marks, standing)
+    offset = (number - 1) * per_page
+    rows = statement(county_today(), *(value for _mark, value in pairs), limit=per_page, offset=offset,
+                     using=router.db_for_read(ProductPage))
+    if not rows and number != 1:
+        return None
+    images = [page.hero_image for page in rows if page.hero_image is not None]
+    if images:
+        prefetch_related_objects(images, _renditions())
+    total = rows[0].listing_total if rows else 0
+    return Paginator(_FetchedPage(total, offset, rows), per_page).page(number)
+
+
+# this season's pages (the SKU in stock on the county day: a parameter) and the category pages,
+# compiled once per thread and database
+_season_pages = CompiledModelQuery(
+    lambda on: ProductPage.objects.live()
+    .filter(product__active=True, product__sku_id__in=sellable_stock(on=on).order_by().values("batch__sku_id"))
+    .select_related("product__sku", "hero_image")
+    .order_by("path"),
+    (_LISTING_MARKS[0],),
+)
+_category_pages = CompiledModelQuery(lambda: CategoryPage.objects.live().order_by("path"))
+
+
 def season_product_pages(*, limit: int = 8) -> list[ProductPage]:
     """This season's produce: what is in stock, most recently packed first (then in tree order),
     each with ``price``, ``available`` and ``newest`` as ``product_pages`` gives them.
 
-    The SKUs in stock come first, from one grouped statement; then only their pages are read,
-    without the two per-row subqueries ``product_pages`` annotates (building and compiling that
-    query was most of the home page's uncached render)."""
-    stock = skus_in_stock()
+    The SKUs in stock come first, from one grouped statement; then the pages of SKUs with units on
+    sale (the same rule, in SQL) from a statement compiled once, without the two per-row
+    subqueries ``product_pages`` annotates (building and compiling that query was most of the
+    home page's uncached render)."""
+    today = county_today()
+    stock = skus_in_stock(on=today)
     if not stock:
         return []
-    pages = list(
-        ProductPage.objects.live()
-        .filter(product__active=True, product__sku_id__in=list(stock))
-        .select_related("product__sku")
-        .prefetch_related(_image_prefetch("hero_image"))
-        .order_by("path")
-    )
+    using = router.db_for_read(ProductPage)
+    pages = [page for page in _season_pages(today, using=using) if page.product.sku_id in stock]  # stock may have moved in between
+    images = [page.hero_image for page in pages if page.hero_image is not None]
+    if images:
+        prefetch_related_objects(images, _renditions())
     for page in pages:
         page.price = page.product.price
         page.available, page.newest = stock[page.product.sku_id]
@@ -107,7 +248,7 @@ def product_pages_from_township(*, township_id: int):
 def category_pages() -> list[CategoryPage]:
     """The live category pages, for the home page's category links (titles and URLs: their images
     are shown on no page that lists them, so they are not read)."""
-    return list(CategoryPage.objects.live().order_by("path"))
+    return _category_pages(using=router.db_for_read(CategoryPage))
 
 
 def trace_url(batch_code: str) -> str:
