@@ -21,7 +21,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from core.errors import DomainError
 from core.parsing import InvalidInput, local_url, parse_int
-from marketplace.models import Order, Product
+from marketplace.models import Order
 from marketplace.payments.base import provider_choices
 
 from . import selectors
@@ -61,13 +61,6 @@ def _quantity(raw, default: int = 1) -> int | None:
         return None
 
 
-def _product_id(raw) -> int | None:
-    try:
-        return parse_int(raw, min_value=1)
-    except InvalidInput:
-        return None
-
-
 @require_http_methods(["GET", "POST"])
 def cart_add(request):
     """POST from a product page's add-to-cart form (adds ``quantity`` to what the cart holds,
@@ -84,7 +77,8 @@ def cart_add(request):
     employee = selectors.employee_for(request.user)
     if employee is None:
         return _not_employee(request)
-    product = Product.objects.select_related("sku").filter(pk=_product_id(product_id)).first()
+    cart, _checkout, _orders = _services()
+    product = cart.product_for_cart(product_id)
     if product is None:
         messages.error(request, _("This product does not exist."))
         return redirect("storefront:cart")
@@ -99,7 +93,6 @@ def cart_add(request):
     if quantity is None or quantity < 0 or (quantity == 0 and not data.get("set")):
         messages.error(request, _("Enter how many units you want, as a whole number."))
         return redirect(back)
-    cart, _checkout, _orders = _services()
     try:
         if data.get("set"):
             cart.cart_item_set(employee=employee, product=product, quantity=quantity)

@@ -6,6 +6,8 @@ from wagtail import urls as wagtail_urls
 from wagtail.admin import urls as wagtailadmin_urls
 from wagtail.documents import urls as wagtaildocs_urls
 
+from cms.shop_views import urlpatterns as shop_urlpatterns
+
 api_v1 = [
     path("", include("core.api_urls")),
     path("", include("households.api_urls")),
@@ -17,6 +19,9 @@ api_v1 = [
 ]
 
 urlpatterns = [
+    # the employee's cart, checkout, orders and allocation first: every step of an order resolves
+    # here rather than after the apps' prefix-less includes (no other route starts with their paths)
+    *shop_urlpatterns,
     path("django-admin/", admin.site.urls),
     path("admin/", include(wagtailadmin_urls)),
     path("documents/", include(wagtaildocs_urls)),

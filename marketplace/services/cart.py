@@ -12,11 +12,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import connections, router, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.compiled_query import CompiledModelQuery
 from core.errors import DomainError
 from core.money import ZERO, yuan
+from core.one_row import one_row_statement
+from core.parsing import InvalidInput, parse_int
+from core.sql_insert import insert_values, mark_saved
 
 from ..models import Cart, CartItem, Employee, Product
 from ..shopper_card import shopper_card_forget
@@ -58,22 +63,54 @@ class CartView:
         return not self.lines
 
 
+# The reads every cart write and every cart page make, compiled once per thread and database:
+# building and compiling these querysets on each request cost more than running them.
+_cart_of_employee_locked = CompiledModelQuery(
+    lambda employee_id: Cart.objects.select_for_update().filter(employee_id=employee_id).order_by("pk")[:1]
+)
+_lines_of_cart = CompiledModelQuery(lambda cart_id: CartItem.objects.filter(cart_id=cart_id).select_related("product", "product__sku"))
+_lines_of_employee = CompiledModelQuery(
+    lambda employee_id: CartItem.objects.filter(cart__employee_id=employee_id).select_related("product", "product__sku").order_by("id")
+)
+
+
+def product_for_cart(raw) -> Product | None:
+    """The product (its SKU read with it) a form or an API call names by its id, or None: not a
+    whole number ≥ 1, or no such product. One statement worked out once."""
+    try:
+        pk = parse_int(raw, min_value=1)
+    except InvalidInput:
+        return None
+    return one_row_statement(Product, ("sku",), router.db_for_read(Product)).get(pk)
+
+
 def _product(product: Product | int) -> Product:
     if isinstance(product, Product):
         return product
-    try:
-        return Product.objects.select_related("sku").get(pk=product)
-    except (Product.DoesNotExist, ValueError, TypeError):
-        raise CartError(_("This product does not exist.")) from None
+    found = product_for_cart(product)
+    if found is None:
+        raise CartError(_("This product does not exist."))
+    return found
 
 
 def _locked_cart(employee: Employee) -> Cart:
     shopper_card_forget(employee_id=employee.pk)  # every cart write locks the cart first: its count changes
-    cart = Cart.objects.select_for_update().filter(employee=employee).first()
-    if cart is None:
-        cart, _created = Cart.objects.get_or_create(employee=employee)
-        cart = Cart.objects.select_for_update().get(pk=cart.pk)
-    return cart
+    using = router.db_for_write(Cart)
+    carts = _cart_of_employee_locked(employee.pk, using=using)
+    if not carts:
+        Cart.objects.get_or_create(employee=employee)
+        carts = _cart_of_employee_locked(employee.pk, using=using)
+    return carts[0]
+
+
+def _insert_line(cart: Cart, product: Product, quantity: int) -> CartItem:
+    """The new line, inserted as ``create()`` would insert it, from SQL worked out once."""
+    item = CartItem(cart=cart, product=product, quantity=quantity)
+    sql, params = insert_values([item], returning=connections[router.db_for_write(CartItem)].ops.quote_name("id"))
+    with connections[router.db_for_write(CartItem)].cursor() as cursor:
+        cursor.execute(sql, params)
+        mark_saved(item, cursor.fetchone()[0])
+    return item
 
 
 def cart_limits_problems(*, items: list[tuple[Product, int]], max_units_per_order: int) -> list[str]:
@@ -97,8 +134,7 @@ def cart_limits_problems(*, items: list[tuple[Product, int]], max_units_per_orde
 
 def cart_get(*, employee: Employee) -> CartView:
     """The cart with every line priced now, from the product's current price."""
-    items = CartItem.objects.filter(cart__employee=employee).select_related("product", "product__sku").order_by("id")
-    return _cart_view(employee, items)
+    return _cart_view(employee, _lines_of_employee(employee.pk, using=router.db_for_read(CartItem)))
 
 
 def _cart_view(employee: Employee, items) -> CartView:
@@ -130,7 +166,7 @@ def _cart_item_write(*, employee: Employee, product: Product | int, quantity: in
     product = _product(product)
     cart = _locked_cart(employee)
     # the cart's lines, read once under its lock: the limits, the write and the answer use them
-    items = list(CartItem.objects.filter(cart=cart).select_related("product", "product__sku"))
+    items = _lines_of_cart(cart.pk, using=router.db_for_write(CartItem))
     mine = next((i for i in items if i.product_id == product.pk), None)
     if add:
         quantity += mine.quantity if mine else 0
@@ -152,8 +188,9 @@ def _cart_item_write(*, employee: Employee, product: Product | int, quantity: in
         CartItem.objects.filter(pk=mine.pk).update(quantity=quantity)
         mine.quantity = quantity
     else:
-        items.append(CartItem.objects.create(cart=cart, product=product, quantity=quantity))
-    cart.save(update_fields=["updated_at"])
+        items.append(_insert_line(cart, product, quantity))
+    cart.updated_at = timezone.now()
+    Cart.objects.filter(pk=cart.pk).update(updated_at=cart.updated_at)
     return _cart_view(employee, items)
 
 

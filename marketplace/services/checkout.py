@@ -23,10 +23,11 @@ import logging
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db import OperationalError, transaction
+from django.db import OperationalError, router, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.compiled_query import CompiledModelQuery
 from core.errors import ConflictError
 from core.money import ZERO, yuan
 from core.sql_insert import insert_values, mark_saved
@@ -196,12 +197,16 @@ def _start_card_payment(*, order: Order, provider, success_url: str | None, canc
     return session
 
 
+# the cart's lines, read under the cart's lock: compiled once per thread and database
+_lines_to_check_out = CompiledModelQuery(lambda cart_id: CartItem.objects.filter(cart_id=cart_id).select_related("product").order_by("product_id"))
+
+
 @transaction.atomic
 def _checkout_transaction(
     *, employee: Employee, fulfilment: str, provider_name: str | None, setting: AllocationYear, author=None, at=None
 ) -> Order:
     cart_id = _cart_lock(employee.pk)
-    items = list(CartItem.objects.filter(cart_id=cart_id).select_related("product").order_by("product_id")) if cart_id else []
+    items = _lines_to_check_out(cart_id, using=router.db_for_write(CartItem)) if cart_id else []
     if not items:
         raise EmptyCart(_("Your cart is empty: there is nothing to check out."))
     problems = cart_limits_problems(items=[(i.product, i.quantity) for i in items], max_units_per_order=setting.max_units_per_order)

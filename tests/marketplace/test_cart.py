@@ -68,3 +68,14 @@ def test_each_employee_has_their_own_cart(employee):
     other = EmployeeFactory()
     cart_item_set(employee=employee, product=product, quantity=2)
     assert cart_get(employee=other).is_empty
+
+
+def test_a_product_named_by_id_is_found_only_for_a_whole_number_of_a_product():
+    from marketplace.services.cart import product_for_cart
+
+    product = ProductFactory()
+    for raw in (product.pk, str(product.pk), f" {product.pk} "):
+        found = product_for_cart(raw)
+        assert found.pk == product.pk and found.sku.pk == product.sku_id
+    for raw in (True, None, "", "abc", f"{product.pk}.0", "-1", "0", "9" * 30, product.pk + 1000):
+        assert product_for_cart(raw) is None
