@@ -49,6 +49,7 @@ a change made by any other.
 
 from __future__ import annotations
 
+import contextvars
 import hashlib
 import os
 import re
@@ -102,7 +103,25 @@ def _version_file() -> Path:
     return Path(settings.MEDIA_ROOT) / ".storefront-catalogue-version"
 
 
+# (the catalogue version, when stock last moved) as read once for the request ``serve`` is
+# answering: its route key, page key and view-restriction check read them from one round trip
+_SERVING = contextvars.ContextVar("cms_serving_versions", default=None)
+
+
+def _read_versions() -> tuple[str, float] | None:
+    """Both figures in one round trip to a shared cache (None for a process-local one, whose
+    figures live in files)."""
+    if _process_local_cache():
+        return None
+    found = cache.get_many([VERSION_KEY, STOCK_MOVED_KEY])
+    version = found.get(VERSION_KEY)
+    return (version if version is not None else catalogue_version(), _moved_at(found.get(STOCK_MOVED_KEY)))
+
+
 def catalogue_version() -> str:
+    serving = _SERVING.get()
+    if serving is not None:
+        return serving[0]
     if _process_local_cache():
         try:
             return _version_file().read_text()
@@ -117,6 +136,7 @@ def catalogue_version() -> str:
 
 
 def _bump() -> None:
+    _SERVING.set(None)
     version = uuid.uuid4().hex
     if _process_local_cache():
         path = _version_file()
@@ -139,6 +159,7 @@ def _stock_file() -> Path:
 
 
 def _set_stock_moved() -> None:
+    _SERVING.set(None)
     moved = repr(time.time())
     if _process_local_cache():
         path = _stock_file()
@@ -149,7 +170,17 @@ def _set_stock_moved() -> None:
     cache.set(STOCK_MOVED_KEY, moved, None)
 
 
+def _moved_at(raw) -> float:
+    try:
+        return float(raw) if raw else 0.0
+    except ValueError:
+        return 0.0
+
+
 def _stock_moved_at() -> float:
+    serving = _SERVING.get()
+    if serving is not None:
+        return serving[1]
     raw = None
     if _process_local_cache():
         try:
@@ -158,10 +189,7 @@ def _stock_moved_at() -> float:
             raw = None
     else:
         raw = cache.get(STOCK_MOVED_KEY)
-    try:
-        return float(raw) if raw else 0.0
-    except ValueError:
-        return 0.0
+    return _moved_at(raw)
 
 
 def stock_generation() -> str:
@@ -478,6 +506,14 @@ def view_restrictions_exist() -> bool:
 
 def serve(request, path):
     """Wagtail's ``serve`` behind the page cache."""
+    token = _SERVING.set(_read_versions())
+    try:
+        return _serve(request, path)
+    finally:
+        _SERVING.reset(token)
+
+
+def _serve(request, path):
     route(request, path)
     if request.method not in ("GET", "HEAD") or not page_cache_enabled():
         return wagtail_views.serve(request, path)
