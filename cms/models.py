@@ -180,6 +180,7 @@ class ProductPage(CachedPageMixin, Page):
         from . import selectors
 
         context = super().get_context(request, *args, **kwargs)
+        selectors.read_hero_image(self)
         context["detail"] = selectors.product_detail(page=self)
         return context
 

@@ -291,6 +291,16 @@ _origin_villages = CompiledModelQuery(
 _township_origin_pages = CompiledModelQuery(lambda: OriginPage.objects.live().filter(village__isnull=True).order_by("path"))
 
 
+def read_hero_image(page) -> None:
+    """The page's hero image read by one statement worked out once, where the image field's
+    descriptor would build and compile its query on every render."""
+    field = type(page)._meta.get_field("hero_image")
+    if page.hero_image_id is None or field.is_cached(page):
+        return
+    model = get_image_model()
+    field.set_cached_value(page, one_row_statement(model, (), router.db_for_read(model)).get(page.hero_image_id))
+
+
 def product_detail(*, page: ProductPage) -> ProductDetail:
     """Live price and stock, the origin villages and the latest batch of a product page (fixed queries)."""
     if page.product_id is None:

@@ -131,3 +131,19 @@ def test_the_season_pages_are_those_in_stock_newest_first_with_price_and_units()
     assert sold_out.pages[0].pk not in {p.pk for p in pages}
     assert [p.price for p in pages] == [Decimal("10.00"), Decimal("11.00")]  # the first one packed more recently
     assert all(p.available == 20 for p in pages)
+
+
+def test_the_product_pages_hero_image_is_read_once_and_shown(client, settings):
+    from wagtail.images import get_image_model
+
+    settings.RELIEF_PAGE_CACHE = False
+    shop = catalogue(1, with_images=True)
+    page = shop.pages[0]
+    html = client.get(page.url).content.decode()
+    assert 'class="product-hero"' in html
+    fresh = type(page).objects.get(pk=page.pk)
+    selectors.read_hero_image(fresh)
+    assert type(fresh)._meta.get_field("hero_image").is_cached(fresh) and fresh.hero_image.pk == page.hero_image_id
+    get_image_model().objects.filter(pk=page.hero_image_id).delete()  # the page's field is set to null with it
+    html = client.get(page.url).content.decode()
+    assert 'class="product-hero"' not in html
