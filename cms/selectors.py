@@ -291,22 +291,14 @@ _origin_villages = CompiledModelQuery(
 _township_origin_pages = CompiledModelQuery(lambda: OriginPage.objects.live().filter(village__isnull=True).order_by("path"))
 
 
-_renditions_of_image = CompiledModelQuery(lambda image_id: get_image_model().get_rendition_model().objects.filter(image_id=image_id))
-
-
 def read_hero_image(page) -> None:
-    """The page's hero image and its renditions (as ``prefetch_renditions()`` keeps them, so
-    ``{% srcset_image_memo %}`` can answer from its memo), each by one statement worked out once,
-    where the image field's descriptor would build and compile its query on every render."""
+    """The page's hero image read by one statement worked out once, where the image field's
+    descriptor would build and compile its query on every render."""
     field = type(page)._meta.get_field("hero_image")
     if page.hero_image_id is None or field.is_cached(page):
         return
     model = get_image_model()
-    using = router.db_for_read(model)
-    image = one_row_statement(model, (), using).get(page.hero_image_id)
-    if image is not None:
-        image.prefetched_renditions = _renditions_of_image(image.pk, using=using)
-    field.set_cached_value(page, image)
+    field.set_cached_value(page, one_row_statement(model, (), router.db_for_read(model)).get(page.hero_image_id))
 
 
 def product_detail(*, page: ProductPage) -> ProductDetail:
