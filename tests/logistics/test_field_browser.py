@@ -94,6 +94,9 @@ def test_a_repeat_household_takes_two_taps_and_the_weight_without_scrolling(brow
         assert page.evaluate("document.activeElement.id") == "weight"
         assert page.evaluate("window.scrollY") == 0
         assert _in_viewport(page, "#weight") and _in_viewport(page, "#record-intake")
+        change = page.locator("#change-household")  # 更换 on one line, not a character a line, however long the name beside it
+        assert change.inner_text() == "更换" and change.bounding_box()["height"] < 48
+        assert change.evaluate("el => getComputedStyle(el).whiteSpace") == "nowrap"
         _shot(page, "intake-chosen")
         page.keyboard.type("30")
         page.tap("#record-intake")
