@@ -90,6 +90,7 @@ _LISTING_MARKS = (
     Decimal("-7330000004.01"), Decimal("-7330000005.01"), Decimal("-7330000006.01"),  # amounts
 )
 _LISTING_SHAPES_KEPT = 64
+_listing_local = threading.local()  # {shape: its compiled statement}, per thread
 
 
 class _FetchedPage:
@@ -160,8 +161,6 @@ def _listing_statement(category_page: CategoryPage, shape: tuple, marks: tuple, 
         statement = statements[key] = CompiledModelQuery(build, marks, paged=True)
     return statement
 
-
-_listing_local = threading.local()
 
 
 def _renditions() -> Prefetch:

@@ -39,12 +39,12 @@ def stand_in_slots(params, marks: tuple) -> list:
     texts = {mark.isoformat(): i for i, mark in enumerate(marks) if type(mark) is datetime.date}
     slots = []
     for p in params:
-        if type(p) in _MARK_TYPES and any(type(p) is type(mark) and p == mark for mark in marks):
-            slots.append(next(i for i, mark in enumerate(marks) if type(p) is type(mark) and p == mark))
-        elif type(p) is str and p in texts:
-            slots.append((texts[p], _iso))
-        else:
-            slots.append(None)
+        slot = None
+        if type(p) in _MARK_TYPES:
+            slot = next((i for i, mark in enumerate(marks) if type(p) is type(mark) and p == mark), None)
+        if slot is None and type(p) is str and p in texts:
+            slot = (texts[p], _iso)
+        slots.append(slot)
     return slots
 
 

@@ -106,8 +106,9 @@ def _locked_cart(employee: Employee) -> Cart:
 def _insert_line(cart: Cart, product: Product, quantity: int) -> CartItem:
     """The new line, inserted as ``create()`` would insert it, from SQL worked out once."""
     item = CartItem(cart=cart, product=product, quantity=quantity)
-    sql, params = insert_values([item], returning=connections[router.db_for_write(CartItem)].ops.quote_name("id"))
-    with connections[router.db_for_write(CartItem)].cursor() as cursor:
+    connection = connections[router.db_for_write(CartItem)]
+    sql, params = insert_values([item], returning=connection.ops.quote_name("id"))
+    with connection.cursor() as cursor:
         cursor.execute(sql, params)
         mark_saved(item, cursor.fetchone()[0])
     return item
