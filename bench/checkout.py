@@ -186,7 +186,14 @@ def gunicorn_flags(workers: int, threads: int) -> list[str]:
     return flags
 
 
+def collect_static() -> None:
+    """Production settings serve hashed static names from a manifest: without it any HTML page (the
+    login page the readiness probe asks for) is an error. A clean clone has none until this runs."""
+    subprocess.run([PY, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT, env=_server_env(), check=True)
+
+
 def start_server(port: int, workers: int, threads: int) -> subprocess.Popen:
+    collect_static()
     cmd = [GUNICORN, "config.wsgi", "-b", f"127.0.0.1:{port}", *gunicorn_flags(workers, threads)]
     proc = subprocess.Popen(cmd, cwd=ROOT, env=_server_env())
 

@@ -181,10 +181,6 @@ def main() -> None:
     print(f"set-up: {len(usernames)} employees ({args.employees_per_client} a client, ordering in turn), {len(product_ids)} product pages "
           f"({time.perf_counter() - t0:.1f} s)")
 
-    # production settings serve the hashed static files the pages link to
-    import subprocess
-
-    subprocess.run([cb.PY, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT, env=cb._server_env(), check=True)
     port = cb.free_port()
     server = cb.start_server(port, args.workers, 1)
     try:
