@@ -19,6 +19,41 @@ from django.db import DEFAULT_DB_ALIAS, connections
 _CURSOR_CLASSES: dict[bool, type] = {}
 _LOADED = False
 
+# How many statement texts keep their conversion (placeholders to $n): the prepared statements are
+# a few dozen shapes; a checkout's write, one per cart shape (lines x batches), is the widest set.
+CONVERTED_KEPT = 512
+
+
+def _query_class():
+    """psycopg's server-side query class, keeping each statement's conversion (``%s`` to ``$n``,
+    split into parts) by its text. psycopg keeps it only for texts of at most 4,096 bytes and 50
+    parameters (against ORMs' ever-new INSERTs of N rows); a prepared statement here is one of a
+    few fixed shapes, and the checkout's single write (over 6 KB, some 80 parameters) was
+    re-parsed by a regular expression on every order: a tenth of the checkout's Python time.
+    None when psycopg's internals are not what this was written against (then psycopg's own)."""
+    try:
+        from psycopg._queries import PostgresQuery, _query2pg_nocache
+    except ImportError:  # pragma: no cover - another psycopg
+        return None
+    from functools import lru_cache
+
+    @lru_cache(maxsize=CONVERTED_KEPT)
+    def converted(query: str, encoding: str):
+        return _query2pg_nocache(query.encode(encoding), encoding)
+
+    class KeptQuery(PostgresQuery):
+        __slots__ = ()
+        cache_info = converted.cache_info
+
+        def convert(self, query, vars):
+            if vars is None or type(query) is not str:
+                return super().convert(query, vars)
+            # the parts are read, never changed, by psycopg: shared between runs as its own cache does
+            self.query, self._want_formats, self._order, self._parts = converted(query, self._tx.encoding)
+            self.dump(vars)
+
+    return KeptQuery
+
 
 def _cursor_classes() -> dict[bool, type]:
     """{binary: a psycopg 3 cursor class binding on the server and preparing every statement}, or {}."""
@@ -29,10 +64,12 @@ def _cursor_classes() -> dict[bool, type]:
         except ImportError:  # psycopg 2, or no PostgreSQL driver
             pass
         else:
+            query_class = _query_class() or ServerBindingCursor._query_cls
             for binary in (False, True):
 
                 class PreparedCursor(ServerBindingCursor):
                     _binary = binary
+                    _query_cls = query_class
 
                     def execute(self, query, params=None, *, prepare=None, binary=None):
                         return super().execute(query, params, prepare=True, binary=self._binary if binary is None else binary)
