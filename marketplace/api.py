@@ -109,6 +109,40 @@ class OrderSerializer(serializers.Serializer):
     paid_at = serializers.DateTimeField(allow_null=True)
     lines = OrderLineSerializer(many=True)
 
+    def to_representation(self, order: Order) -> dict:
+        """The same answer as DRF's field-by-field walk (``tests/marketplace/test_order_answer.py``
+        compares the two for every kind of order), each value formatted by the declared field itself,
+        without building the fields for every answer: DRF deep-copies the 19 declared fields per
+        serializer and per line, a tenth of a checkout's CPU. The declared fields stay what the
+        schema is built from; a field added above and not here fails that test."""
+        fields, line_fields = self._declared_fields, OrderLineSerializer._declared_fields
+        money, line_money, when = fields["total"], line_fields["unit_price"], fields["created_at"]
+        return {
+            "number": fields["number"].to_representation(order.number),
+            "status": fields["status"].to_representation(order.status),
+            "status_display": fields["status_display"].to_representation(order.get_status_display()),
+            "fulfilment": fields["fulfilment"].to_representation(order.fulfilment),
+            "total": money.to_representation(order.total),
+            "allocation_amount": money.to_representation(order.allocation_amount),
+            "card_amount": money.to_representation(order.card_amount),
+            "payment_url": self.get_payment_url(order),
+            "payment_method": self.get_payment_method(order),
+            "payment_params": self.get_payment_params(order),
+            "created_at": when.to_representation(order.created_at),
+            "paid_at": when.to_representation(order.paid_at),
+            "lines": [
+                {
+                    "id": line.id,
+                    "product": line.product_id,
+                    "name": line_fields["name"].to_representation(line.product.name),
+                    "quantity": line.quantity,
+                    "unit_price": line_money.to_representation(line.unit_price),
+                    "line_total": line_fields["line_total"].to_representation(line.line_total),
+                }
+                for line in order.lines.all()
+            ],
+        }
+
     def get_payment_url(self, order: Order) -> str | None:
         """Where to pay the card part, while it is due."""
         if order.status != Order.Status.PENDING_PAYMENT or order.card_amount <= 0:
