@@ -73,6 +73,7 @@ from django.utils.translation import get_language
 from wagtail import views as wagtail_views
 from wagtail.url_routing import RouteResult
 
+from core.cache_writes import cache_set
 from logistics.selectors.stock import county_today
 
 VERSION_KEY = "cms:catalogue-version"
@@ -167,7 +168,7 @@ def _set_stock_moved() -> None:
         tmp = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
         tmp.write_text(moved)
         os.replace(tmp, path)
-    cache.set(STOCK_MOVED_KEY, moved, None)
+    cache_set(STOCK_MOVED_KEY, moved, None)  # with the writer's other writes, in a block
 
 
 def _moved_at(raw) -> float:

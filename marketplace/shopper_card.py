@@ -21,6 +21,8 @@ from functools import partial
 from django.core.cache import cache
 from django.db import connection, transaction
 
+from core.cache_writes import cache_set
+
 CARD_TTL = 6 * 60 * 60
 
 
@@ -92,7 +94,7 @@ def shopper_card_cached(employee_id: int) -> ShopperCard | None:
 
 
 def _new_generation(employee_id: int) -> None:
-    cache.set(_generation_key(employee_id), uuid.uuid4().hex, CARD_TTL)
+    cache_set(_generation_key(employee_id), uuid.uuid4().hex, CARD_TTL)  # with the writer's other writes, in a block
 
 
 def shopper_card_forget(*, employee_id: int) -> None:

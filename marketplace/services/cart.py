@@ -16,6 +16,7 @@ from django.db import connections, router, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.cache_writes import cache_writes_together
 from core.compiled_query import CompiledModelQuery
 from core.errors import DomainError
 from core.money import ZERO, yuan
@@ -148,12 +149,14 @@ def _cart_view(employee: Employee, items) -> CartView:
 
 def cart_item_set(*, employee: Employee, product: Product | int, quantity: int) -> CartView:
     """Set how many of ``product`` the cart holds (0 removes it); limits are checked here."""
-    return _cart_item_write(employee=employee, product=product, quantity=quantity, add=False)
+    with cache_writes_together():  # the card's "now" and "at commit" invalidations: one write
+        return _cart_item_write(employee=employee, product=product, quantity=quantity, add=False)
 
 
 def cart_item_add(*, employee: Employee, product: Product | int, quantity: int) -> CartView:
     """Add ``quantity`` units of ``product`` to what the cart holds (read under the cart's lock)."""
-    return _cart_item_write(employee=employee, product=product, quantity=quantity, add=True)
+    with cache_writes_together():
+        return _cart_item_write(employee=employee, product=product, quantity=quantity, add=True)
 
 
 @transaction.atomic

@@ -27,6 +27,7 @@ from django.db import OperationalError, router, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.cache_writes import cache_writes_together
 from core.compiled_query import CompiledModelQuery
 from core.errors import ConflictError
 from core.money import ZERO, yuan
@@ -161,10 +162,12 @@ def checkout_submit(
         raise payments_base.PaymentMethodUnavailable(payments_base.must_choose_message())
     for attempt in range(3):
         try:
-            order = _checkout_transaction(
-                employee=employee, fulfilment=fulfilment, provider_name=getattr(provider, "name", "card") if provider else None,
-                author=author, at=at, setting=setting,
-            )
+            # the card's and the stock clock's invalidations, now and at commit: one round trip
+            with cache_writes_together():
+                order = _checkout_transaction(
+                    employee=employee, fulfilment=fulfilment, provider_name=getattr(provider, "name", "card") if provider else None,
+                    author=author, at=at, setting=setting,
+                )
             break
         except OperationalError as exc:
             # Locks are always taken in one order, so this should not happen; if PostgreSQL still
