@@ -2,7 +2,7 @@
 
 A checkout invalidates the shopper's card and moves the stock clock, each now and again when its
 transaction commits (``marketplace.shopper_card``, ``cms.cache``): four writes, four round trips
-to Redis, a tenth of the checkout's CPU. Inside :func:`cache_writes_together` the writes made with
+to Redis, 15 % of a checkout's instructions. Inside :func:`cache_writes_together` the writes made with
 :func:`cache_set` wait until the block ends and go as one pipeline, the last value of each key
 only (what the separate writes would have left). A block around a whole ``transaction.atomic``
 call holds its commit hooks too, so the writes "now" and "at commit" become one write, after
