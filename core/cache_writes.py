@@ -39,7 +39,8 @@ def cache_set(key: str, value, timeout, *, alias: str = DEFAULT_CACHE_ALIAS) -> 
 @contextmanager
 def cache_writes_together():
     """Hold :func:`cache_set` writes until the block ends, then send them in one round trip per
-    cache. Nested blocks send with the outermost."""
+    cache. Nested blocks send with the outermost. Also a decorator: put it above
+    ``@transaction.atomic`` to hold the commit hooks' writes too."""
     if _PENDING.get() is not None:
         yield
         return

@@ -149,16 +149,15 @@ def _cart_view(employee: Employee, items) -> CartView:
 
 def cart_item_set(*, employee: Employee, product: Product | int, quantity: int) -> CartView:
     """Set how many of ``product`` the cart holds (0 removes it); limits are checked here."""
-    with cache_writes_together():  # the card's "now" and "at commit" invalidations: one write
-        return _cart_item_write(employee=employee, product=product, quantity=quantity, add=False)
+    return _cart_item_write(employee=employee, product=product, quantity=quantity, add=False)
 
 
 def cart_item_add(*, employee: Employee, product: Product | int, quantity: int) -> CartView:
     """Add ``quantity`` units of ``product`` to what the cart holds (read under the cart's lock)."""
-    with cache_writes_together():
-        return _cart_item_write(employee=employee, product=product, quantity=quantity, add=True)
+    return _cart_item_write(employee=employee, product=product, quantity=quantity, add=True)
 
 
+@cache_writes_together()  # outside the transaction: the card's "now" and "at commit" invalidations, one write
 @transaction.atomic
 def _cart_item_write(*, employee: Employee, product: Product | int, quantity: int, add: bool) -> CartView:
     try:
@@ -202,6 +201,7 @@ def cart_item_remove(*, employee: Employee, product: Product | int) -> CartView:
     return cart_item_set(employee=employee, product=product, quantity=0)
 
 
+@cache_writes_together()
 @transaction.atomic
 def cart_clear(*, employee: Employee) -> None:
     cart = _locked_cart(employee)

@@ -162,12 +162,10 @@ def checkout_submit(
         raise payments_base.PaymentMethodUnavailable(payments_base.must_choose_message())
     for attempt in range(3):
         try:
-            # the card's and the stock clock's invalidations, now and at commit: one round trip
-            with cache_writes_together():
-                order = _checkout_transaction(
-                    employee=employee, fulfilment=fulfilment, provider_name=getattr(provider, "name", "card") if provider else None,
-                    author=author, at=at, setting=setting,
-                )
+            order = _checkout_transaction(
+                employee=employee, fulfilment=fulfilment, provider_name=getattr(provider, "name", "card") if provider else None,
+                author=author, at=at, setting=setting,
+            )
             break
         except OperationalError as exc:
             # Locks are always taken in one order, so this should not happen; if PostgreSQL still
@@ -204,6 +202,7 @@ def _start_card_payment(*, order: Order, provider, success_url: str | None, canc
 _lines_to_check_out = CompiledModelQuery(lambda cart_id: CartItem.objects.filter(cart_id=cart_id).select_related("product").order_by("product_id"))
 
 
+@cache_writes_together()  # outside the transaction: the card's and the stock clock's invalidations, now and at commit, in one round trip
 @transaction.atomic
 def _checkout_transaction(
     *, employee: Employee, fulfilment: str, provider_name: str | None, setting: AllocationYear, author=None, at=None
