@@ -1,6 +1,8 @@
 """Checkout benchmark: allocation-only checkouts/s through gunicorn + PostgreSQL with concurrent
-clients, p50/p95 latency, and — in the same run — this machine's ``pgbench -N -c 16`` TPS, printed
-as a ratio. Afterwards the books are checked (zero invariant violations is part of the result).
+clients, p50/p95 latency, and — in the same run, before and after the checkout — this machine's
+``pgbench -N -c 16`` TPS, printed as a ratio to their mean. Each phase also prints its CPU per
+order: gunicorn's, PostgreSQL's, the clients' own and the whole machine's. Afterwards the books are checked (zero invariant
+violations is part of the result).
 
     .venv/bin/python bench/checkout.py                      # 16 clients, 20 s per phase
     .venv/bin/python bench/checkout.py --clients 16 --seconds 30 --workers 2 --threads 8   # gthread workers
@@ -24,6 +26,7 @@ import json
 import os
 import queue
 import random
+import resource
 import socket
 import subprocess
 import sys
@@ -223,6 +226,31 @@ def _cpu_seconds(root_pid: int) -> float:
     return total
 
 
+def _postgres_cpu_seconds() -> float:
+    """User + system CPU seconds of every PostgreSQL process on this machine (the server the
+    benchmark runs against is local): the database's share of an order."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        name, rest = text.split("(", 1)[1].rsplit(")", 1)
+        if name == "postgres":
+            fields = rest.split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+def _machine_cpu() -> float:
+    """Busy CPU seconds of the whole machine so far (every process: the clients, gunicorn,
+    PostgreSQL, Redis), from /proc/stat."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    user, nice, system, _idle, _iowait, irq, softirq = fields[:7]
+    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
+
+
 def _post(conn: http.client.HTTPConnection, path: str, token: str, body: dict) -> tuple[int, dict]:
     conn.request("POST", path, body=json.dumps(body), headers={"Authorization": f"Token {token}", "Content-Type": "application/json"})
     response = conn.getresponse()
@@ -275,8 +303,11 @@ def run_phase(*, port: int, clients: int, seconds: float, work: queue.Queue, cyc
                     errors.append(f"{s}: {body}")
         conn.close()
 
+    own_before = resource.getrusage(resource.RUSAGE_SELF)
     elapsed = serving.run_clients(client, clients, seconds)
-    return {"elapsed": elapsed, "ok": len(latencies), "statuses": dict(statuses), "latencies": latencies, "cycle": cycle_latencies, "errors": errors}
+    own_after = resource.getrusage(resource.RUSAGE_SELF)
+    own_cpu = own_after.ru_utime - own_before.ru_utime + own_after.ru_stime - own_before.ru_stime
+    return {"client_cpu": own_cpu, "elapsed": elapsed, "ok": len(latencies), "statuses": dict(statuses), "latencies": latencies, "cycle": cycle_latencies, "errors": errors}
 
 
 def pct(values: list[float], p: float) -> float:
@@ -286,21 +317,33 @@ def pct(values: list[float], p: float) -> float:
     return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))] * 1000
 
 
-def pgbench(clients: int, seconds: int) -> float:
-    recreate_database(PGBENCH_DB)
-    base = ["-h", "127.0.0.1", "-U", "postgres"]
-    subprocess.run(["pgbench", *base, "-i", "-q", "-s", "10", PGBENCH_DB], check=True, capture_output=True)
-    out = subprocess.run(
-        ["pgbench", *base, "-N", "-c", str(clients), "-j", "2", "-T", str(seconds), PGBENCH_DB], check=True, capture_output=True, text=True
-    ).stdout
-    import psycopg
+PGBENCH_BASE = ["-h", "127.0.0.1", "-U", "postgres"]
 
-    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {PGBENCH_DB} WITH (FORCE)")
+
+def pgbench_ready() -> None:
+    """pgbench's own database at scale 10, made anew."""
+    recreate_database(PGBENCH_DB)
+    subprocess.run(["pgbench", *PGBENCH_BASE, "-i", "-q", "-s", "10", PGBENCH_DB], check=True, capture_output=True)
+
+
+def pgbench(clients: int, seconds: int) -> float:
+    """TPS of ``pgbench -N`` (each transaction: three updates, an insert, a select) with as many
+    clients as the checkout's, on the database of ``pgbench_ready``."""
+    out = subprocess.run(
+        ["pgbench", *PGBENCH_BASE, "-N", "-c", str(clients), "-j", "2", "-T", str(seconds), PGBENCH_DB],
+        check=True, capture_output=True, text=True,
+    ).stdout
     for line in out.splitlines():
         if line.startswith("tps ="):
             return float(line.split()[2])
     raise RuntimeError(out)
+
+
+def pgbench_drop() -> None:
+    import psycopg
+
+    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {PGBENCH_DB} WITH (FORCE)")
 
 
 def invariants(initial_units: int) -> list[str]:
@@ -367,15 +410,23 @@ def main() -> None:
     connection.close()
     print(f"set-up: {len(rows)} employees, {len(product_ids)} products, {initial['units']} units ({time.perf_counter() - t0:.1f} s)")
 
+    # the baseline runs before and after the checkout's phases, its ratio taken to the mean of the
+    # two: this machine's speed drifts within minutes (other machines share its host)
+    tps_runs = []
+    if not args.skip_pgbench:
+        pgbench_ready()
+        tps_runs.append(pgbench(args.clients, int(args.seconds)))
     port = free_port()
     server = start_server(port, args.workers, args.threads)
     try:
         work: queue.Queue = queue.Queue()
         for token, _e in checkout_rows:
             work.put(token)
-        cpu_before = _cpu_seconds(server.pid)
+        cpu_before, pg_before, machine_before = _cpu_seconds(server.pid), _postgres_cpu_seconds(), _machine_cpu()
         checkout = run_phase(port=port, clients=args.clients, seconds=args.seconds, work=work, cycle=False, product_ids=product_ids)
         checkout["server_cpu"] = _cpu_seconds(server.pid) - cpu_before
+        checkout["postgres_cpu"] = _postgres_cpu_seconds() - pg_before
+        checkout["machine_cpu"] = _machine_cpu() - machine_before
         cycle = None
         if cycle_rows:
             work = queue.Queue()
@@ -383,14 +434,19 @@ def main() -> None:
             for _round in range(40):
                 for token, _e in cycle_rows:
                     work.put(token)
-            cpu_before = _cpu_seconds(server.pid)
+            cpu_before, pg_before, machine_before = _cpu_seconds(server.pid), _postgres_cpu_seconds(), _machine_cpu()
             cycle = run_phase(port=port, clients=args.clients, seconds=args.seconds, work=work, cycle=True, product_ids=product_ids)
             cycle["server_cpu"] = _cpu_seconds(server.pid) - cpu_before
+            cycle["postgres_cpu"] = _postgres_cpu_seconds() - pg_before
+            cycle["machine_cpu"] = _machine_cpu() - machine_before
     finally:
         server.terminate()
         server.wait(timeout=30)
 
-    tps = None if args.skip_pgbench else pgbench(args.clients, int(args.seconds))
+    if not args.skip_pgbench:
+        tps_runs.append(pgbench(args.clients, int(args.seconds)))
+        pgbench_drop()
+    tps = sum(tps_runs) / len(tps_runs) if tps_runs else None
     problems = invariants(initial["units"])
 
     server_desc = f"gunicorn {args.workers} workers" + (f" x {args.threads} threads (gthread)" if args.threads > 1 else " (sync)")
@@ -406,12 +462,20 @@ def main() -> None:
         )
         if phase["ok"]:
             print(f"    gunicorn CPU per order: {phase['server_cpu'] / phase['ok'] * 1000:.1f} ms (all workers; load average now {os.getloadavg()[0]:.1f})")
+            per_order = {k: phase[k] / phase["ok"] * 1000 for k in ("client_cpu", "postgres_cpu")}
+            print(
+                f"    PostgreSQL CPU per order: {per_order['postgres_cpu']:.1f} ms; the clients' (this benchmark): {per_order['client_cpu']:.1f} ms;"
+                f" the whole machine's: {phase['machine_cpu'] / phase['ok'] * 1000:.1f} ms"
+            )
         for e in phase["errors"][:3]:
             print(f"    e.g. {e}")
         if tps:
             print(f"  {'':34s} ratio to pgbench: {rate / tps:.3f}")
     if tps:
-        print(f"  pgbench -N -c {args.clients} -j 2 -T {int(args.seconds)} (scale 10): {tps:.1f} TPS")
+        print(
+            f"  pgbench -N -c {args.clients} -j 2 -T {int(args.seconds)} (scale 10): {tps:.1f} TPS"
+            f" (the mean of {tps_runs[0]:.1f} before the checkout and {tps_runs[1]:.1f} after it)"
+        )
     print(f"  invariant violations: {len(problems)}")
     for p in problems[:20]:
         print(f"    {p}")
