@@ -1,8 +1,8 @@
 """Checkout benchmark: allocation-only checkouts/s through gunicorn + PostgreSQL with concurrent
 clients, p50/p95 latency, and — in the same run, before and after the checkout — this machine's
 ``pgbench -N -c 16`` TPS, printed as a ratio to their mean. Each phase also prints its CPU per
-order: gunicorn's, PostgreSQL's, the clients' own and the whole machine's. Afterwards the books are checked (zero invariant
-violations is part of the result).
+order: gunicorn's, PostgreSQL's, the clients' own and the whole machine's. Afterwards the books
+are checked (zero invariant violations is part of the result).
 
     .venv/bin/python bench/checkout.py                      # 16 clients, 20 s per phase
     .venv/bin/python bench/checkout.py --clients 16 --seconds 30 --workers 2 --threads 8   # gthread workers
@@ -211,24 +211,8 @@ def start_server(port: int, workers: int, threads: int) -> subprocess.Popen:
     raise RuntimeError("gunicorn did not come up")
 
 
-def _cpu_seconds(root_pid: int) -> float:
-    """User + system CPU seconds of ``root_pid`` and its children (the gunicorn workers)."""
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0.0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        pid, ppid = int(stat.parent.name), int(fields[1])
-        if pid == root_pid or ppid == root_pid:
-            total += (int(fields[11]) + int(fields[12])) / tick
-    return total
-
-
-def _postgres_cpu_seconds() -> float:
-    """User + system CPU seconds of every PostgreSQL process on this machine (the server the
-    benchmark runs against is local): the database's share of an order."""
+def _processes_cpu_seconds(counts) -> float:
+    """User + system CPU seconds of the processes for which ``counts(pid, parent pid, name)`` is true."""
     tick = os.sysconf("SC_CLK_TCK")
     total = 0.0
     for stat in Path("/proc").glob("[0-9]*/stat"):
@@ -237,10 +221,21 @@ def _postgres_cpu_seconds() -> float:
         except OSError:
             continue
         name, rest = text.split("(", 1)[1].rsplit(")", 1)
-        if name == "postgres":
-            fields = rest.split()
+        fields = rest.split()
+        if counts(int(stat.parent.name), int(fields[1]), name):
             total += (int(fields[11]) + int(fields[12])) / tick
     return total
+
+
+def _cpu_seconds(root_pid: int) -> float:
+    """User + system CPU seconds of ``root_pid`` and its children (the gunicorn workers)."""
+    return _processes_cpu_seconds(lambda pid, ppid, _name: root_pid in (pid, ppid))
+
+
+def _postgres_cpu_seconds() -> float:
+    """User + system CPU seconds of every PostgreSQL process on this machine (the server the
+    benchmark runs against is local): the database's share of an order."""
+    return _processes_cpu_seconds(lambda _pid, _ppid, name: name == "postgres")
 
 
 def _machine_cpu() -> float:
