@@ -286,8 +286,12 @@ _origin_villages = CompiledModelQuery(
     .order_by("code")[:12]
 )
 # all the township-level pages (a county has a few dozen townships), picked in Python: one
-# statement whatever the number of townships asked for
-_township_origin_pages = CompiledModelQuery(lambda: OriginPage.objects.live().filter(village__isnull=True).order_by("path"))
+# statement whatever the number of townships asked for. Only what a link to each needs is read:
+# the body (a StreamField), the dates and the rest of a page's columns cost more to load than the
+# statement did to run.
+_township_origin_pages = CompiledModelQuery(
+    lambda: OriginPage.objects.live().filter(village__isnull=True).order_by("path").only("title", "url_path", "township_id", "path", "depth")
+)
 
 
 def read_hero_image(page) -> None:

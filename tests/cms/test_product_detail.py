@@ -54,3 +54,28 @@ def test_the_product_pages_reads_are_the_orms_for_each_product():
             assert detail.origin_pages == pages
     assert len(product_detail(page=cat.pages[0]).villages) == 12
     assert product_detail(page=cat.pages[0]).origin_pages  # the case compared above is not empty
+
+
+def test_the_product_page_links_its_townships_pages_without_a_statement_per_page(client, settings):
+    """The township pages are read with only the columns a link needs: rendering their links reads
+    nothing more, however many townships the product comes from."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    settings.RELIEF_PAGE_CACHE = False
+    cat = catalogue(1)
+    batch = stock_batch(cat.products[0], 4)
+    url = cat.pages[0].url
+    counts = []
+    for n in (1, 4):
+        towns = [TownshipFactory() for _ in range(n)]
+        pages = [origin_pages(town) for town in towns]
+        for town in towns:
+            _share(batch, VillageFactory(township=town))
+        client.get(url)  # the route cached
+        with CaptureQueriesContext(connection) as ctx:
+            html = client.get(url).content.decode()
+        counts.append(len(ctx.captured_queries))
+        for page in pages:
+            assert f'href="{page.url}">{page.title}</a>' in html
+    assert counts[0] == counts[1]
