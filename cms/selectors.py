@@ -78,6 +78,13 @@ def product_cards(pages) -> list[ProductPage]:
     return list(pages)
 
 
+# What a product card shows of its page (cms/includes/product_card.html: the link, title, summary,
+# product and image); the cards' statements read only these of a page's columns. Loading the rest —
+# the StreamField body, the dates, the revision and lock columns — into every card's page instance
+# cost more than the statement did to run.
+_CARD_PAGE_FIELDS = ("title", "url_path", "summary", "product", "hero_image")
+
+
 # The listing's page of cards from one statement compiled per shape: which filters are set (and
 # the values of those that change the statement's shape: in stock only, the sort) and the
 # category page. The values of the others (produce, township, prices) and the county day are
@@ -155,6 +162,7 @@ def _listing_statement(category_page: CategoryPage, shape: tuple, marks: tuple, 
                 filterset.filter_queryset(filterset.queryset.all())
                 .prefetch_related(None)
                 .select_related("hero_image")
+                .only(*_CARD_PAGE_FIELDS)
                 .annotate(listing_total=Window(Count("*")))
             )
 
@@ -209,10 +217,11 @@ _season_pages = CompiledModelQuery(
     lambda on: ProductPage.objects.live()
     .filter(product__active=True, product__sku_id__in=sellable_stock(on=on).order_by().values("batch__sku_id"))
     .select_related("product__sku", "hero_image")
+    .only(*_CARD_PAGE_FIELDS)
     .order_by("path"),
     (_LISTING_MARKS[0],),
 )
-_category_pages = CompiledModelQuery(lambda: CategoryPage.objects.live().order_by("path"))
+_category_pages = CompiledModelQuery(lambda: CategoryPage.objects.live().order_by("path").only("title", "url_path"))
 
 
 def season_product_pages(*, limit: int = 8) -> list[ProductPage]:
