@@ -67,10 +67,13 @@ def product_pages(*, on: datetime.date | None = None):
 
 
 def product_page_filterset(*, data, category_page: CategoryPage | None = None) -> ProductPageFilter:
-    qs = product_pages()
-    if category_page is not None:
-        qs = qs.child_of(category_page)
-    return ProductPageFilter(data or None, queryset=qs, produce_category=category_page.category if category_page else None)
+    """The listing's filter set; its annotated queryset is built only if the queryset is asked for."""
+
+    def queryset():
+        qs = product_pages()
+        return qs.child_of(category_page) if category_page is not None else qs
+
+    return ProductPageFilter(data or None, queryset=queryset, produce_category=category_page.category if category_page else None)
 
 
 def product_cards(pages) -> list[ProductPage]:

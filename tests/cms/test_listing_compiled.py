@@ -147,3 +147,18 @@ def test_the_product_pages_hero_image_is_read_once_and_shown(client, settings):
     get_image_model().objects.filter(pk=page.hero_image_id).delete()  # the page's field is set to null with it
     html = client.get(page.url).content.decode()
     assert 'class="product-hero"' not in html
+
+
+def test_a_compiled_listing_never_builds_the_annotated_queryset_and_the_fallback_does(client, settings, monkeypatch):
+    """The filter set's queryset is built only when the queryset answers (a page number past the
+    last); for the pages the compiled statement answers, building it was wasted work."""
+    settings.RELIEF_PAGE_CACHE = False
+    shop = catalogue(3)
+    client.get(shop.category.url + "?sort=price")  # the statement of this shape compiled
+    built = []
+    real = selectors.product_pages
+    monkeypatch.setattr(selectors, "product_pages", lambda **kw: built.append(kw) or real(**kw))
+    html = client.get(shop.category.url + "?sort=price").content.decode()
+    assert built == [] and all(p.title in html for p in shop.pages)
+    html = client.get(shop.category.url + "?sort=price&page=9").content.decode()  # past the last: the queryset's page
+    assert len(built) == 1 and all(p.title in html for p in shop.pages)
