@@ -14,7 +14,7 @@ from decimal import Decimal
 
 from django.core.paginator import Page, Paginator
 from django.db import models, router
-from django.db.models import Count, DecimalField, F, OuterRef, Prefetch, Q, Subquery, Sum, Value, Window, prefetch_related_objects
+from django.db.models import Count, DecimalField, F, OuterRef, Prefetch, Q, Subquery, Sum, Value, Window
 from django.db.models.functions import Coalesce
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
@@ -174,10 +174,35 @@ def _listing_statement(category_page: CategoryPage, shape: tuple, marks: tuple, 
 
 
 
-def _renditions() -> Prefetch:
-    """What Wagtail's ``prefetch_renditions()`` prefetches: every rendition of each image, kept
-    where ``Image.get_rendition`` looks first."""
-    return Prefetch("renditions", queryset=get_image_model().get_rendition_model().objects.all(), to_attr="prefetched_renditions")
+_RENDITION_SLOTS = 12  # images per statement: a listing page's cards (LISTING_PAGE_SIZE)
+_renditions_of = CompiledModelQuery(
+    lambda *image_ids: get_image_model().get_rendition_model().objects.filter(image_id__in=image_ids).order_by("image_id", "id"),
+    tuple(-7_340_000_001 - n for n in range(_RENDITION_SLOTS)),
+)
+
+
+def read_renditions(images: list) -> None:
+    """Every rendition of each image, kept where ``Image.get_rendition`` looks first
+    (``prefetched_renditions``, each rendition's ``image`` set), as Wagtail's
+    ``prefetch_renditions()`` keeps them — from a statement compiled once that takes a fixed number
+    of image ids (the rest filled with the first), where the ORM built and compiled its query on
+    every home page and listing."""
+    if not images:
+        return
+    ids = list(dict.fromkeys(image.pk for image in images))
+    found: dict[int, list] = {}
+    for start in range(0, len(ids), _RENDITION_SLOTS):
+        chunk = ids[start : start + _RENDITION_SLOTS]
+        chunk += [chunk[0]] * (_RENDITION_SLOTS - len(chunk))
+        for rendition in _renditions_of(*chunk, using=router.db_for_read(get_image_model().get_rendition_model())):
+            found.setdefault(rendition.image_id, []).append(rendition)
+    image_field = get_image_model().get_rendition_model()._meta.get_field("image")
+    for image in images:
+        renditions = found.get(image.pk, [])
+        for rendition in renditions:
+            if not image_field.is_cached(rendition):
+                image_field.set_cached_value(rendition, image)
+        image.prefetched_renditions = list(renditions)
 
 
 def listing_page(filterset: ProductPageFilter, *, category_page: CategoryPage, number, per_page: int) -> Page | None:
@@ -208,8 +233,7 @@ def listing_page(filterset: ProductPageFilter, *, category_page: CategoryPage, n
     if not rows and number != 1:
         return None
     images = [page.hero_image for page in rows if page.hero_image is not None]
-    if images:
-        prefetch_related_objects(images, _renditions())
+    read_renditions(images)
     total = rows[0].listing_total if rows else 0
     return Paginator(_FetchedPage(total, offset, rows), per_page).page(number)
 
@@ -242,8 +266,7 @@ def season_product_pages(*, limit: int = 8) -> list[ProductPage]:
     using = router.db_for_read(ProductPage)
     pages = [page for page in _season_pages(today, using=using) if page.product.sku_id in stock]  # stock may have moved in between
     images = [page.hero_image for page in pages if page.hero_image is not None]
-    if images:
-        prefetch_related_objects(images, _renditions())
+    read_renditions(images)
     for page in pages:
         page.price = page.product.price
         page.available, page.newest = stock[page.product.sku_id]

@@ -95,3 +95,30 @@ def test_an_image_read_without_its_renditions_is_rendered_as_wagtail_does():
     pic = image()
     html = MEMO.render(Context({"img": get_image_model().objects.get(pk=pic.pk), "alt": ""}))
     assert html == WAGTAIL.render(Context({"img": get_image_model().objects.get(pk=pic.pk), "alt": ""}))
+
+
+def test_read_renditions_keeps_what_wagtails_prefetch_keeps_for_any_number_of_images(django_assert_num_queries):
+    """The cards' renditions read by the compiled statement, 12 images a statement: the same
+    renditions of each image as ``prefetch_renditions()`` reads, each pointing at its image, for
+    images with none, one or several renditions, repeated in the list, over more than 12."""
+    from cms.selectors import read_renditions
+
+    pics = [image(f"p{n}", size=(200 + n, 150)) for n in range(14)]
+    for n, pic in enumerate(pics):
+        for spec in ("fill-320x240", "fill-640x480", "width-360")[: n % 4]:
+            pic.get_rendition(spec)
+    model = get_image_model()
+    wanted = [*pics, pics[3], pics[0]]
+    read = [model.objects.get(pk=pic.pk) for pic in wanted]
+    with django_assert_num_queries(2):  # 14 distinct images: two statements
+        read_renditions(read)
+    with django_assert_num_queries(0):
+        got = [sorted((r.pk, r.filter_spec, r.image.pk) for r in img.prefetched_renditions) for img in read]
+    prefetched = [_read(pic.pk) for pic in wanted]
+    assert got == [sorted((r.pk, r.filter_spec, r.image_id) for r in img.prefetched_renditions) for img in prefetched]
+    assert sum(map(len, got)) > 14 and [] in got
+    read_renditions([])  # no image: no statement
+    few = [model.objects.get(pk=pics[2].pk)]
+    with django_assert_num_queries(1):
+        read_renditions(few)
+    assert sorted(r.filter_spec for r in few[0].prefetched_renditions) == ["fill-320x240", "fill-640x480"]
