@@ -14,11 +14,12 @@ from __future__ import annotations
 import datetime
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import router, transaction
 from django.db.models import Count, F, Q, Sum
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
+from core.compiled_query import CompiledModelQuery
 from households.models import IncomeEntry, IncomeKind, SalesChannel, Township
 from households.reports.selectors import income_published, paid_to_households
 from marketplace.models import AllocationEntry, Order, Refund
@@ -160,8 +161,12 @@ def money_flow_snapshot_refresh() -> MoneyFlowSnapshot:
     return snapshot
 
 
+# read on every uncached home page: compiled once rather than built by the ORM each time
+_latest_snapshot = CompiledModelQuery(lambda: MoneyFlowSnapshot.objects.order_by("-as_of", "-id")[:1])
+
+
 def money_flow_snapshot_latest() -> MoneyFlowSnapshot | None:
-    return MoneyFlowSnapshot.objects.order_by("-as_of", "-id").first()
+    return next(iter(_latest_snapshot(using=router.db_for_read(MoneyFlowSnapshot))), None)
 
 
 def money_flow_latest() -> dict:
