@@ -329,14 +329,33 @@ _township_origin_pages = CompiledModelQuery(
 )
 
 
+# an image's renditions with the image itself (each row joined to it)
+_renditions_with_image = CompiledModelQuery(
+    lambda image_id: get_image_model().get_rendition_model().objects.filter(image_id=image_id).select_related("image").order_by("id")
+)
+
+
 def read_hero_image(page) -> None:
-    """The page's hero image read by one statement worked out once, where the image field's
-    descriptor would build and compile its query on every render."""
+    """The page's hero image with its renditions (``prefetched_renditions``, as ``read_renditions``
+    keeps them) by one statement compiled once, where the image field's descriptor built and
+    compiled its query on every render and Wagtail's ``{% srcset_image %}`` then asked the cache
+    for the renditions and wrote them back to it, every time. An image with no rendition yet (its
+    first render makes them) is read on its own."""
     field = type(page)._meta.get_field("hero_image")
     if page.hero_image_id is None or field.is_cached(page):
         return
     model = get_image_model()
-    field.set_cached_value(page, one_row_statement(model, (), router.db_for_read(model)).get(page.hero_image_id))
+    using = router.db_for_read(model)
+    renditions = _renditions_with_image(page.hero_image_id, using=using)
+    if not renditions:
+        field.set_cached_value(page, one_row_statement(model, (), using).get(page.hero_image_id))
+        return
+    image = renditions[0].image
+    image_field = model.get_rendition_model()._meta.get_field("image")
+    for rendition in renditions:
+        image_field.set_cached_value(rendition, image)
+    image.prefetched_renditions = renditions
+    field.set_cached_value(page, image)
 
 
 def product_detail(*, page: ProductPage) -> ProductDetail:

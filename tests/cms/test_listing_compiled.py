@@ -3,7 +3,9 @@ home page's season pages and the dropdowns' choices from statements compiled onc
 give what the querysets give, for any filter values a visitor can type, on any county day."""
 
 import datetime
+import re
 from decimal import Decimal
+from unittest import mock
 
 import pytest
 from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
@@ -133,7 +135,7 @@ def test_the_season_pages_are_those_in_stock_newest_first_with_price_and_units()
     assert all(p.available == 20 for p in pages)
 
 
-def test_the_product_pages_hero_image_is_read_once_and_shown(client, settings):
+def test_the_product_pages_hero_image_is_read_once_and_shown(client, settings, django_assert_num_queries):
     from wagtail.images import get_image_model
 
     settings.RELIEF_PAGE_CACHE = False
@@ -142,8 +144,19 @@ def test_the_product_pages_hero_image_is_read_once_and_shown(client, settings):
     html = client.get(page.url).content.decode()
     assert 'class="product-hero"' in html
     fresh = type(page).objects.get(pk=page.pk)
-    selectors.read_hero_image(fresh)
+    with django_assert_num_queries(1):  # the image with its renditions
+        selectors.read_hero_image(fresh)
     assert type(fresh)._meta.get_field("hero_image").is_cached(fresh) and fresh.hero_image.pk == page.hero_image_id
+    renditions = get_image_model().get_rendition_model().objects.filter(image_id=page.hero_image_id)
+    assert {r.pk for r in fresh.hero_image.prefetched_renditions} == {r.pk for r in renditions} and len(renditions) >= 3
+    assert all(r.image is fresh.hero_image for r in fresh.hero_image.prefetched_renditions)
+    cache = get_image_model().get_rendition_model().cache_backend
+    with mock.patch.object(cache, "get_many", wraps=cache.get_many) as asked, mock.patch.object(cache, "set_many") as written:
+        again = client.get(page.url).content.decode()
+    hero = re.compile(r"<img[^>]*product-hero[^>]*>")
+    assert hero.findall(again) == hero.findall(html) != []  # the same image tag, its renditions not asked of the cache
+    keys = [key for call in asked.call_args_list + written.call_args_list for key in call.args[0]]
+    assert keys and not [key for key in keys if key.endswith(("fill-360x270", "fill-720x540", "fill-1080x810"))]  # the body's figure only
     get_image_model().objects.filter(pk=page.hero_image_id).delete()  # the page's field is set to null with it
     html = client.get(page.url).content.decode()
     assert 'class="product-hero"' not in html
