@@ -90,3 +90,11 @@ def celery_worker_process(transactional_db):
                 proc.kill()
     app.control.purge()
     app.conf.task_always_eager = True
+
+
+@pytest.fixture(autouse=True)
+def _no_renditions_cached_by_an_earlier_test():
+    """config/settings/test.py: Wagtail's rendition cache is the test process's own."""
+    from django.core.cache import caches
+
+    caches["renditions"].clear()

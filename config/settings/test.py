@@ -24,3 +24,8 @@ CELERY_TASK_ALWAYS_EAGER = True
 
 # Tests see stock badges change at once; tests/cms/test_stock_badge_window.py sets a window.
 STOREFRONT_STOCK_BADGE_SECONDS = 0
+
+# Wagtail's renditions in a cache of their own, emptied before each test (tests/conftest.py): the
+# test database is rolled back between tests and gives the next test's image the same id and file
+# hash, so a rendition cached by one test would stand for a row the next test never made.
+CACHES = {**CACHES, "renditions": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "relief-test-renditions"}}
