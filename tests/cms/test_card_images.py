@@ -122,3 +122,40 @@ def test_read_renditions_keeps_what_wagtails_prefetch_keeps_for_any_number_of_im
     with django_assert_num_queries(1):
         read_renditions(few)
     assert sorted(r.filter_spec for r in few[0].prefetched_renditions) == ["fill-320x240", "fill-640x480"]
+
+
+def test_story_images_are_read_with_their_renditions_and_shown_as_wagtail_shows_them(django_assert_num_queries):
+    """A story's figures: their images read with their renditions (one statement, and one more
+    only for an image with no rendition yet), each figure's alt text kept, a repeated image a
+    distinct instance, and the same ``<img>`` as Wagtail's ``{% srcset_image %}`` writes."""
+    import re
+
+    from cms.blocks import StoryBlock
+
+    a, b = image("a", size=(900, 600)), image("b", size=(700, 500))
+    for spec in ("width-360", "width-720", "width-1080", "fill-320x240"):
+        a.get_rendition(spec)
+    raw = [
+        {"type": "figure", "value": {"image": {"image": a.pk, "decorative": False, "alt_text": "栗园"}, "caption": "一"}},
+        {"type": "paragraph", "value": "<p>镇安大板栗</p>"},
+        {"type": "figure", "value": {"image": {"image": b.pk, "decorative": True, "alt_text": ""}, "caption": ""}},
+        {"type": "figure", "value": {"image": {"image": a.pk, "decorative": False, "alt_text": "采摘"}, "caption": ""}},
+    ]
+    block = StoryBlock()
+    value = block.to_python(raw)
+    with django_assert_num_queries(2):
+        images = [child.value["image"] for child in value if child.block_type == "figure"]
+    assert [i.pk for i in images] == [a.pk, b.pk, a.pk] and images[0] is not images[2]
+    assert [(i.contextual_alt_text, i.decorative) for i in images] == [("栗园", False), ("", True), ("采摘", False)]
+    assert sorted(r.pk for r in images[0].prefetched_renditions) == sorted(a.renditions.values_list("pk", flat=True))
+    assert images[1].prefetched_renditions == [] and all(r.image.pk == a.pk for r in images[2].prefetched_renditions)
+    html = block.render(value)
+    wagtail = Template(
+        '{% load wagtailimages_tags %}{% srcset_image img width-{360,720,1080} sizes="(min-width: 960px) 900px, 100vw" alt=alt loading="lazy" %}'
+    )
+    expected = [wagtail.render(Context({"img": get_image_model().objects.get(pk=pk), "alt": alt})) for pk, alt in ((a.pk, "栗园"), (b.pk, ""), (a.pk, "采摘"))]
+    assert re.findall(r"<img[^>]*>", html) == expected
+    again = block.to_python(raw)
+    with django_assert_num_queries(1):  # b has its renditions now
+        assert [child.value["image"].pk for child in again if child.block_type == "figure"] == [a.pk, b.pk, a.pk]
+    assert block.render(again) == html
