@@ -13,13 +13,13 @@ class StoryImageChooserBlock(ImageChooserBlock):
     and their ``{% srcset_image_memo %}`` served from them rather than from the cache."""
 
     def bulk_to_python(self, values):
-        from .selectors import images_with_renditions
+        from .selectors import image_id_of, images_with_renditions
 
         values = list(values)
         found = images_with_renditions(values)
         result, seen = [], set()
         for pk in values:
-            image = found.get(pk)
+            image = found.get(image_id_of(pk))
             if image is not None and pk in seen:
                 image = copy.copy(image)  # a distinct instance for each repeat, as Wagtail gives
             result.append(image)

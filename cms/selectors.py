@@ -350,6 +350,18 @@ def _slotted(ids: list) -> list[list]:
     return [chunk + [chunk[0]] * (_RENDITION_SLOTS - len(chunk)) for chunk in chunks]
 
 
+def image_id_of(value) -> int | None:
+    """An image id as a story's JSON holds it: a number, or its text (Wagtail's ``in_bulk`` takes
+    either); anything else names no image."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    return None
+
+
 def images_with_renditions(image_ids) -> dict:
     """{id: image} for the ids given (missing ones left out), each image with every rendition of it
     (``prefetched_renditions``, each rendition's ``image`` set): one statement per 12 images (the
@@ -357,7 +369,7 @@ def images_with_renditions(image_ids) -> dict:
     (their first render makes them). For the images of editors' stories, which Wagtail's
     ImageChooserBlock read with a query built on every render and whose renditions
     ``{% srcset_image %}`` then asked the cache for and wrote back, every time."""
-    ids = list(dict.fromkeys(i for i in image_ids if i is not None))
+    ids = list(dict.fromkeys(i for i in map(image_id_of, image_ids) if i is not None))
     if not ids:
         return {}
     model = get_image_model()

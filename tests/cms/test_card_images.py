@@ -159,3 +159,28 @@ def test_story_images_are_read_with_their_renditions_and_shown_as_wagtail_shows_
     with django_assert_num_queries(1):  # b has its renditions now
         assert [child.value["image"].pk for child in again if child.block_type == "figure"] == [a.pk, b.pk, a.pk]
     assert block.render(again) == html
+
+
+def test_a_story_whose_json_holds_an_image_id_as_text_or_a_missing_image_reads_as_wagtail_reads_it():
+    """Hand-edited or imported JSON: an id as text names the image (Wagtail's single read takes it
+    so; its bulk read gives none), a deleted image or a value that is no id gives no image, and none
+    of them breaks the page."""
+    from wagtail.blocks import StreamValue
+    from wagtail.images.blocks import ImageChooserBlock
+
+    from cms.blocks import StoryBlock, StoryImageChooserBlock
+
+    a = image("a")
+    gone = image("gone")
+    gone_pk = gone.pk
+    gone.delete()
+    values = [a.pk, str(a.pk), gone_pk, None, "x", True]
+    ours = StoryImageChooserBlock().bulk_to_python(values)
+    wagtails = ImageChooserBlock().bulk_to_python([a.pk, gone_pk, None])
+    assert [i and i.pk for i in ours] == [a.pk, a.pk, None, None, None, None]
+    assert [i and i.pk for i in (ours[0], ours[2], ours[3])] == [i and i.pk for i in wagtails]
+    assert ImageChooserBlock().to_python(str(a.pk)).pk == a.pk
+    raw = [{"type": "figure", "value": {"image": {"image": str(a.pk), "decorative": False, "alt_text": "栗园"}, "caption": ""}},
+           {"type": "figure", "value": {"image": {"image": gone_pk, "decorative": False, "alt_text": "无"}, "caption": "空"}}]
+    html = StoryBlock().render(StreamValue(StoryBlock(), raw, is_lazy=True))
+    assert html.count("<img") == 1 and "空" in html
