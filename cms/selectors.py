@@ -189,20 +189,27 @@ def read_renditions(images: list) -> None:
     every home page and listing."""
     if not images:
         return
-    ids = list(dict.fromkeys(image.pk for image in images))
+    using = router.db_for_read(get_image_model().get_rendition_model())
     found: dict[int, list] = {}
-    for start in range(0, len(ids), _RENDITION_SLOTS):
-        chunk = ids[start : start + _RENDITION_SLOTS]
-        chunk += [chunk[0]] * (_RENDITION_SLOTS - len(chunk))
-        for rendition in _renditions_of(*chunk, using=router.db_for_read(get_image_model().get_rendition_model())):
+    for chunk in _slotted(list(dict.fromkeys(image.pk for image in images))):
+        for rendition in _renditions_of(*chunk, using=using):
             found.setdefault(rendition.image_id, []).append(rendition)
-    image_field = get_image_model().get_rendition_model()._meta.get_field("image")
     for image in images:
-        renditions = found.get(image.pk, [])
-        for rendition in renditions:
-            if not image_field.is_cached(rendition):
-                image_field.set_cached_value(rendition, image)
-        image.prefetched_renditions = list(renditions)
+        _keep_renditions(image, list(found.get(image.pk, ())))
+
+
+def _slotted(ids: list) -> list[list]:
+    """``ids`` in chunks of ``_RENDITION_SLOTS``, each filled up with its first."""
+    chunks = [ids[start : start + _RENDITION_SLOTS] for start in range(0, len(ids), _RENDITION_SLOTS)]
+    return [chunk + [chunk[0]] * (_RENDITION_SLOTS - len(chunk)) for chunk in chunks]
+
+
+def _keep_renditions(image, renditions: list) -> None:
+    """``renditions`` kept on ``image`` where Wagtail looks first, each pointing back at it."""
+    image_field = get_image_model().get_rendition_model()._meta.get_field("image")
+    for rendition in renditions:
+        image_field.set_cached_value(rendition, image)
+    image.prefetched_renditions = renditions
 
 
 def listing_page(filterset: ProductPageFilter, *, category_page: CategoryPage, number, per_page: int) -> Page | None:
@@ -329,12 +336,6 @@ _township_origin_pages = CompiledModelQuery(
 )
 
 
-# an image's renditions with the image itself (each row joined to it)
-_renditions_with_image = CompiledModelQuery(
-    lambda image_id: get_image_model().get_rendition_model().objects.filter(image_id=image_id).select_related("image").order_by("id")
-)
-
-
 _renditions_with_images = CompiledModelQuery(
     lambda *image_ids: get_image_model().get_rendition_model().objects.filter(image_id__in=image_ids).select_related("image").order_by("image_id", "id"),
     tuple(-7_340_000_101 - n for n in range(_RENDITION_SLOTS)),
@@ -342,12 +343,6 @@ _renditions_with_images = CompiledModelQuery(
 _images_of = CompiledModelQuery(
     lambda *image_ids: get_image_model().objects.filter(pk__in=image_ids), tuple(-7_340_000_201 - n for n in range(_RENDITION_SLOTS))
 )
-
-
-def _slotted(ids: list) -> list[list]:
-    """``ids`` in chunks of ``_RENDITION_SLOTS``, each filled up with its first."""
-    chunks = [ids[start : start + _RENDITION_SLOTS] for start in range(0, len(ids), _RENDITION_SLOTS)]
-    return [chunk + [chunk[0]] * (_RENDITION_SLOTS - len(chunk)) for chunk in chunks]
 
 
 def image_id_of(value) -> int | None:
@@ -372,44 +367,31 @@ def images_with_renditions(image_ids) -> dict:
     ids = list(dict.fromkeys(i for i in map(image_id_of, image_ids) if i is not None))
     if not ids:
         return {}
-    model = get_image_model()
-    using = router.db_for_read(model)
-    image_field = model.get_rendition_model()._meta.get_field("image")
+    using = router.db_for_read(get_image_model())
     found: dict = {}
+    renditions: dict[int, list] = {}
     for chunk in _slotted(ids):
         for rendition in _renditions_with_images(*chunk, using=using):
-            image = found.setdefault(rendition.image_id, rendition.image)
-            image_field.set_cached_value(rendition, image)
-            image.__dict__.setdefault("prefetched_renditions", []).append(rendition)
+            found.setdefault(rendition.image_id, rendition.image)
+            renditions.setdefault(rendition.image_id, []).append(rendition)
     missing = [i for i in ids if i not in found]
     for chunk in _slotted(missing) if missing else ():
         for image in _images_of(*chunk, using=using):
-            image.prefetched_renditions = []
             found[image.pk] = image
+    for pk, image in found.items():
+        _keep_renditions(image, renditions.get(pk, []))
     return found
 
 
 def read_hero_image(page) -> None:
-    """The page's hero image with its renditions (``prefetched_renditions``, as ``read_renditions``
-    keeps them) by one statement compiled once, where the image field's descriptor built and
-    compiled its query on every render and Wagtail's ``{% srcset_image %}`` then asked the cache
-    for the renditions and wrote them back to it, every time. An image with no rendition yet (its
-    first render makes them) is read on its own."""
+    """The page's hero image with its renditions (``images_with_renditions``: one statement
+    compiled once while it has renditions), where the image field's descriptor built and compiled
+    its query on every render and Wagtail's ``{% srcset_image %}`` then asked the cache for the
+    renditions and wrote them back to it, every time."""
     field = type(page)._meta.get_field("hero_image")
     if page.hero_image_id is None or field.is_cached(page):
         return
-    model = get_image_model()
-    using = router.db_for_read(model)
-    renditions = _renditions_with_image(page.hero_image_id, using=using)
-    if not renditions:
-        field.set_cached_value(page, one_row_statement(model, (), using).get(page.hero_image_id))
-        return
-    image = renditions[0].image
-    image_field = model.get_rendition_model()._meta.get_field("image")
-    for rendition in renditions:
-        image_field.set_cached_value(rendition, image)
-    image.prefetched_renditions = renditions
-    field.set_cached_value(page, image)
+    field.set_cached_value(page, images_with_renditions([page.hero_image_id]).get(page.hero_image_id))
 
 
 def product_detail(*, page: ProductPage) -> ProductDetail:
