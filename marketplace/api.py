@@ -20,6 +20,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.api import validated_input
 from core.errors import NotAllowed
 from core.one_row import one_row_statement
 
@@ -94,6 +95,10 @@ class OrderLineSerializer(serializers.Serializer):
     line_total = serializers.DecimalField(max_digits=12, decimal_places=2)
 
 
+# what get_status_display() reads, as a dict made once: Django builds it from the field's choices on every call
+_STATUS_LABELS = dict(Order.Status.choices)
+
+
 class OrderSerializer(serializers.Serializer):
     number = serializers.CharField()
     status = serializers.ChoiceField(choices=Order.Status.choices)
@@ -120,7 +125,7 @@ class OrderSerializer(serializers.Serializer):
         return {
             "number": fields["number"].to_representation(order.number),
             "status": fields["status"].to_representation(order.status),
-            "status_display": fields["status_display"].to_representation(order.get_status_display()),
+            "status_display": fields["status_display"].to_representation(str(_STATUS_LABELS.get(order.status, order.status))),
             "fulfilment": fields["fulfilment"].to_representation(order.fulfilment),
             "total": money.to_representation(order.total),
             "allocation_amount": money.to_representation(order.allocation_amount),
@@ -139,7 +144,7 @@ class OrderSerializer(serializers.Serializer):
                     "unit_price": line_money.to_representation(line.unit_price),
                     "line_total": line_fields["line_total"].to_representation(line.line_total),
                 }
-                for line in order.lines.all()
+                for line in (order.written_lines if hasattr(order, "written_lines") else order.lines.all())
             ],
         }
 
@@ -296,9 +301,8 @@ class CartItemsApi(APIView):
     )
     def post(self, request: Request) -> Response:
         employee = _employee(request)
-        data = CartItemInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        cart = cart_item_set(employee=employee, product=data.validated_data["product"], quantity=data.validated_data["quantity"])
+        data = validated_input(CartItemInputSerializer, request.data)
+        cart = cart_item_set(employee=employee, product=data["product"], quantity=data["quantity"])
         return Response(_cart_data(cart, employee))
 
 
@@ -340,15 +344,14 @@ class CheckoutApi(APIView):
     )
     def post(self, request: Request) -> Response:
         employee = _employee(request)
-        data = CheckoutInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
+        data = validated_input(CheckoutInputSerializer, request.data)
         result = checkout_submit(
             employee=employee,
-            fulfilment=data.validated_data.get("fulfilment") or Order.Fulfilment.PICKUP,
+            fulfilment=data.get("fulfilment") or Order.Fulfilment.PICKUP,
             success_url=request.build_absolute_uri("/orders/?payment=success"),
             cancel_url=request.build_absolute_uri("/orders/?payment=cancelled"),
-            payment_method=data.validated_data.get("payment_method") or None,
-            client=_client_of(request, data.validated_data.get("wechat_openid") or ""),
+            payment_method=data.get("payment_method") or None,
+            client=_client_of(request, data.get("wechat_openid") or ""),
         )
         context = {"payment_url": result.payment_url, "payment_params": result.payment_params}
         return Response(OrderSerializer(result.order, context=context).data, status=status.HTTP_201_CREATED)

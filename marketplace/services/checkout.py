@@ -72,6 +72,9 @@ class CheckoutRefused(ConflictError):
 
 @dataclass
 class CheckoutResult:
+    """``order`` as written, its lines in ``order.written_lines`` (with their products): the answer
+    shows them without reading them back."""
+
     order: Order
     payment_url: str | None = None
     payment_params: dict = field(default_factory=dict)  # WeChat JSAPI: the signed call for WeixinJSBridge
@@ -85,6 +88,7 @@ class Preview:
     card_available: bool
     balance: Decimal
     problems: list[str] = field(default_factory=list)
+    year: int | None = None  # the allocation year whose balance ``balance`` is; None while its window is closed (then 0)
 
     @property
     def can_checkout(self) -> bool:
@@ -113,7 +117,8 @@ def checkout_preview(*, employee: Employee, cart: CartView | None = None) -> Pre
     cart = cart if cart is not None else cart_get(employee=employee)
     setting = allocation_year_current()
     total = cart.total
-    balance = allocation_balance(employee=employee, year=setting.year) if allocation_window_open(setting) else ZERO
+    window_open = allocation_window_open(setting)
+    balance = allocation_balance(employee=employee, year=setting.year) if window_open else ZERO
     allocation_amount = min(balance, total)
     card_amount = total - allocation_amount
     card_available = payments_base.get_provider() is not None
@@ -135,7 +140,7 @@ def checkout_preview(*, employee: Employee, cart: CartView | None = None) -> Pre
             problems.append(_card_unavailable_message(balance, total))
     return Preview(
         total=total, allocation_amount=allocation_amount, card_amount=card_amount, card_available=card_available,
-        balance=balance, problems=problems,
+        balance=balance, problems=problems, year=setting.year if window_open else None,
     )
 
 
@@ -269,9 +274,7 @@ def _checkout_transaction(
     if entry is None:  # the cart is empty; with an allocation part, the balance's writer has dropped the card already
         shopper_card_forget(employee_id=employee.pk)
     Order.payment.related.set_cached_value(order, payment)  # the answer asks for it: known, so not read back
-    prefetched = OrderLine.objects.filter(order=order)  # the caller shows the order's lines without reading them back
-    prefetched._result_cache, prefetched._prefetch_done = lines, True
-    order._prefetched_objects_cache = {"lines": prefetched}
+    order.written_lines = lines  # the caller shows the order's lines without reading them back
     return order
 
 
