@@ -7,6 +7,7 @@ from wagtail.admin import urls as wagtailadmin_urls
 from wagtail.documents import urls as wagtaildocs_urls
 
 from cms.shop_views import urlpatterns as shop_urlpatterns
+from core.routing import remembered
 
 api_v1 = [
     path("", include("core.api_urls")),
@@ -52,3 +53,6 @@ if settings.DEBUG:
 
 # Wagtail's page tree serves everything else; it must come last.
 urlpatterns += [path("", include(wagtail_urls))]
+
+# each path's view found once per process, then remembered (core/routing.py)
+urlpatterns = remembered(urlpatterns)
