@@ -23,6 +23,7 @@ from core.errors import DomainError
 from core.parsing import InvalidInput, local_url, parse_int
 from marketplace.models import Order
 from marketplace.payments.base import provider_choices
+from marketplace.shopper_card import shopper_card_keep, shopper_card_lookup
 
 from . import selectors
 
@@ -114,8 +115,22 @@ def cart_view(request):
     if employee is None:
         return _not_employee(request)
     cart, checkout, _orders = _services()
+    card = shopper_card_lookup(employee.pk)  # before the cart and the balance are read: see _keep_card
     lines = cart.cart_get(employee=employee)
-    return render(request, "cms/shop/cart.html", {"cart": lines, "preview": checkout.checkout_preview(employee=employee, cart=lines)})
+    preview = checkout.checkout_preview(employee=employee, cart=lines)
+    _keep_card(request, employee, card, cart_units=lines.units, preview=preview)
+    return render(request, "cms/shop/cart.html", {"cart": lines, "preview": preview})
+
+
+def _keep_card(request, employee, card, *, cart_units: int, preview) -> None:
+    """The header's figures for a page that has just read them: the shopper card when the cache
+    holds a current one, else one made from this page's own reads (read after the card's
+    generation, as the card's own build reads them), instead of reading them again."""
+    current, generation, year = card
+    if current is None and preview.year == year:
+        current = shopper_card_keep(employee, generation=generation, year=year, cart_units=cart_units, balance=preview.balance)
+    if current is not None:
+        request.shopper_card = current
 
 
 @login_required
@@ -126,7 +141,7 @@ def checkout_view(request):
     employee = selectors.employee_for(request.user)
     if employee is None:
         return _not_employee(request)
-    _cart, checkout, _orders = _services()
+    cart, checkout, _orders = _services()
     error = None
     status = 200
     fulfilment = request.POST.get("fulfilment", Order.Fulfilment.PICKUP)
@@ -148,7 +163,10 @@ def checkout_view(request):
                 return HttpResponseRedirect(result.payment_url)
             messages.success(request, _("Thank you! Order %(number)s is placed and paid from your allocation.") % {"number": result.order.number})
             return redirect("storefront:order", number=result.order.number)
-    preview = checkout.checkout_preview(employee=employee)
+    card = shopper_card_lookup(employee.pk)
+    lines = cart.cart_get(employee=employee)
+    preview = checkout.checkout_preview(employee=employee, cart=lines)
+    _keep_card(request, employee, card, cart_units=lines.units, preview=preview)
     return render(request, "cms/shop/checkout.html", {
         "preview": preview,
         "error": error,

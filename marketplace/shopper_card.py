@@ -50,6 +50,16 @@ def _generation_key(employee_id: int) -> str:
     return f"shopper:gen:{employee_id}"
 
 
+def _generation_begun(employee_id: int) -> str:
+    """The employee's current generation, begun if there is none (before any figure is read)."""
+    generation = cache.get(_generation_key(employee_id))
+    if generation is None:
+        generation = uuid.uuid4().hex
+        if not cache.add(_generation_key(employee_id), generation, CARD_TTL):
+            generation = cache.get(_generation_key(employee_id)) or ""
+    return generation
+
+
 def shopper_card_build(employee) -> ShopperCard:
     """Read the figures from the database (the balance of the county's current year, as the
     allocation page shows it) and keep them."""
@@ -57,11 +67,7 @@ def shopper_card_build(employee) -> ShopperCard:
     from .services.allocation import allocation_balance
 
     year = _year()
-    generation = cache.get(_generation_key(employee.pk))
-    if generation is None:
-        generation = uuid.uuid4().hex
-        if not cache.add(_generation_key(employee.pk), generation, CARD_TTL):
-            generation = cache.get(_generation_key(employee.pk)) or ""
+    generation = _generation_begun(employee.pk)
     with connection.cursor() as cursor:  # plain: after every cart write the next page reads it again
         cursor.execute(
             f"SELECT SUM(i.quantity) FROM {CartItem._meta.db_table} i JOIN {Cart._meta.db_table} c ON c.id = i.cart_id "
@@ -69,9 +75,18 @@ def shopper_card_build(employee) -> ShopperCard:
             [employee.pk],
         )
         units = cursor.fetchone()[0] or 0
+    return shopper_card_keep(
+        employee, generation=generation, year=year, cart_units=int(units), balance=allocation_balance(employee=employee.pk, year=year)
+    )
+
+
+def shopper_card_keep(employee, *, generation: str, year: int, cart_units: int, balance: Decimal) -> ShopperCard:
+    """The card of figures read after ``generation`` was (``shopper_card_lookup``), kept: a page
+    that reads the cart and the balance itself (the cart, the checkout form) makes the card from
+    them instead of reading them again. ``balance`` is the balance of ``year``."""
     card = ShopperCard(
-        employee_id=employee.pk, user_id=employee.user_id, name=employee.name,
-        balance=allocation_balance(employee=employee.pk, year=year), cart_units=int(units), generation=generation,
+        employee_id=employee.pk, user_id=employee.user_id, name=employee.name, balance=balance, cart_units=cart_units,
+        generation=generation,
     )
     cache.set(_key(employee.pk, year), card, CARD_TTL)
     return card
@@ -85,12 +100,22 @@ def shopper_card(employee) -> ShopperCard:
 
 def shopper_card_cached(employee_id: int) -> ShopperCard | None:
     """The card if the cache holds a current one (one round trip, no SQL), else None."""
-    key, generation_key = _key(employee_id), _generation_key(employee_id)
+    return shopper_card_lookup(employee_id, begin=False)[0]
+
+
+def shopper_card_lookup(employee_id: int, *, begin: bool = True) -> tuple[ShopperCard | None, str, int]:
+    """(the current card or None, the generation, the card's year) in one round trip; with
+    ``begin``, a generation is begun when there is none. Read before the figures of a card made
+    by ``shopper_card_keep``, as ``shopper_card_build`` reads it before its own."""
+    year = _year()
+    key, generation_key = _key(employee_id, year), _generation_key(employee_id)
     found = cache.get_many([key, generation_key])
-    card = found.get(key)
-    if card is None or not card.generation or card.generation != found.get(generation_key):
-        return None
-    return card
+    card, generation = found.get(key), found.get(generation_key)
+    if card is not None and card.generation and card.generation == generation:
+        return card, generation, year
+    if generation is None and begin:
+        generation = _generation_begun(employee_id)
+    return None, generation or "", year
 
 
 def _new_generation(employee_id: int) -> None:

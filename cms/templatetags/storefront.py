@@ -35,4 +35,7 @@ def shopper(context):
     employee = employee_for(request.user)
     if employee is None:
         return None
-    return SimpleNamespace(**{name: mark_safe(value) for name, value in shopper_values(shopper_card(employee)).items()})
+    card = getattr(request, "shopper_card", None)  # the card the view has in hand (cms/shop_views.py: _keep_card)
+    if card is None or card.employee_id != employee.pk:
+        card = shopper_card(employee)
+    return SimpleNamespace(**{name: mark_safe(value) for name, value in shopper_values(card).items()})

@@ -156,3 +156,61 @@ def test_a_card_stored_by_a_slow_reader_after_a_write_is_never_served(shop):
     cache.set(_key(employee.pk), stale)  # ... and the reader stored what it had read
     assert shopper_card_cached(employee.pk) is None
     assert _figures(_client(employee).get(shop.pages[0].url).content.decode())["cart"] == "1"
+
+
+def test_the_cart_and_checkout_pages_make_the_card_from_their_own_reads(shop, no_provider, django_assert_num_queries):
+    """After a cart write the card is stale; the cart page reads the cart and the balance anyway and
+    the header takes them from there (no reads of its own), and keeps the card for the next page."""
+    from marketplace.shopper_card import shopper_card_cached
+
+    employee = _employee("王小明")
+    client = _client(employee)
+    client.get(shop.pages[0].url)  # the shared page is stored
+    cart_item_set(employee=employee, product=shop.products[0], quantity=2)
+    assert shopper_card_cached(employee.pk) is None
+    with django_assert_num_queries(5):  # the user, the cart, the year's setting, the balance, the stock; no card reads
+        html = client.get("/cart/").content.decode()
+    assert _figures(html) == {"name": "王小明", "balance": "¥700.00", "cart": "2"}
+    kept = shopper_card_cached(employee.pk)
+    assert (kept.cart_units, kept.balance, kept.name) == (2, Decimal("700.00"), "王小明")
+    with django_assert_num_queries(0):
+        assert _figures(client.get(shop.pages[0].url).content.decode())["cart"] == "2"
+
+    cart_item_set(employee=employee, product=shop.products[1], quantity=1)
+    assert _figures(client.get("/checkout/").content.decode()) == {"name": "王小明", "balance": "¥700.00", "cart": "3"}
+    assert shopper_card_cached(employee.pk).cart_units == 3
+
+
+def test_a_card_made_by_a_page_whose_figures_a_writer_changed_meanwhile_is_never_served(shop):
+    from marketplace.services.cart import cart_get
+    from marketplace.services.checkout import checkout_preview
+    from marketplace.shopper_card import shopper_card_cached, shopper_card_keep, shopper_card_lookup
+
+    employee = _employee("王小明")
+    card, generation, year = shopper_card_lookup(employee.pk)  # the page looks the card up ...
+    lines = cart_get(employee=employee)  # ... reads its figures ...
+    preview = checkout_preview(employee=employee, cart=lines)
+    cart_item_set(employee=employee, product=shop.products[0], quantity=1)  # ... a writer commits ...
+    shopper_card_keep(employee, generation=generation, year=year, cart_units=lines.units, balance=preview.balance)  # ... it keeps them
+    assert card is None and lines.units == 0
+    assert shopper_card_cached(employee.pk) is None
+    assert _figures(_client(employee).get(shop.pages[0].url).content.decode())["cart"] == "1"
+
+
+def test_outside_the_allocation_window_the_cart_page_does_not_make_the_card(shop, no_provider):
+    """The checkout shows no allocation while the window is closed (balance 0); the header still
+    shows what is left of the year's allocation, as the allocation page does."""
+    import datetime
+
+    from marketplace.shopper_card import shopper_card_cached
+
+    employee = _employee("王小明")
+    setting = allocation_year()
+    yesterday = datetime.date.today() - datetime.timedelta(days=1)
+    setting.opens_on, setting.closes_on = setting.opens_on.replace(month=1, day=1), yesterday
+    setting.save()
+    if yesterday.year != setting.year:  # the first of January: no day of the year is before today
+        pytest.skip("no closed window within this year today")
+    html = _client(employee).get("/cart/").content.decode()
+    assert _figures(html)["balance"] == "¥700.00"
+    assert shopper_card_cached(employee.pk).balance == Decimal("700.00")
