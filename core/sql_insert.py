@@ -12,7 +12,7 @@ returns. Values go through ``VALUES (…)`` so PostgreSQL types each parameter b
 
 from __future__ import annotations
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connections
 
 
 def insert_cte(name: str, instance, *, refs: dict[str, str] | None = None, returning: str = "id") -> tuple[str, list]:
@@ -27,13 +27,13 @@ def mark_saved(instance, pk) -> None:
     """After the statement: the instance is saved under ``pk``, as ``save()`` would leave it."""
     instance.pk = pk
     instance._state.adding = False
-    instance._state.db = connection.alias
+    instance._state.db = DEFAULT_DB_ALIAS
 
 
 _SHAPES: dict = {}
 
 
-def _shape(meta, with_pk: bool, refs: dict) -> tuple:
+def _shape(meta, with_pk: bool, refs: dict, connection) -> tuple:
     """(the fields a row gives, each field's ref or None, the fields given as parameters,
     ``INSERT INTO <table> (<columns>) VALUES ``, a row's SQL when no ref is a function), worked out
     once per model and set of refs: the hot writers insert the same shape every time."""
@@ -60,7 +60,10 @@ def insert_values(instances, *, refs: dict | None = None, returning: str = "") -
     (a prepared statement is then reused)."""
     refs = refs or {}
     meta = type(instances[0])._meta
-    fields, field_refs, values, head, row = _shape(meta, getattr(instances[0], meta.pk.attname) is not None, refs)
+    # the default database's connection itself, not django.db.connection: each of the proxy's
+    # attribute reads looks the connection up again, and every value's preparation reads several
+    connection = connections[DEFAULT_DB_ALIAS]
+    fields, field_refs, values, head, row = _shape(meta, getattr(instances[0], meta.pk.attname) is not None, refs, connection)
     rows, params = [], []
     for instance in instances:
         if row is not None:
