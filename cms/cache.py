@@ -377,7 +377,7 @@ def person_entry_forget(*, user_id) -> None:
 def _shared_shopper(request):
     """The signed-in employee's shopper card when the shared employee variant of a page may be
     served to this request, else None. Warm, it reads only the cache (session, person, card)."""
-    from marketplace.shopper_card import shopper_card_cached
+    from marketplace.shopper_card import shopper_card_lookup
 
     session = request.session
     user_id = session.get(SESSION_KEY)
@@ -390,7 +390,7 @@ def _shared_shopper(request):
         entry = _person_entry_build(user_id)
     if not entry["shared"] or not constant_time_compare(session.get(HASH_SESSION_KEY, ""), entry["auth_hash"]):
         return None
-    card = shopper_card_cached(entry["employee_id"])
+    card, generation, year = shopper_card_lookup(entry["employee_id"])
     if card is None:
         from marketplace.models import Employee
         from marketplace.shopper_card import shopper_card_build
@@ -398,7 +398,7 @@ def _shared_shopper(request):
         employee = Employee.objects.filter(pk=entry["employee_id"]).first()
         if employee is None:
             return None
-        card = shopper_card_build(employee)
+        card = shopper_card_build(employee, generation=generation, year=year)
     return card
 
 

@@ -22,6 +22,7 @@ from django.core.cache import cache
 from django.db import connection, transaction
 
 from core.cache_writes import cache_set
+from core.sql_prepared import prepared_cursor
 
 CARD_TTL = 6 * 60 * 60
 
@@ -50,34 +51,36 @@ def _generation_key(employee_id: int) -> str:
     return f"shopper:gen:{employee_id}"
 
 
-def _generation_begun(employee_id: int) -> str:
-    """The employee's current generation, begun if there is none (before any figure is read)."""
-    generation = cache.get(_generation_key(employee_id))
-    if generation is None:
-        generation = uuid.uuid4().hex
-        if not cache.add(_generation_key(employee_id), generation, CARD_TTL):
-            generation = cache.get(_generation_key(employee_id)) or ""
+def _generation_begin(employee_id: int) -> str:
+    """A generation for an employee found to have none (before any figure is read)."""
+    generation = uuid.uuid4().hex
+    if not cache.add(_generation_key(employee_id), generation, CARD_TTL):
+        generation = cache.get(_generation_key(employee_id)) or ""
     return generation
 
 
-def shopper_card_build(employee) -> ShopperCard:
+def shopper_card_build(employee, *, generation: str | None = None, year: int | None = None) -> ShopperCard:
     """Read the figures from the database (the balance of the county's current year, as the
-    allocation page shows it) and keep them."""
-    from .models import Cart, CartItem
-    from .services.allocation import allocation_balance
+    allocation page shows it) and keep them. ``generation``: the one ``shopper_card_lookup`` has
+    just read (else it is read here, before the figures)."""
+    from .models import AllocationEntry, Cart, CartItem
+    from .services.allocation import balance_of
 
-    year = _year()
-    generation = _generation_begun(employee.pk)
-    with connection.cursor() as cursor:  # plain: after every cart write the next page reads it again
+    year = year or _year()
+    if generation is None:
+        generation = cache.get(_generation_key(employee.pk))
+        if generation is None:
+            generation = _generation_begin(employee.pk)
+    # both figures in one statement, prepared: every page after a cart write or an order asks
+    with prepared_cursor(connection.alias) as cursor:
         cursor.execute(
-            f"SELECT SUM(i.quantity) FROM {CartItem._meta.db_table} i JOIN {Cart._meta.db_table} c ON c.id = i.cart_id "
-            "WHERE c.employee_id = %s",
-            [employee.pk],
+            f"SELECT (SELECT SUM(i.quantity) FROM {CartItem._meta.db_table} i JOIN {Cart._meta.db_table} c ON c.id = i.cart_id"
+            " WHERE c.employee_id = %s),"
+            f" (SELECT balance_after FROM {AllocationEntry._meta.db_table} WHERE employee_id = %s AND year = %s ORDER BY id DESC LIMIT 1)",
+            [employee.pk, employee.pk, year],
         )
-        units = cursor.fetchone()[0] or 0
-    return shopper_card_keep(
-        employee, generation=generation, year=year, cart_units=int(units), balance=allocation_balance(employee=employee.pk, year=year)
-    )
+        units, balance = cursor.fetchone()
+    return shopper_card_keep(employee, generation=generation, year=year, cart_units=int(units or 0), balance=balance_of(balance))
 
 
 def shopper_card_keep(employee, *, generation: str, year: int, cart_units: int, balance: Decimal) -> ShopperCard:
@@ -94,8 +97,8 @@ def shopper_card_keep(employee, *, generation: str, year: int, cart_units: int, 
 
 def shopper_card(employee) -> ShopperCard:
     """The employee's card from the cache, built when missing."""
-    card = shopper_card_cached(employee.pk)
-    return card if card is not None else shopper_card_build(employee)
+    card, generation, year = shopper_card_lookup(employee.pk)
+    return card if card is not None else shopper_card_build(employee, generation=generation, year=year)
 
 
 def shopper_card_cached(employee_id: int) -> ShopperCard | None:
@@ -114,7 +117,7 @@ def shopper_card_lookup(employee_id: int, *, begin: bool = True) -> tuple[Shoppe
     if card is not None and card.generation and card.generation == generation:
         return card, generation, year
     if generation is None and begin:
-        generation = _generation_begun(employee_id)
+        generation = _generation_begin(employee_id)
     return None, generation or "", year
 
 

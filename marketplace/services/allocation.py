@@ -100,6 +100,12 @@ def allocation_window_open(setting: AllocationYear, on: datetime.date | None = N
     return setting.opens_on <= on <= setting.closes_on
 
 
+def balance_of(value) -> Decimal:
+    """A ``balance_after`` as a raw statement returns it (a Decimal; on SQLite a number), to the fen;
+    no entry yet (None) is a balance of zero."""
+    return yuan(Decimal(str(value))) if value is not None else ZERO
+
+
 def allocation_balance(*, employee: Employee | int, year: int) -> Decimal:
     """The balance as last written (no lock: for display; writers use the locked read)."""
     employee_id = employee if isinstance(employee, int) else employee.pk
@@ -111,7 +117,7 @@ def allocation_balance(*, employee: Employee | int, year: int) -> Decimal:
             [employee_id, year],
         )
         row = cursor.fetchone()
-    return yuan(Decimal(str(row[0]))) if row is not None else ZERO
+    return balance_of(row[0] if row is not None else None)
 
 
 def allocation_balance_locked(*, employee: Employee | int, year: int) -> Decimal:
@@ -129,7 +135,7 @@ def allocation_balance_locked(*, employee: Employee | int, year: int) -> Decimal
             [employee_id, year],
         )
         row = cursor.fetchone()
-    return yuan(Decimal(str(row[0]))) if row is not None else ZERO
+    return balance_of(row[0] if row is not None else None)
 
 
 def _entry(

@@ -214,3 +214,22 @@ def test_outside_the_allocation_window_the_cart_page_does_not_make_the_card(shop
     html = _client(employee).get("/cart/").content.decode()
     assert _figures(html)["balance"] == "¥700.00"
     assert shopper_card_cached(employee.pk).balance == Decimal("700.00")
+
+
+def test_a_stale_card_is_made_again_from_one_statement(shop, no_provider, django_assert_num_queries):
+    """The cart's units and the balance in one statement, the generation read once with the card."""
+    from marketplace.models import Employee
+    from marketplace.shopper_card import shopper_card, shopper_card_cached, shopper_card_forget
+
+    employee = _employee("王小明")
+    nobody = Employee.objects.get(pk=EmployeeFactory(name="新人").pk)  # no cart, no allocation yet
+    cart_item_set(employee=employee, product=shop.products[0], quantity=2)
+    cart_item_set(employee=employee, product=shop.products[1], quantity=1)
+    spent = checkout_submit(employee=employee).order.allocation_amount
+    cart_item_set(employee=employee, product=shop.products[2], quantity=4)
+    for who, units, balance in ((employee, 4, Decimal("700.00") - spent), (nobody, 0, Decimal("0.00"))):
+        shopper_card_forget(employee_id=who.pk)
+        with django_assert_num_queries(1):
+            card = shopper_card(who)
+        assert (card.cart_units, card.balance) == (units, balance)
+        assert shopper_card_cached(who.pk) == card
