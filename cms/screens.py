@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from core.landing import SHOP_URL, Screen
+from core.landing import SHOP_URL, Screen, screen_url
 
 from .selectors import employee_for
 
@@ -15,7 +14,7 @@ def employee_screens(user) -> list[Screen]:
         return []
     return [
         Screen(_("Shop"), SHOP_URL),
-        Screen(_("Cart"), reverse("storefront:cart")),
-        Screen(_("My orders"), reverse("storefront:orders")),
-        Screen(_("My allocation"), reverse("storefront:allocation")),
+        Screen(_("Cart"), screen_url("storefront:cart")),
+        Screen(_("My orders"), screen_url("storefront:orders")),
+        Screen(_("My allocation"), screen_url("storefront:allocation")),
     ]

@@ -12,7 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 
+from django.urls import get_script_prefix, reverse
+from django.utils.functional import LazyObject, empty
 from django.utils.translation import gettext_lazy as _
 
 from . import roles
@@ -47,9 +50,31 @@ def _county_office_screens(user) -> list[Screen]:
 register_screens(_county_office_screens, rank=0)
 
 
+def screen_url(name: str) -> str:
+    """``reverse(name)`` of a route without arguments, worked out once per script prefix: the
+    header lists the user's screens on every page."""
+    return _reversed(name, get_script_prefix())
+
+
+@lru_cache(maxsize=256)
+def _reversed(name: str, _prefix: str) -> str:
+    return reverse(name)
+
+
+def _unwrapped(user):
+    """The user behind ``request.user``'s lazy proxy: the providers ask a user a dozen questions
+    a page, and each through the proxy is a call of its own."""
+    if isinstance(user, LazyObject):
+        if user._wrapped is empty:
+            user._setup()
+        return user._wrapped
+    return user
+
+
 def _groups(user) -> list[list[Screen]]:
     if not user or not user.is_authenticated:
         return []
+    user = _unwrapped(user)
     cached = getattr(user, "_relief_screens", None)
     if cached is None:
         cached = [screens for _rank, provider in _providers if (screens := list(provider(user)))]

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from core import roles
-from core.landing import Screen
+from core.landing import Screen, screen_url
 from logistics.services.access import is_supermarket_staff
 
 
@@ -16,10 +15,10 @@ def supermarket_screens(user) -> list[Screen]:
     if not is_supermarket_staff(user):
         return []
     return [
-        Screen(_("Fulfilment queue"), reverse("staff_queue")),
-        Screen(_("Counter"), reverse("counter")),
-        Screen(_("Counter day"), reverse("counter_report")),
-        Screen(_("Employer statements"), reverse("staff_statements")),
+        Screen(_("Fulfilment queue"), screen_url("staff_queue")),
+        Screen(_("Counter"), screen_url("counter")),
+        Screen(_("Counter day"), screen_url("counter_report")),
+        Screen(_("Employer statements"), screen_url("staff_statements")),
     ]
 
 
@@ -29,4 +28,4 @@ def coordinator_screens(user) -> list[Screen]:
 
     if roles.is_county_office(user) or coordinated_employer(user) is None:
         return []
-    return [Screen(_("Activation codes"), reverse("activation_codes")), Screen(_("Fapiao requests"), reverse("employer_fapiao"))]
+    return [Screen(_("Activation codes"), screen_url("activation_codes")), Screen(_("Fapiao requests"), screen_url("employer_fapiao"))]

@@ -80,3 +80,20 @@ def test_staff_who_open_the_shop_are_told_where_their_work_is(client, url):
     body = response.content.decode()
     main = body.split('<main id="main">')[1]
     assert 'href="/station/"' in main
+
+
+def test_screen_urls_are_reversed_once_per_script_prefix() -> None:
+    from django.urls import get_script_prefix, reverse, set_script_prefix
+
+    from core.landing import screen_url
+
+    before = get_script_prefix()
+    try:
+        for prefix in ("/", "/relief/", "/"):
+            set_script_prefix(prefix)
+            for name in ("storefront:cart", "storefront:orders", "intake", "lovepoints:home", "canteen-home"):
+                assert screen_url(name) == reverse(name)
+        set_script_prefix("/relief/")
+        assert screen_url("storefront:cart") == "/relief/cart/"
+    finally:
+        set_script_prefix(before)
