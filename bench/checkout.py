@@ -238,6 +238,12 @@ def _postgres_cpu_seconds() -> float:
     return _processes_cpu_seconds(lambda _pid, _ppid, name: name == "postgres")
 
 
+def own_cpu_seconds() -> float:
+    """User + system CPU seconds of this process so far (every thread: the benchmark's clients)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _machine_cpu() -> float:
     """Busy CPU seconds of the whole machine so far (every process: the clients, gunicorn,
     PostgreSQL, Redis), from /proc/stat."""

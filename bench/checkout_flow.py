@@ -202,9 +202,11 @@ def main() -> None:
 
         def read_cpu() -> None:
             cpu_before[0] = cb._cpu_seconds(server.pid)
+            cpu_before.append(cb.own_cpu_seconds())
 
         flows, problems, elapsed = serving.run_flows(browsers, one_order, args.seconds, port=port, before=read_cpu)
         cpu = cb._cpu_seconds(server.pid) - cpu_before[0]
+        client_cpu = cb.own_cpu_seconds() - cpu_before[1]
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -220,7 +222,8 @@ def main() -> None:
     if flows:
         print(f"  {rate:.1f} orders/s   flow p50 {statistics.median(flows) * 1000:.0f} ms   p95 {cb.pct(flows, 95):.0f} ms   "
               f"({len(flows)} orders in {elapsed:.1f} s)")
-        print(f"  gunicorn CPU per order (6 requests): {cpu / len(flows) * 1000:.1f} ms")
+        print(f"  gunicorn CPU per order (6 requests): {cpu / len(flows) * 1000:.1f} ms; the browsers' own (this benchmark, on the same "
+              f"CPUs): {client_cpu / len(flows) * 1000:.1f} ms")
     if oscar_result is None:
         print(f"  django-oscar 4.2: {OSCAR_CHECKOUTS_PER_S} checkouts/s, the constant OSCAR_CHECKOUTS_PER_S from an earlier machine, NOT "
               f"measured in this run (--oscar DIR or OSCAR_SOURCE measures it) → ratio {rate / OSCAR_CHECKOUTS_PER_S:.1f} × (goal ≥ 10 ×)")

@@ -425,9 +425,11 @@ def measure(info: dict, *, clients: int, seconds: float, workers: int = 2, log=p
 
         def read_cpu() -> None:
             cpu_before[0] = cb._cpu_seconds(server.pid)
+            cpu_before.append(cb.own_cpu_seconds())
 
         flows, problems, elapsed = serving.run_flows(browsers, one_order, seconds, port=server.port, before=read_cpu)
         cpu = cb._cpu_seconds(server.pid) - cpu_before[0]
+        client_cpu = cb.own_cpu_seconds() - cpu_before[1]
     finally:
         server.stop()
     seen = [number for b in browsers for number in b.orders]
@@ -435,7 +437,7 @@ def measure(info: dict, *, clients: int, seconds: float, workers: int = 2, log=p
     db = _shell(info["source"], _ORDERS_SINCE.format(last=info["last_order_id"], emails=json.dumps(emails)))
     requests = sum(b.requests for b in browsers)
     result = {
-        "flows": flows, "problems": problems, "elapsed": elapsed, "cpu": cpu, "rate": len(flows) / elapsed,
+        "flows": flows, "problems": problems, "elapsed": elapsed, "cpu": cpu, "client_cpu": client_cpu, "rate": len(flows) / elapsed,
         "requests": requests, "seen": seen, "db": db, "clients": len(browsers), "workers": workers,
         "orders_match": sorted(seen) == sorted(db["numbers"]) and db["by_customers"] == len(db["numbers"]) == len(flows),
     }
@@ -455,7 +457,8 @@ def report(r: dict, indent: str = "  ") -> list[str]:
     if flows:
         lines.append(f"{indent}{r['rate']:.1f} checkouts/s   flow p50 {statistics.median(flows) * 1000:.0f} ms   p95 {cb.pct(flows, 95):.0f} ms   "
                      f"({len(flows)} orders in {r['elapsed']:.1f} s; {r['requests']} requests, {per_flow:.1f} a flow)")
-        lines.append(f"{indent}gunicorn CPU per order ({REQUESTS_PER_FLOW} requests): {r['cpu'] / len(flows) * 1000:.1f} ms")
+        lines.append(f"{indent}gunicorn CPU per order ({REQUESTS_PER_FLOW} requests): {r['cpu'] / len(flows) * 1000:.1f} ms; "
+                     f"the browsers' own: {r['client_cpu'] / len(flows) * 1000:.1f} ms")
     else:
         lines.append(f"{indent}no checkout completed in {r['elapsed']:.1f} s")
     lines.append(f"{indent}failed flows: {len(r['problems'])}" + (f" (e.g. {r['problems'][:3]})" if r["problems"] else ""))
