@@ -112,6 +112,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=60))
     DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        # Django's backend, each connection's health check at most every few seconds instead of
+        # once a request (core/db_backends/postgresql/base.py)
+        DATABASES["default"]["ENGINE"] = "core.db_backends.postgresql"
+RELIEF_DB_HEALTH_CHECK_SECONDS = env.float("RELIEF_DB_HEALTH_CHECK_SECONDS", default=5)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
