@@ -194,19 +194,19 @@ def main() -> None:
             browsers.append(browser)
         for browser in browsers[:2]:  # warm each page once
             browser.request("GET", urls[0])
-        cpu_before = [0.0]
+        cpu_before = {}  # the server's and this process's CPU seconds when the clients start
 
         def one_order(browser: Browser, i: int) -> str | None:
             browser.jar = browser.jars[i // len(urls) % len(browser.jars)]  # the next employee once each product is in the cart once
             return browser.order(urls[i % len(urls)], product_ids[i % len(product_ids)])
 
         def read_cpu() -> None:
-            cpu_before[0] = cb._cpu_seconds(server.pid)
-            cpu_before.append(cb.own_cpu_seconds())
+            cpu_before["server"] = cb._cpu_seconds(server.pid)
+            cpu_before["clients"] = cb.own_cpu_seconds()
 
         flows, problems, elapsed = serving.run_flows(browsers, one_order, args.seconds, port=port, before=read_cpu)
-        cpu = cb._cpu_seconds(server.pid) - cpu_before[0]
-        client_cpu = cb.own_cpu_seconds() - cpu_before[1]
+        cpu = cb._cpu_seconds(server.pid) - cpu_before["server"]
+        client_cpu = cb.own_cpu_seconds() - cpu_before["clients"]
     finally:
         server.terminate()
         server.wait(timeout=30)

@@ -418,18 +418,18 @@ def measure(info: dict, *, clients: int, seconds: float, workers: int = 2, log=p
             browsers[0].request("GET", product["url"])
         for browser in browsers:
             browser.requests = 0
-        cpu_before = [0.0]
+        cpu_before = {}  # the server's and this process's CPU seconds when the clients start
 
         def one_order(browser: OscarBrowser, i: int) -> str | None:
             return browser.order(products[i % len(products)])
 
         def read_cpu() -> None:
-            cpu_before[0] = cb._cpu_seconds(server.pid)
-            cpu_before.append(cb.own_cpu_seconds())
+            cpu_before["server"] = cb._cpu_seconds(server.pid)
+            cpu_before["clients"] = cb.own_cpu_seconds()
 
         flows, problems, elapsed = serving.run_flows(browsers, one_order, seconds, port=server.port, before=read_cpu)
-        cpu = cb._cpu_seconds(server.pid) - cpu_before[0]
-        client_cpu = cb.own_cpu_seconds() - cpu_before[1]
+        cpu = cb._cpu_seconds(server.pid) - cpu_before["server"]
+        client_cpu = cb.own_cpu_seconds() - cpu_before["clients"]
     finally:
         server.stop()
     seen = [number for b in browsers for number in b.orders]

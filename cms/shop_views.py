@@ -23,7 +23,7 @@ from core.errors import DomainError
 from core.parsing import InvalidInput, local_url, parse_int
 from marketplace.models import Order
 from marketplace.payments.base import provider_choices
-from marketplace.shopper_card import shopper_card_keep, shopper_card_lookup
+from marketplace.shopper_card import shopper_card_from_reads, shopper_card_lookup
 
 from . import selectors
 
@@ -122,15 +122,11 @@ def cart_view(request):
     return render(request, "cms/shop/cart.html", {"cart": lines, "preview": preview})
 
 
-def _keep_card(request, employee, card, *, cart_units: int, preview) -> None:
-    """The header's figures for a page that has just read them: the shopper card when the cache
-    holds a current one, else one made from this page's own reads (read after the card's
-    generation, as the card's own build reads them), instead of reading them again."""
-    current, generation, year = card
-    if current is None and preview.year == year:
-        current = shopper_card_keep(employee, generation=generation, year=year, cart_units=cart_units, balance=preview.balance)
-    if current is not None:
-        request.shopper_card = current
+def _keep_card(request, employee, looked_up, *, cart_units: int, preview) -> None:
+    """The header's figures from this page's own reads (marketplace.shopper_card.shopper_card_from_reads)."""
+    card = shopper_card_from_reads(employee, looked_up, cart_units=cart_units, balance=preview.balance, balance_year=preview.year)
+    if card is not None:
+        request.shopper_card = card
 
 
 @login_required

@@ -95,6 +95,19 @@ def shopper_card_keep(employee, *, generation: str, year: int, cart_units: int, 
     return card
 
 
+def shopper_card_from_reads(
+    employee, looked_up: tuple[ShopperCard | None, str, int], *, cart_units: int, balance: Decimal, balance_year: int | None
+) -> ShopperCard | None:
+    """The card for a page that has just read the cart's units and the balance of ``balance_year``
+    (None: no balance shown, the allocation window is closed): the current card ``looked_up``
+    (``shopper_card_lookup``, called before those reads), else one made from them and kept when
+    they are the card's own figures, else None (the header builds it as usual)."""
+    card, generation, year = looked_up
+    if card is None and balance_year == year:
+        card = shopper_card_keep(employee, generation=generation, year=year, cart_units=cart_units, balance=balance)
+    return card
+
+
 def shopper_card(employee) -> ShopperCard:
     """The employee's card from the cache, built when missing."""
     card, generation, year = shopper_card_lookup(employee.pk)
