@@ -29,6 +29,8 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.sql_prepared import prepared_cursor
+
 from ..errors import NoSupermarket
 from ..models import BatchStock, Facility, PackedBatch
 
@@ -141,14 +143,14 @@ def skus_in_stock(*, on: datetime.date | None = None) -> dict[int, tuple[int, da
 
 
 def _skus_in_stock_pg(on: datetime.date) -> dict[int, tuple[int, datetime.datetime | None]]:
-    """``skus_in_stock`` as one plain statement (the home page asks on every render)."""
+    """``skus_in_stock`` as one plain statement, prepared (the home page asks on every render)."""
     sellable, params = sellable_stock_sql(on=on)
     sql = (
         f"SELECT b.sku_id, SUM(s.quantity - s.reserved), "
         f"(SELECT MAX(n.packed_at) FROM {connection.ops.quote_name(PackedBatch._meta.db_table)} n WHERE n.sku_id = b.sku_id) "
         f"{sellable} GROUP BY b.sku_id"
     )
-    with connection.cursor() as cursor:
+    with prepared_cursor(connection.alias) as cursor:
         cursor.execute(sql, params)
         return {sku_id: (int(n), newest_at) for sku_id, n, newest_at in cursor.fetchall()}
 
@@ -163,11 +165,11 @@ def supermarket_sql() -> tuple[str, tuple]:
 def _available_units_pg(sku_ids: list[int], on: datetime.date) -> dict[int, int]:
     """``available_units``' sum as one plain statement (the SKUs as one array): the cart and the
     checkout form ask on every view, and the ORM spent longer building it than PostgreSQL running
-    it. The rule is ``batch_sellable_q``'s and ``sellable_stock``'s (inspected, not held, not past
-    ``on``, at the supermarket, units left); tests/logistics/test_stock_lock.py holds the two to
-    the same figures."""
+    it; prepared, as PostgreSQL spent longer planning it than running it. The rule is
+    ``batch_sellable_q``'s and ``sellable_stock``'s (inspected, not held, not past ``on``, at the
+    supermarket, units left); tests/logistics/test_stock_lock.py holds the two to the same figures."""
     sellable, params = sellable_stock_sql(on=on)
-    with connection.cursor() as cursor:
+    with prepared_cursor(connection.alias) as cursor:
         cursor.execute(f"SELECT b.sku_id, SUM(s.quantity - s.reserved) {sellable} AND b.sku_id = ANY(%s) GROUP BY b.sku_id", [*params, sku_ids])
         return dict(cursor.fetchall())
 

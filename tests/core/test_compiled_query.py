@@ -65,3 +65,24 @@ def test_what_one_compiled_statement_cannot_say_is_refused():
         CompiledModelQuery(lambda sku_id: PackedBatch.objects.filter(sku_id=sku_id).values("code"))(1)
     with pytest.raises(ValueError):
         CompiledModelQuery(lambda sku_id: PackedBatch.objects.all())(1)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="preparing is PostgreSQL's")
+def test_on_postgresql_the_compiled_statement_is_prepared_once_per_connection_and_logged():
+    """Django binds on the client and PostgreSQL plans every statement again: for the joins a page
+    reads on every request (the cart's lines with their products, an order with its employee)
+    planning cost several times running. The compiled text is prepared once and run with each
+    call's parameters."""
+    query = CompiledModelQuery(_batches)
+    products = [ProductFactory() for _ in range(3)]
+    for product in products:
+        stock_batch(product, 5)
+    with CaptureQueriesContext(connection) as ctx:
+        for product in products:
+            _same(query(product.sku_id), list(_batches(product.sku_id)))
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements WHERE statement LIKE %s", ["%logistics_packedbatch%"])
+        prepared = [row[0] for row in cursor.fetchall()]
+    assert len(prepared) == 1 and "$1" in prepared[0]
+    ours = [q["sql"] for q in ctx.captured_queries if "$1" in q["sql"]]
+    assert len(ours) == 3  # each run is in Django's query log, as the statement it ran
