@@ -21,7 +21,7 @@ X_FRAME_OPTIONS = "DENY"
 WHITENOISE_USE_FINDERS = False  # production serves what collectstatic gathered
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    "staticfiles": {"BACKEND": "core.static_storage.RememberingStaticFilesStorage"},
     "private": PRIVATE_STORAGE,
 }
 LOGGING = {
